@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` (the local cloud running a real scenario) and
+# `make test` (the whole suite). Both install what they need first, from PyPI and npm only.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The CDK CLI must never reach the network: no notices, telemetry, version check, or banners.
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
+
+.PHONY: install demo test lint synth clean
+
+install: $(STAMP)
+
+$(STAMP): requirements-dev.txt pyproject.toml package.json package-lock.json
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/soorma dev examples --scenario order-fanout
+
+test: $(STAMP)
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+synth: $(STAMP)
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdk synth --quiet
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out

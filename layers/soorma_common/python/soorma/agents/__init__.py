@@ -1,0 +1,8 @@
+"""Agent kinds: `Agent` (topic always explicit), `Worker`, `Tool`, `Planner`."""
+
+from soorma.agents.base import Agent, HandlerSpec
+from soorma.agents.planner import Planner
+from soorma.agents.tool import Tool
+from soorma.agents.worker import Worker
+
+__all__ = ["Agent", "HandlerSpec", "Planner", "Tool", "Worker"]

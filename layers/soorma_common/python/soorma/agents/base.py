@@ -1,0 +1,180 @@
+"""`Agent`: decorators record subscriptions; `manifest()` is the record; `lambda_handler` runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from soorma_common.definitions import EventDefinition
+from soorma_common.envelope import EventEnvelope
+from soorma_common.manifest import AgentKind, AgentManifest, Subscription
+from soorma_common.naming import check_agent_name, event_source
+from soorma_common.routing import WILDCARD
+from soorma_common.topics import EventTopic
+
+Handler = Callable[..., Any]
+EventDeclaration = str | EventDefinition
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """One registered handler: what it subscribes to and how its result is used."""
+
+    subscription: Subscription
+    function: Handler
+    replies_with_result: bool = False
+    response_event: str | None = None
+
+    def matches(self, event_type: str) -> bool:
+        """Whether this handler's event-type pattern covers `event_type`."""
+        pattern = self.subscription.event_type
+        if pattern == WILDCARD:
+            return True
+        if pattern.endswith(".*"):
+            return event_type.startswith(pattern[:-1])
+        return pattern == event_type
+
+    def specificity(self) -> int:
+        """Higher is more specific: exact beats the longest prefix, which beats `*`."""
+        pattern = self.subscription.event_type
+        if pattern == WILDCARD:
+            return 0
+        if pattern.endswith(".*"):
+            return len(pattern)
+        return 10_000
+
+
+class Agent:
+    """An agent: named, with subscriptions declared by `@agent.on_event(event_type, topic=...)`.
+
+    On the base class `topic` is required; `Worker`, `Tool` and `Planner` default it to
+    `action-requests`. Handlers take `(event: EventEnvelope, context: PlatformContext)` and may be
+    `def` or `async def`. `events_produced`, when given, is the list of event types the agent may
+    publish (the runtime and IAM both enforce it).
+    """
+
+    kind: AgentKind = AgentKind.AGENT
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        capabilities: Iterable[str] = (),
+        events_consumed: Iterable[EventDeclaration] = (),
+        events_produced: Iterable[EventDeclaration] | None = None,
+    ) -> None:
+        self.name = check_agent_name(name)
+        self.description = description
+        self.capabilities = list(capabilities)
+        self.events_consumed = list(events_consumed)
+        self.events_produced = None if events_produced is None else list(events_produced)
+        self.source = event_source(self.name)
+        self.handlers: list[HandlerSpec] = []
+        self._runtime: Any = None
+
+    # ---- declaring ------------------------------------------------------------------------
+
+    def on_event(self, event_type: str, *, topic: EventTopic | str) -> Callable[[Handler], Handler]:
+        """Handle events of `event_type` (exact, `"*"` or a prefix like `"research.*"`) on `topic`."""
+        return self._register(event_type, topic)
+
+    def _register(
+        self,
+        event_type: str,
+        topic: EventTopic | str,
+        *,
+        replies: bool = False,
+        replies_with_result: bool = False,
+        response_event: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        subscription = Subscription(topic=EventTopic.parse(topic), event_type=event_type, replies=replies)
+
+        def decorator(function: Handler) -> Handler:
+            for existing in self.handlers:
+                if existing.subscription == subscription:
+                    raise ValueError(
+                        f"agent {self.name!r} already has a handler for {event_type!r} on "
+                        f"{subscription.topic.value} ({existing.function.__name__})"
+                    )
+            self.handlers.append(
+                HandlerSpec(subscription, function, replies_with_result, response_event)
+            )
+            return function
+
+        return decorator
+
+    # ---- the record -----------------------------------------------------------------------
+
+    def produced_event_names(self) -> frozenset[str] | None:
+        """The event types this agent may publish, or None when it declared none."""
+        if self.events_produced is None:
+            return None
+        return frozenset(_name_of(e) for e in self.events_produced)
+
+    def manifest(self) -> AgentManifest:
+        """The typed, JSON-serializable record of this agent (read by CDK, local cloud, registry)."""
+        produced = self.produced_event_names()
+        return AgentManifest(
+            name=self.name,
+            kind=self.kind,
+            description=self.description,
+            capabilities=self.capabilities,
+            subscriptions=_unique(h.subscription for h in self.handlers),
+            events_consumed=[e for e in self.events_consumed if isinstance(e, EventDefinition)],
+            events_produced=[e for e in self.events_produced or () if isinstance(e, EventDefinition)],
+            produced_event_names=None if produced is None else sorted(produced),
+        )
+
+    def definition_of(self, event_type: str) -> EventDefinition | None:
+        """The `EventDefinition` this agent declared for `event_type`, if any."""
+        for declared in [*self.events_consumed, *(self.events_produced or ())]:
+            if isinstance(declared, EventDefinition) and declared.event_name == event_type:
+                return declared
+        return None
+
+    # ---- running --------------------------------------------------------------------------
+
+    def find_handler(self, event: EventEnvelope) -> HandlerSpec | None:
+        """The handler for an event: a result handler for replies addressed to this agent, else
+        the most specific handler subscribed to the event's topic and type."""
+        candidates = [h for h in self.handlers if h.subscription.topic == event.topic]
+        if event.reply_to == self.name:
+            replies = [h for h in candidates if h.subscription.replies and h.matches(event.type)]
+            if replies:
+                return max(replies, key=HandlerSpec.specificity)
+        plain = [h for h in candidates if not h.subscription.replies and h.matches(event.type)]
+        return max(plain, key=HandlerSpec.specificity) if plain else None
+
+    @property
+    def runtime(self) -> Any:
+        """The `LambdaRuntime` of this agent, built on first use."""
+        if self._runtime is None:
+            from soorma.runtime.handler import LambdaRuntime
+
+            self._runtime = LambdaRuntime(self)
+        return self._runtime
+
+    def use_runtime(self, runtime: Any) -> None:
+        """Replace the runtime (e.g. one built with an in-memory transport for tests)."""
+        self._runtime = runtime
+
+    def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """The Lambda entry point: an SQS batch in, `{"batchItemFailures": [...]}` out."""
+        result: dict[str, Any] = self.runtime.handle_batch(event, context)
+        return result
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, handlers={len(self.handlers)})"
+
+
+def _name_of(declared: EventDeclaration) -> str:
+    return declared.event_name if isinstance(declared, EventDefinition) else str(declared)
+
+
+def _unique(subscriptions: Iterable[Subscription]) -> list[Subscription]:
+    seen: dict[Subscription, None] = {}
+    for sub in subscriptions:
+        seen.setdefault(sub, None)
+    return list(seen)

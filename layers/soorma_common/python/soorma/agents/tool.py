@@ -1,0 +1,61 @@
+"""`Tool`: a stateless agent that answers requests (a calculator, a search, an API call)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from soorma_common.manifest import AgentKind
+from soorma_common.topics import EventTopic
+
+from soorma.agents.base import Agent, EventDeclaration, Handler
+
+
+class Tool(Agent):
+    """A tool. `on_invoke(event_type)` handlers return a dict that is published as the reply.
+
+    The reply's type is the request's `response_event`, else the handler's `response_event`,
+    else the tool's `default_response_event`; with none of them, no reply is sent (there is no
+    implicit `<event>.completed`). A `DomainError` raised by the handler replies
+    `{"success": false, "error": ...}`; a transient error is retried and replies nothing.
+    """
+
+    kind = AgentKind.TOOL
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        default_response_event: str | None = None,
+        description: str = "",
+        capabilities: Iterable[str] = (),
+        events_consumed: Iterable[EventDeclaration] = (),
+        events_produced: Iterable[EventDeclaration] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(
+            name,
+            description=description,
+            capabilities=capabilities,
+            events_consumed=events_consumed,
+            events_produced=events_produced,
+            **extra,
+        )
+        self.default_response_event = default_response_event
+
+    def on_event(  # type: ignore[override]
+        self, event_type: str, *, topic: EventTopic | str = EventTopic.ACTION_REQUESTS
+    ) -> Callable[[Handler], Handler]:
+        """Handle `event_type` on `topic` (default `action-requests`)."""
+        return self._register(event_type, topic)
+
+    def on_invoke(
+        self, event_type: str, *, response_event: str | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Answer requests of `event_type` on `action-requests` with the handler's returned dict."""
+        return self._register(
+            event_type,
+            EventTopic.ACTION_REQUESTS,
+            replies_with_result=True,
+            response_event=response_event or self.default_response_event,
+        )

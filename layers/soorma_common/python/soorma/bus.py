@@ -1,0 +1,178 @@
+"""`BusClient`: publishing from inside a handler.
+
+Nothing is sent while the handler runs: events are buffered, given deterministic ids, and flushed
+by the runtime only when the handler succeeds (and dropped when it fails). Because publishing is
+buffered, every method returns at once; the returned `EventId` may be awaited (`await
+context.bus.publish(...)`) or used as it is, so `def` and `async def` handlers share one API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Generator
+from typing import Any
+
+from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import TrustViolationError, UndeclaredEventError
+from soorma_common.topics import EventTopic
+
+_ID_NAMESPACE = uuid.UUID("6f0b7c1e-2d0a-4a8e-9c53-50a1ec7a0b5e")
+
+#: A callable that checks a payload against its event's schema (registry), raising a permanent error.
+PayloadValidator = Callable[[str, Any], None]
+
+
+class EventId(str):
+    """The id of a buffered event. A `str` that can also be awaited (it resolves to itself)."""
+
+    def __await__(self) -> Generator[Any, None, EventId]:
+        return self
+        yield  # pragma: no cover - makes this a generator
+
+
+def derived_event_id(agent: str, parent_id: str, position: int, replay: str | None = None) -> str:
+    """The id of the `position`-th event `agent` publishes while handling event `parent_id`.
+
+    The same inputs give the same id, so a retried handler republishes the same ids and
+    consumers drop the duplicates. An EventBridge replay gets new ids on purpose.
+    """
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{agent}\x1f{parent_id}\x1f{replay or ''}\x1f{position}"))
+
+
+_PINNED = ("correlation_id", "tenant_id", "user_id")
+_INHERITED = ("session_id", "plan_id", "goal_id", "trace_id")
+
+
+class BusClient:
+    """Buffered publisher bound to one agent and, inside a handler, to the event being handled."""
+
+    def __init__(
+        self,
+        agent: str,
+        source: str,
+        *,
+        handled: EventEnvelope | None = None,
+        replay: str | None = None,
+        produced: frozenset[str] | None = None,
+        validate_payload: PayloadValidator | None = None,
+    ) -> None:
+        self.agent = agent
+        self.source = source
+        self.handled = handled
+        self._replay = replay
+        self._produced = produced
+        self._validate_payload = validate_payload
+        self._outbox: list[EventEnvelope] = []
+
+    @property
+    def outbox(self) -> list[EventEnvelope]:
+        """The events buffered so far, in publish order."""
+        return list(self._outbox)
+
+    def publish(
+        self,
+        topic: EventTopic | str,
+        event_type: str,
+        data: Any = None,
+        *,
+        correlation_id: str | None = None,
+        response_event: str | None = None,
+        response_topic: EventTopic | str | None = None,
+        **attributes: Any,
+    ) -> EventId:
+        """Buffer one event on `topic` (required). Returns its id.
+
+        Inside a handler: correlation, tenant and user are the handled event's (passing a
+        different value raises `TrustViolationError`); session, plan and goal default to the
+        handled event's; `causation_id` is the handled event's id.
+        """
+        event_type = str(event_type)
+        topic = EventTopic.parse(topic)
+        if self._produced is not None and event_type not in self._produced:
+            raise UndeclaredEventError(
+                f"agent {self.agent!r} may not publish {event_type!r}: it is not in its "
+                f"events_produced ({', '.join(sorted(self._produced)) or 'none'}); add it there"
+            )
+        if self._validate_payload is not None:
+            self._validate_payload(event_type, data)
+        attributes["correlation_id"] = correlation_id
+        fields = self._inherit(attributes)
+        position = len(self._outbox)
+        if self.handled is not None:
+            fields["id"] = derived_event_id(self.agent, self.handled.id, position, self._replay)
+            fields["causation_id"] = self.handled.id
+        envelope = EventEnvelope(
+            source=self.source,
+            type=event_type,
+            topic=topic,
+            data=data,
+            response_event=response_event,
+            response_topic=response_topic,
+            **fields,
+        )
+        self._outbox.append(envelope)
+        return EventId(envelope.id)
+
+    def request(
+        self,
+        event_type: str,
+        data: Any,
+        response_event: str,
+        *,
+        correlation_id: str | None = None,
+        response_topic: EventTopic | str = EventTopic.ACTION_RESULTS,
+        **attributes: Any,
+    ) -> EventId:
+        """Ask for work on `action-requests`; the responder replies with `response_event` to this agent."""
+        if not response_event:
+            raise ValueError("request() needs a response_event: the event type the reply should carry")
+        attributes.setdefault("reply_to", self.agent)
+        return self.publish(
+            EventTopic.ACTION_REQUESTS,
+            event_type,
+            data,
+            correlation_id=correlation_id,
+            response_event=response_event,
+            response_topic=response_topic,
+            **attributes,
+        )
+
+    def respond(
+        self,
+        event_type: str,
+        data: Any,
+        correlation_id: str,
+        topic: EventTopic | str = EventTopic.ACTION_RESULTS,
+        **attributes: Any,
+    ) -> EventId:
+        """Reply on `action-results` (or `topic`), addressed to the request's `reply_to`."""
+        if self.handled is not None:
+            attributes.setdefault("reply_to", self.handled.reply_to)
+        return self.publish(topic, event_type, data, correlation_id=correlation_id, **attributes)
+
+    def announce(self, event_type: str, data: Any, *, correlation_id: str | None = None, **attributes: Any) -> EventId:
+        """Publish a domain fact on `business-facts`; no reply is expected."""
+        return self.publish(
+            EventTopic.BUSINESS_FACTS, event_type, data, correlation_id=correlation_id, **attributes
+        )
+
+    def _inherit(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        fields = {k: v for k, v in attributes.items() if v is not None}
+        handled = self.handled
+        if handled is None:
+            return fields
+        for name in _PINNED:
+            pinned = getattr(handled, name)
+            given = fields.get(name)
+            if given is not None and given != pinned:
+                raise TrustViolationError(
+                    f"{name} is {pinned!r} for the event being handled ({handled.id}); a handler "
+                    f"cannot publish with {name}={given!r}. Leave it out: it is carried over"
+                )
+            if pinned is not None:
+                fields[name] = pinned
+        for name in _INHERITED:
+            value = getattr(handled, name)
+            if value is not None:
+                fields.setdefault(name, value)
+        return fields

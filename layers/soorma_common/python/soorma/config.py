@@ -1,0 +1,76 @@
+"""Every `SOORMA_*` environment variable, read in one place.
+
+| variable | default | meaning |
+|---|---|---|
+| `SOORMA_STAGE` | `dev` | the stage (part of every resource name) |
+| `SOORMA_EVENT_BUS` | `soorma-<stage>` | the EventBridge bus events are put on |
+| `SOORMA_EVENTS_TABLE` | unset | the events table (the event log, by correlation id) |
+| `SOORMA_IDEMPOTENCY_TABLE` | unset | the idempotency table (exactly-once claims and their stored events) |
+| `SOORMA_REGISTRY_TABLE` | unset | the registry table |
+| `SOORMA_MEMORY_TABLE` | unset | the memory table (plans, sessions, working memory) |
+| `SOORMA_IDEMPOTENCY` | `on` | `off` switches the exactly-once claim off (it is off anyway without a table) |
+| `SOORMA_IDEMPOTENCY_TTL_SECONDS` | `86400` | how long a completed claim (and its stored events) is kept |
+| `SOORMA_MAX_EVENT_BYTES` | `262144` | the largest envelope that may be published |
+| `SOORMA_PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents attempts for failed entries before the record fails |
+| `SOORMA_PUBLISH_BACKOFF_SECONDS` | `0.05` | first retry delay (doubles each attempt) |
+| `SOORMA_SCHEMA_MODE` | `lenient` | `strict` rejects events with no registered schema |
+| `SOORMA_MEMORY_TTL_SECONDS` | `604800` | TTL of working-memory and episodic items |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from soorma_common.naming import bus_name
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in {"0", "off", "false", "no", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the `SOORMA_*` environment."""
+
+    stage: str
+    event_bus: str
+    events_table: str | None
+    idempotency_table: str | None
+    registry_table: str | None
+    memory_table: str | None
+    idempotency: bool
+    idempotency_ttl_seconds: int
+    max_event_bytes: int
+    publish_max_attempts: int
+    publish_backoff_seconds: float
+    strict_schemas: bool
+    memory_ttl_seconds: int
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read the settings from `env` (default: `os.environ`)."""
+        env = dict(os.environ if env is None else env)
+        stage = env.get("SOORMA_STAGE", "dev")
+        return cls(
+            stage=stage,
+            event_bus=env.get("SOORMA_EVENT_BUS") or bus_name(stage),
+            events_table=env.get("SOORMA_EVENTS_TABLE") or None,
+            idempotency_table=env.get("SOORMA_IDEMPOTENCY_TABLE") or None,
+            registry_table=env.get("SOORMA_REGISTRY_TABLE") or None,
+            memory_table=env.get("SOORMA_MEMORY_TABLE") or None,
+            idempotency=_flag(env.get("SOORMA_IDEMPOTENCY", "on")),
+            idempotency_ttl_seconds=int(env.get("SOORMA_IDEMPOTENCY_TTL_SECONDS", "86400")),
+            max_event_bytes=int(env.get("SOORMA_MAX_EVENT_BYTES", str(256 * 1024))),
+            publish_max_attempts=max(1, int(env.get("SOORMA_PUBLISH_MAX_ATTEMPTS", "4"))),
+            publish_backoff_seconds=float(env.get("SOORMA_PUBLISH_BACKOFF_SECONDS", "0.05")),
+            strict_schemas=env.get("SOORMA_SCHEMA_MODE", "lenient").lower() == "strict",
+            memory_ttl_seconds=int(env.get("SOORMA_MEMORY_TTL_SECONDS", str(7 * 24 * 3600))),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The settings of this process, read once (call `settings.cache_clear()` after changing env)."""
+    return Settings.from_env()

@@ -1,0 +1,73 @@
+"""SQS record -> EventBridge event -> `EventEnvelope`, with the checks that make a record permanent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import ForgedSourceError, MalformedRecordError
+
+
+@dataclass(frozen=True)
+class DeliveredEvent:
+    """One event as it reached an agent: the SQS message, the EventBridge event, the envelope."""
+
+    message_id: str
+    queue_arn: str
+    receive_count: int
+    eventbridge: dict[str, Any]
+    envelope: EventEnvelope
+
+    @property
+    def replay_name(self) -> str | None:
+        """The EventBridge replay this delivery belongs to (a replay is handled again on purpose)."""
+        value = self.eventbridge.get("replay-name")
+        return str(value) if value else None
+
+
+def parse_eventbridge_body(body: str) -> dict[str, Any]:
+    """Parse an SQS body written by an EventBridge rule target (with or without `account`)."""
+    try:
+        event = json.loads(body)
+    except ValueError as exc:
+        raise MalformedRecordError(
+            f"SQS body is not JSON ({exc}); expected an EventBridge event: {body[:120]!r}"
+        ) from None
+    if not isinstance(event, dict):
+        raise MalformedRecordError(f"SQS body is JSON {type(event).__name__}, not an EventBridge event")
+    missing = [k for k in ("source", "detail-type", "detail") if k not in event]
+    if missing:
+        raise MalformedRecordError(
+            f"SQS body is not an EventBridge event: missing {', '.join(missing)} "
+            f"(keys: {', '.join(sorted(event)[:10])})"
+        )
+    return event
+
+
+def parse_record(record: dict[str, Any]) -> DeliveredEvent:
+    """Parse one raw SQS record of a Lambda event; raise a permanent error if it cannot be handled."""
+    body = record.get("body")
+    if not isinstance(body, str):
+        raise MalformedRecordError("SQS record has no string body")
+    eventbridge = parse_eventbridge_body(body)
+    envelope = EventEnvelope.from_wire(eventbridge["detail"])
+    if envelope.source != eventbridge["source"]:
+        raise ForgedSourceError(
+            f"envelope {envelope.id!r} claims source {envelope.source!r} but was put on the bus "
+            f"by {eventbridge['source']!r}; an agent may only publish as itself"
+        )
+    if envelope.type != eventbridge["detail-type"]:
+        raise MalformedRecordError(
+            f"envelope {envelope.id!r} has type {envelope.type!r} but EventBridge detail-type "
+            f"{eventbridge['detail-type']!r}; producers must set DetailType to the envelope type"
+        )
+    attributes = record.get("attributes") or {}
+    return DeliveredEvent(
+        message_id=str(record.get("messageId", "")),
+        queue_arn=str(record.get("eventSourceARN", "")),
+        receive_count=int(attributes.get("ApproximateReceiveCount", "1")),
+        eventbridge=eventbridge,
+        envelope=envelope,
+    )

@@ -1,0 +1,77 @@
+"""Per-batch logs and EMF metrics of one agent's runtime (Powertools Logger and Metrics)."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any
+
+from soorma_common.envelope import EventEnvelope
+
+NAMESPACE = "Soorma"
+
+
+class RuntimeTelemetry:
+    """A Powertools `Logger` named after the agent, and counters flushed as EMF once per batch."""
+
+    def __init__(self, agent: str) -> None:
+        from aws_lambda_powertools import Logger
+
+        self.agent = agent
+        self.logger = Logger(service=agent)
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._metrics: Any = None
+
+    def bind(self, envelope: EventEnvelope) -> None:
+        """Put the event's correlation id and keys on every log line until the next `bind`."""
+        self.logger.set_correlation_id(envelope.correlation_id)
+        self.logger.append_keys(
+            event_id=envelope.id,
+            event_type=envelope.type,
+            topic=envelope.topic.value,
+            tenant_id=envelope.tenant_id,
+        )
+
+    def unbind(self) -> None:
+        """Drop the per-event keys."""
+        self.logger.remove_keys(["event_id", "event_type", "topic", "tenant_id"])
+        self.logger.set_correlation_id(None)
+
+    def count(self, outcome: str, event_type: str) -> None:
+        """Count one event with `outcome` (handled, failed, dead_lettered, published)."""
+        self._counts[(outcome, event_type)] += 1
+
+    def flush(self) -> None:
+        """Emit the batch's counters: totals per outcome, and per outcome and event type."""
+        if not self._counts or _metrics_disabled():
+            self._counts.clear()
+            return
+        from aws_lambda_powertools import Metrics
+        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+        if self._metrics is None:
+            self._metrics = Metrics(namespace=NAMESPACE, service=self.agent)
+        totals: Counter[str] = Counter()
+        for (outcome, _), n in self._counts.items():
+            totals[outcome] += n
+        for outcome, n in totals.items():
+            self._metrics.add_metric(name=_metric_name(outcome), unit=MetricUnit.Count, value=n)
+        self._metrics.flush_metrics()
+        for (outcome, event_type), n in self._counts.items():
+            with single_metric(
+                name=_metric_name(outcome) + "ByType",
+                unit=MetricUnit.Count,
+                value=n,
+                namespace=NAMESPACE,
+                default_dimensions={"service": self.agent, "event_type": event_type},
+            ):
+                pass
+        self._counts.clear()
+
+
+def _metrics_disabled() -> bool:
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in {"1", "true", "yes"}
+
+
+def _metric_name(outcome: str) -> str:
+    return "Events" + "".join(part.capitalize() for part in outcome.split("_"))

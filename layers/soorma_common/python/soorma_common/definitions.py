@@ -1,0 +1,74 @@
+"""`EventDefinition`: an event's name, topic, description and JSON Schemas, for the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from soorma_common.topics import EventTopic
+
+JsonSchema = dict[str, Any]
+
+
+def schema_of(schema: Any) -> JsonSchema | None:
+    """Return a JSON Schema dict for a pydantic model class, a JSON Schema dict, or None."""
+    if schema is None:
+        return None
+    if isinstance(schema, dict):
+        return schema
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return schema.model_json_schema()
+    raise TypeError(
+        f"a schema must be a pydantic model class or a JSON Schema dict, got {schema!r}"
+    )
+
+
+class EventDefinition(BaseModel):
+    """What an event is: registered at deploy so that planners (and LLMs) can discover it.
+
+    `payload_schema` / `response_schema` accept a pydantic model class or a JSON Schema dict;
+    a model class is kept (see `payload_model`) so that validation can use pydantic itself.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    event_name: str = Field(min_length=1)
+    topic: EventTopic
+    description: str = ""
+    payload_schema: JsonSchema | None = None
+    response_schema: JsonSchema | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _payload_model: type[BaseModel] | None = PrivateAttr(default=None)
+    _response_model: type[BaseModel] | None = PrivateAttr(default=None)
+
+    def __init__(self, **data: Any) -> None:
+        payload = data.get("payload_schema")
+        response = data.get("response_schema")
+        data["payload_schema"] = schema_of(payload)
+        data["response_schema"] = schema_of(response)
+        super().__init__(**data)
+        self._payload_model = _model_or_none(payload)
+        self._response_model = _model_or_none(response)
+
+    @field_validator("topic", mode="before")
+    @classmethod
+    def _known_topic(cls, value: Any) -> EventTopic:
+        return EventTopic.parse(value)
+
+    @property
+    def payload_model(self) -> type[BaseModel] | None:
+        """The pydantic model the payload schema came from, if it came from one."""
+        return self._payload_model
+
+    @property
+    def response_model(self) -> type[BaseModel] | None:
+        """The pydantic model the response schema came from, if it came from one."""
+        return self._response_model
+
+
+def _model_or_none(schema: Any) -> type[BaseModel] | None:
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return schema
+    return None

@@ -1,0 +1,92 @@
+"""The one error hierarchy of Soorma.
+
+Every error is either *permanent* (retrying cannot help: bad payload, unknown topic, schema
+mismatch, oversized event, forged source) or *transient* (retrying may help: throttling, a
+partial PutEvents failure, an idempotency claim still in progress). The runtime sends permanent
+errors to the dead-letter queue at once and reports transient ones for redelivery.
+"""
+
+from __future__ import annotations
+
+
+class SoormaError(Exception):
+    """Base class of every error raised by Soorma."""
+
+    #: Whether retrying the same input can succeed.
+    transient: bool = False
+
+
+class PermanentError(SoormaError):
+    """An error that no retry can fix: the input or the code must change."""
+
+    transient = False
+
+
+class TransientError(SoormaError):
+    """An error that a later retry may not meet (throttling, contention, partial failure)."""
+
+    transient = True
+
+
+class UnknownTopicError(PermanentError, ValueError):
+    """A topic name outside the 8 fixed topics."""
+
+
+class InvalidEnvelopeError(PermanentError, ValueError):
+    """An event envelope that does not satisfy the wire contract."""
+
+
+class MalformedRecordError(PermanentError, ValueError):
+    """An SQS record whose body is not an EventBridge event carrying an envelope."""
+
+
+class ForgedSourceError(PermanentError):
+    """An envelope whose `source` differs from the EventBridge `source` it arrived with."""
+
+
+class NoHandlerError(PermanentError):
+    """An event that reached an agent with no handler for its type and topic."""
+
+
+class EventTooLargeError(PermanentError, ValueError):
+    """An envelope over the size limit (`SOORMA_MAX_EVENT_BYTES`)."""
+
+
+class TrustViolationError(PermanentError):
+    """An attempt, inside a handler, to change the handled event's tenant, user or correlation."""
+
+
+class UndeclaredEventError(PermanentError):
+    """A publish of an event type the agent did not list in `events_produced`."""
+
+
+class SchemaValidationError(PermanentError, ValueError):
+    """A payload that does not match its event's registered schema."""
+
+
+class DomainError(PermanentError):
+    """A business failure raised by a handler on purpose.
+
+    When the handled event is a request with a `response_event`, the runtime replies
+    `{"success": false, "error": str(exc)}` to the requester instead of dead-lettering it.
+    """
+
+
+class PublishError(TransientError):
+    """PutEvents still reported failed entries after every retry."""
+
+
+class ClaimInProgressError(TransientError):
+    """Another invocation is handling the same event right now (idempotency claim held)."""
+
+
+class TenantIsolationError(PermanentError):
+    """A call that names a tenant other than the handled event's."""
+
+
+class IllegalTransitionError(PermanentError, ValueError):
+    """A plan status change that the plan state machine does not allow."""
+
+
+class VersionConflictError(TransientError):
+    """A compare-and-set whose expected version no longer holds."""

@@ -1,0 +1,87 @@
+"""`AgentManifest`: the record an agent's decorators make, read by CDK, the local cloud and the registry.
+
+It is produced by importing an agent module in a child process (`soorma manifest functions/<name>`)
+and printed as JSON, so that readers never import agent code.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from soorma_common.definitions import EventDefinition
+from soorma_common.naming import check_agent_name
+from soorma_common.topics import EventTopic
+
+MANIFEST_VERSION = 1
+
+
+class AgentKind(str, Enum):
+    """What sort of agent a manifest describes."""
+
+    AGENT = "agent"
+    WORKER = "worker"
+    TOOL = "tool"
+    PLANNER = "planner"
+    PLATFORM = "platform"
+
+
+class Subscription(BaseModel):
+    """One `(topic, event_type)` an agent handles.
+
+    `event_type` is an exact name, `"*"` (the whole topic) or a prefix such as `"research.*"`.
+    `replies=True` means: replies addressed to this agent (`reply_to`), whatever their type.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: EventTopic
+    event_type: str = Field(min_length=1)
+    replies: bool = False
+
+    @field_validator("topic", mode="before")
+    @classmethod
+    def _known_topic(cls, value: Any) -> EventTopic:
+        return EventTopic.parse(value)
+
+    @field_validator("event_type")
+    @classmethod
+    def _valid_pattern(cls, value: str) -> str:
+        if value != "*" and "*" in value[:-1]:
+            raise ValueError(
+                f"event_type {value!r}: '*' may stand alone or end a prefix ('research.*')"
+            )
+        if value.endswith("*") and value != "*" and not value.endswith(".*"):
+            raise ValueError(f"event_type {value!r}: a prefix pattern ends with '.*'")
+        return value
+
+
+class AgentManifest(BaseModel):
+    """What an agent is, what it listens to and what it produces."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manifest_version: int = MANIFEST_VERSION
+    name: str
+    kind: AgentKind
+    description: str = ""
+    capabilities: list[str] = Field(default_factory=list)
+    subscriptions: list[Subscription] = Field(default_factory=list)
+    events_consumed: list[EventDefinition] = Field(default_factory=list)
+    events_produced: list[EventDefinition] = Field(default_factory=list)
+    produced_event_names: list[str] | None = Field(
+        default=None,
+        description="event types the agent may publish; None when it did not declare any",
+    )
+    handler: str = Field(default="handler.handler", description="the Lambda handler path")
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return check_agent_name(value)
+
+    def topics(self) -> list[EventTopic]:
+        """The topics the agent subscribes to, each once, in a stable order."""
+        return sorted({s.topic for s in self.subscriptions}, key=lambda t: list(EventTopic).index(t))

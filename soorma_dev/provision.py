@@ -1,0 +1,165 @@
+"""Creating the platform's AWS resources from manifests through boto3 (moto in tests and `soorma dev`).
+
+Same names (`soorma_common.naming`), same rule patterns (`soorma_common.routing.rules_for`), same
+queue settings as the CDK stack (`infra/`), so that the local cloud is a faithful copy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from soorma_common import naming
+from soorma_common.delivery import (
+    DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+    DLQ_RETENTION_SECONDS,
+    MAX_RECEIVE_COUNT,
+    RULE_MAX_EVENT_AGE_SECONDS,
+    RULE_MAX_RETRY_ATTEMPTS,
+    TTL_ATTRIBUTE,
+    visibility_timeout_for,
+)
+from soorma_common.manifest import AgentManifest
+from soorma_common.routing import rules_for
+from soorma_common.topics import EventTopic
+
+@dataclass
+class AgentQueues:
+    """One agent's queues: topic -> (queue url, queue arn, dlq url)."""
+
+    agent: str
+    queues: dict[EventTopic, tuple[str, str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Platform:
+    """What `provision` created: the bus, table names and every agent's queues."""
+
+    stage: str
+    bus_name: str
+    tables: dict[str, str]
+    agents: dict[str, AgentQueues]
+
+    def environment(self, agent: str) -> dict[str, str]:
+        """The `SOORMA_*` environment an agent's function gets (the same on Lambda)."""
+        return {
+            "SOORMA_STAGE": self.stage,
+            "SOORMA_EVENT_BUS": self.bus_name,
+            "SOORMA_EVENTS_TABLE": self.tables["events"],
+            "SOORMA_IDEMPOTENCY_TABLE": self.tables["idempotency"],
+            "SOORMA_REGISTRY_TABLE": self.tables["registry"],
+            "SOORMA_MEMORY_TABLE": self.tables["memory"],
+            "POWERTOOLS_SERVICE_NAME": agent,
+        }
+
+
+#: Key schema of each table: (partition key, sort key or None).
+TABLE_KEYS: dict[str, tuple[str, str | None]] = {
+    "events": ("pk", "sk"),
+    "registry": ("pk", "sk"),
+    "memory": ("pk", "sk"),
+    "idempotency": ("id", None),
+}
+
+
+def create_table(dynamodb: Any, name: str, role: str) -> None:
+    """Create one table (on-demand, TTL on `expires_at`) unless it exists."""
+    partition, sort = TABLE_KEYS[role]
+    keys = [{"AttributeName": partition, "KeyType": "HASH"}]
+    attributes = [{"AttributeName": partition, "AttributeType": "S"}]
+    if sort:
+        keys.append({"AttributeName": sort, "KeyType": "RANGE"})
+        attributes.append({"AttributeName": sort, "AttributeType": "S"})
+    try:
+        dynamodb.create_table(
+            TableName=name, KeySchema=keys, AttributeDefinitions=attributes,
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except dynamodb.exceptions.ResourceInUseException:
+        return
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+
+
+def provision(
+    manifests: list[AgentManifest],
+    *,
+    stage: str = "dev",
+    session: Any = None,
+    visibility_timeout_seconds: int = visibility_timeout_for(DEFAULT_FUNCTION_TIMEOUT_SECONDS),
+) -> Platform:
+    """Create the bus, the tables, and per agent per topic a queue, its DLQ and its rules."""
+    import boto3
+
+    session = session or boto3.session.Session()
+    events = session.client("events")
+    sqs = session.client("sqs")
+    dynamodb = session.client("dynamodb")
+
+    bus = naming.bus_name(stage)
+    try:
+        events.create_event_bus(Name=bus)
+    except events.exceptions.ResourceAlreadyExistsException:
+        pass
+    tables = {role: naming.table_name(stage, role) for role in naming.TABLE_ROLES}
+    for role, name in tables.items():
+        create_table(dynamodb, name, role)
+
+    platform = Platform(stage=stage, bus_name=bus, tables=tables, agents={})
+    for manifest in manifests:
+        platform.agents[manifest.name] = _provision_agent(
+            manifest, stage, bus, events, sqs, visibility_timeout_seconds
+        )
+    return platform
+
+
+def _provision_agent(
+    manifest: AgentManifest, stage: str, bus: str, events: Any, sqs: Any, visibility: int
+) -> AgentQueues:
+    queues = AgentQueues(agent=manifest.name)
+    for topic in manifest.topics():
+        name = naming.queue_name(stage, manifest.name, topic)
+        dlq_url = sqs.create_queue(
+            QueueName=naming.dead_letter_queue_name(name),
+            Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        url = sqs.create_queue(
+            QueueName=name,
+            Attributes={
+                "VisibilityTimeout": str(visibility),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+                ),
+            },
+        )["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        queues.queues[topic] = (url, arn, dlq_url)
+    for rule in rules_for(manifest):
+        _, queue_arn, dlq_url = queues.queues[rule.topic]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
+        events.put_targets(
+            Rule=rule.name,
+            EventBusName=bus,
+            Targets=[
+                {
+                    "Id": "queue",
+                    "Arn": queue_arn,
+                    "DeadLetterConfig": {"Arn": dlq_arn},
+                    "RetryPolicy": {
+                        "MaximumRetryAttempts": RULE_MAX_RETRY_ATTEMPTS,
+                        "MaximumEventAgeInSeconds": RULE_MAX_EVENT_AGE_SECONDS,
+                    },
+                }
+            ],
+        )
+    return queues
