@@ -22,6 +22,7 @@ from soorma_common.delivery import (
 )
 from soorma_common.manifest import AgentManifest
 from soorma_common.routing import rules_for
+from soorma_common.tables import TABLES
 from soorma_common.topics import EventTopic
 
 @dataclass
@@ -54,33 +55,44 @@ class Platform:
         }
 
 
-#: Key schema of each table: (partition key, sort key or None).
-TABLE_KEYS: dict[str, tuple[str, str | None]] = {
-    "events": ("pk", "sk"),
-    "registry": ("pk", "sk"),
-    "memory": ("pk", "sk"),
-    "idempotency": ("id", None),
-}
-
-
 def create_table(dynamodb: Any, name: str, role: str) -> None:
-    """Create one table (on-demand, TTL on `expires_at`) unless it exists."""
-    partition, sort = TABLE_KEYS[role]
-    keys = [{"AttributeName": partition, "KeyType": "HASH"}]
-    attributes = [{"AttributeName": partition, "AttributeType": "S"}]
-    if sort:
-        keys.append({"AttributeName": sort, "KeyType": "RANGE"})
-        attributes.append({"AttributeName": sort, "AttributeType": "S"})
+    """Create one table from its `TableSpec` (on-demand, TTL on `expires_at`) unless it exists."""
+    spec = TABLES[role]
+    key_names = [spec.partition_key, spec.sort_key]
+    for index in spec.indexes:
+        key_names += [index.partition_key, index.sort_key]
+    attributes = [
+        {"AttributeName": n, "AttributeType": "S"} for n in dict.fromkeys(k for k in key_names if k)
+    ]
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": _key_schema(spec.partition_key, spec.sort_key),
+        "AttributeDefinitions": attributes,
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if spec.indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": _key_schema(index.partition_key, index.sort_key),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in spec.indexes
+        ]
     try:
-        dynamodb.create_table(
-            TableName=name, KeySchema=keys, AttributeDefinitions=attributes,
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb.create_table(**request)
     except dynamodb.exceptions.ResourceInUseException:
         return
     dynamodb.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
     )
+
+
+def _key_schema(partition: str, sort: str | None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": partition, "KeyType": "HASH"}]
+    if sort:
+        keys.append({"AttributeName": sort, "KeyType": "RANGE"})
+    return keys
 
 
 def provision(

@@ -1,0 +1,38 @@
+"""The DynamoDB tables' key schemas: one definition read by the CDK stack and the local cloud."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index (projection ALL)."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table: its role (see `naming.TABLE_ROLES`), string keys, and GSIs. TTL is always `expires_at`."""
+
+    role: str
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[IndexSpec, ...] = field(default_factory=tuple)
+
+
+#: Every table of the platform, by role.
+TABLES: dict[str, TableSpec] = {
+    # Registry: events (pk EVENT#<name>) and agents (pk AGENT#<name>); see docs/registry.md.
+    "registry": TableSpec("registry", "pk", "sk"),
+    # Memory: plans, sessions, working memory, task context, episodic memory; every key starts
+    # with the tenant (see docs/memory.md).
+    "memory": TableSpec("memory", "pk", "sk"),
+    # Event log: every event by correlation id (the trace tree).
+    "events": TableSpec("events", "pk", "sk"),
+    # Idempotency claims in Powertools' own layout (partition key `id`).
+    "idempotency": TableSpec("idempotency", "id"),
+}
