@@ -7,14 +7,15 @@ Failed records (`batchItemFailures`) stay on the queue; the rest are deleted.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
-
 from soorma_dev.provision import Platform, provision
 from soorma_dev.sqs_events import RECEIVE_ATTRIBUTES, lambda_event, queue_region
 
@@ -28,6 +29,10 @@ class Delivery:
     event: dict[str, Any]
     failed_ids: list[str]
 
+    def details(self) -> list[dict[str, Any]]:
+        """The EventBridge `detail` (the envelope on the wire) of every record, as delivered."""
+        return [json.loads(r["body"])["detail"] for r in self.event["Records"]]
+
 
 class LambdaContextStub:
     """Enough of Lambda's context object for Powertools (name, request id, remaining time)."""
@@ -35,7 +40,9 @@ class LambdaContextStub:
     def __init__(self, function_name: str, timeout_ms: int = 30_000) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        )
         self.memory_limit_in_mb = 256
         self.aws_request_id = "local"
         self.log_group_name = f"/aws/lambda/{function_name}"
@@ -83,16 +90,22 @@ class MotoHarness:
         """(url, arn, dlq url) of an agent's queue for a topic."""
         return self.platform.agents[agent].queues[EventTopic.parse(topic)]
 
-    def receive(self, agent: str, topic: EventTopic | str, max_messages: int = 10) -> list[dict[str, Any]]:
+    def receive(
+        self, agent: str, topic: EventTopic | str, max_messages: int = 10
+    ) -> list[dict[str, Any]]:
         """Receive up to `max_messages` messages from an agent's queue (not deleted)."""
         url, _, _ = self.queue(agent, topic)
         response = self.sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=max_messages,
-            AttributeNames=RECEIVE_ATTRIBUTES, MessageAttributeNames=["All"],
+            QueueUrl=url,
+            MaxNumberOfMessages=max_messages,
+            AttributeNames=RECEIVE_ATTRIBUTES,
+            MessageAttributeNames=["All"],
         )
         return list(response.get("Messages", []))
 
-    def deliver(self, agent: str, topic: EventTopic | str, messages: list[dict[str, Any]] | None = None) -> Delivery:
+    def deliver(
+        self, agent: str, topic: EventTopic | str, messages: list[dict[str, Any]] | None = None
+    ) -> Delivery:
         """Pass one batch from the queue to the agent's handler; delete the records that succeeded.
 
         Failed records are made visible again at once, as if their visibility timeout had passed.
@@ -103,7 +116,8 @@ class MotoHarness:
         failed: list[str] = []
         if messages:
             handler_agent = self.agents[agent]
-            response = handler_agent.lambda_handler(event, LambdaContextStub(f"soorma-test-{agent}"))
+            stub = LambdaContextStub(f"soorma-test-{agent}")
+            response = handler_agent.lambda_handler(event, stub)
             failed = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
             for message in messages:
                 if message["MessageId"] in failed:
@@ -138,11 +152,153 @@ class MotoHarness:
         found: dict[str, dict[str, Any]] = {}
         for _ in range(10):
             response = self.sqs.receive_message(
-                QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                AttributeNames=["All"], VisibilityTimeout=0,
+                QueueUrl=dlq,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+                VisibilityTimeout=0,
             )
             messages = response.get("Messages", [])
             if not messages or all(m["MessageId"] in found for m in messages):
                 break
             found.update({m["MessageId"]: m for m in messages})
         return list(found.values())
+
+    def replace_agent(self, agent: Any) -> None:
+        """Serve an agent's queues with another instance of it (e.g. a freshly imported module,
+        as a new Lambda execution environment would)."""
+        if agent.name not in self.agents:
+            raise KeyError(f"{agent.name!r} is not provisioned by this harness")
+        agent.use_runtime(None)
+        self.agents[agent.name] = agent
+
+    def send_raw(self, agent: str, topic: EventTopic | str, body: str) -> None:
+        """Put a raw message body straight onto an agent's queue (e.g. a poison record)."""
+        url, _, _ = self.queue(agent, topic)
+        self.sqs.send_message(QueueUrl=url, MessageBody=body)
+
+    def delivered_details(self, agent: str) -> list[dict[str, Any]]:
+        """The envelope (`detail`, as received from the queue) of every record delivered to
+        `agent` so far, in delivery order."""
+        return [
+            d for delivery in self.deliveries if delivery.agent == agent for d in delivery.details()
+        ]
+
+    def queue_depth(self, agent: str, topic: EventTopic | str) -> int:
+        """Visible plus in-flight messages on an agent's queue."""
+        url, _, _ = self.queue(agent, topic)
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+    def idempotency_records(self) -> list[dict[str, Any]]:
+        """Every item of the idempotency table (raw DynamoDB attribute values)."""
+        dynamodb = self.session.client("dynamodb")
+        table = self.platform.tables["idempotency"]
+        return list(dynamodb.scan(TableName=table).get("Items", []))
+
+
+@dataclass
+class PutEventsCalls:
+    """What a `record_put_events` hook saw: the `Entries` of every PutEvents call, in order."""
+
+    calls: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """Number of PutEvents calls."""
+        return len(self.calls)
+
+    def details(self) -> list[dict[str, Any]]:
+        """The parsed `Detail` of every entry put, in order."""
+        return [json.loads(e["Detail"]) for call in self.calls for e in call]
+
+
+def _events_client() -> Any:
+    from soorma import clients
+
+    return clients.client("events")
+
+
+@contextmanager
+def record_put_events(client: Any = None) -> Iterator[PutEventsCalls]:
+    """Record every PutEvents call made through a real boto3 `events` client (default: the SDK's
+    process-wide client) with a botocore event hook; nothing of Soorma is mocked."""
+    client = client or _events_client()
+    seen = PutEventsCalls()
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        seen.calls.append([dict(e) for e in params.get("Entries", [])])
+
+    client.meta.events.register("provide-client-params.events.PutEvents", hook)
+    try:
+        yield seen
+    finally:
+        client.meta.events.unregister("provide-client-params.events.PutEvents", hook)
+
+
+@contextmanager
+def fail_put_events_entries(
+    should_fail: Callable[[int, int, dict[str, Any]], bool],
+    *,
+    error_code: str = "ThrottlingException",
+    client: Any = None,
+) -> Iterator[PutEventsCalls]:
+    """Make PutEvents report some entries as failed, as AWS does on partial failure.
+
+    `should_fail(call_index, entry_index, entry)` picks the entries to fail. They are removed from
+    the request before it is sent (so they really are not put) and re-inserted in the parsed
+    response as failed entries with `error_code`, in their original positions. Yields the calls
+    as they were made by the caller (before removal).
+    """
+    client = client or _events_client()
+    seen = PutEventsCalls()
+    failed_positions: list[list[int]] = []
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        entries = list(params.get("Entries", []))
+        call = len(seen.calls)
+        seen.calls.append([dict(e) for e in entries])
+        failing = [i for i, e in enumerate(entries) if should_fail(call, i, e)]
+        failed_positions.append(failing)
+        if len(failing) < len(entries):
+            params["Entries"] = [e for i, e in enumerate(entries) if i not in failing]
+
+    def short_circuit(**_: Any) -> tuple[Any, dict[str, Any]] | None:
+        # Every entry fails: answer without sending (PutEvents rejects an empty request).
+        failing, entries = failed_positions[-1], seen.calls[-1]
+        if not entries or len(failing) < len(entries):
+            return None
+        from botocore.awsrequest import AWSResponse
+
+        http = AWSResponse("https://events.local/", 200, {}, None)
+        return http, {"FailedEntryCount": 0, "Entries": []}
+
+    def after(parsed: dict[str, Any], **_: Any) -> None:
+        failing = failed_positions[-1]
+        if not failing:
+            return
+        results = iter(parsed.get("Entries", []))
+        total = len(seen.calls[-1])
+        merged = []
+        for i in range(total):
+            if i in failing:
+                merged.append({"ErrorCode": error_code, "ErrorMessage": "injected by the test"})
+            else:
+                merged.append(next(results))
+        parsed["Entries"] = merged
+        parsed["FailedEntryCount"] = int(parsed.get("FailedEntryCount", 0)) + len(failing)
+
+    client.meta.events.register("provide-client-params.events.PutEvents", before)
+    client.meta.events.register("before-call.events.PutEvents", short_circuit)
+    client.meta.events.register("after-call.events.PutEvents", after)
+    try:
+        yield seen
+    finally:
+        client.meta.events.unregister("provide-client-params.events.PutEvents", before)
+        client.meta.events.unregister("before-call.events.PutEvents", short_circuit)
+        client.meta.events.unregister("after-call.events.PutEvents", after)

@@ -74,6 +74,36 @@ def load_agent(path: str | Path) -> Any:
     return next(iter(agents.values()))
 
 
+def find_agent(path: str | Path) -> Any | None:
+    """The one agent a function folder's handler module defines, or None when it defines none.
+
+    A module that defines more than one agent is an error (`AgentNotFoundError`), as in
+    `load_agent`; a platform function that is not an agent (a custom resource) gives None.
+    """
+    from soorma.agents.base import Agent
+
+    module = import_handler_module(path)
+    agents = {id(v): v for v in vars(module).values() if isinstance(v, Agent)}
+    if len(agents) > 1:
+        found = ", ".join(a.name for a in agents.values())
+        raise AgentNotFoundError(
+            f"{handler_path(path)} must define exactly one agent at module level (found {found})"
+        )
+    return next(iter(agents.values()), None)
+
+
+def scan_agent_folders(root: str | Path) -> list[Path]:
+    """The function folders under `root` whose handler module defines an agent, sorted by name.
+
+    Imports each handler module in this process (call it in a child process, as
+    `soorma manifest --scan` does).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return [folder for folder in function_folders(root) if find_agent(folder) is not None]
+
+
 def is_agent_folder(path: str | Path) -> bool:
     """Whether the folder's handler module defines an agent (checked in this process)."""
     try:

@@ -18,7 +18,7 @@ from soorma_common.topics import EventTopic
 
 _ID_NAMESPACE = uuid.UUID("6f0b7c1e-2d0a-4a8e-9c53-50a1ec7a0b5e")
 
-#: A callable that checks a payload against its event's schema (registry), raising a permanent error.
+#: Checks a payload against its event's schema (registry), raising a permanent error.
 PayloadValidator = Callable[[str, Any], None]
 
 
@@ -69,6 +69,10 @@ class BusClient:
         """The events buffered so far, in publish order."""
         return list(self._outbox)
 
+    def wire_events(self) -> list[dict[str, Any]]:
+        """The buffered events in wire form (what is stored with the claim and flushed)."""
+        return [envelope.to_wire() for envelope in self._outbox]
+
     def publish(
         self,
         topic: EventTopic | str,
@@ -84,10 +88,12 @@ class BusClient:
 
         Inside a handler: correlation, tenant and user are the handled event's (passing a
         different value raises `TrustViolationError`); session, plan and goal default to the
-        handled event's; `causation_id` is the handled event's id.
+        handled event's; `causation_id` is the handled event's id unless given.
         """
-        event_type = str(event_type)
-        topic = EventTopic.parse(topic)
+        if type(event_type) is not str:
+            event_type = str(event_type)
+        if type(topic) is not EventTopic:
+            topic = EventTopic.parse(topic)
         if self._produced is not None and event_type not in self._produced:
             raise UndeclaredEventError(
                 f"agent {self.agent!r} may not publish {event_type!r}: it is not in its "
@@ -100,14 +106,15 @@ class BusClient:
         position = len(self._outbox)
         if self.handled is not None:
             fields["id"] = derived_event_id(self.agent, self.handled.id, position, self._replay)
-            fields["causation_id"] = self.handled.id
+            # A reply sent after a fan-in names its request, not the last result it handled.
+            fields.setdefault("causation_id", self.handled.id)
         envelope = EventEnvelope(
             source=self.source,
             type=event_type,
             topic=topic,
             data=data,
             response_event=response_event,
-            response_topic=response_topic,
+            response_topic=None if response_topic is None else EventTopic.parse(response_topic),
             **fields,
         )
         self._outbox.append(envelope)
@@ -123,9 +130,11 @@ class BusClient:
         response_topic: EventTopic | str = EventTopic.ACTION_RESULTS,
         **attributes: Any,
     ) -> EventId:
-        """Ask for work on `action-requests`; the responder replies with `response_event` to this agent."""
+        """Ask for work on `action-requests`; the reply comes back as `response_event`, to us."""
         if not response_event:
-            raise ValueError("request() needs a response_event: the event type the reply should carry")
+            raise ValueError(
+                "request() needs a response_event: the event type the reply should carry"
+            )
         attributes.setdefault("reply_to", self.agent)
         return self.publish(
             EventTopic.ACTION_REQUESTS,
@@ -150,7 +159,9 @@ class BusClient:
             attributes.setdefault("reply_to", self.handled.reply_to)
         return self.publish(topic, event_type, data, correlation_id=correlation_id, **attributes)
 
-    def announce(self, event_type: str, data: Any, *, correlation_id: str | None = None, **attributes: Any) -> EventId:
+    def announce(
+        self, event_type: str, data: Any, *, correlation_id: str | None = None, **attributes: Any
+    ) -> EventId:
         """Publish a domain fact on `business-facts`; no reply is expected."""
         return self.publish(
             EventTopic.BUSINESS_FACTS, event_type, data, correlation_id=correlation_id, **attributes
@@ -161,18 +172,26 @@ class BusClient:
         handled = self.handled
         if handled is None:
             return fields
-        for name in _PINNED:
-            pinned = getattr(handled, name)
+        pinned = {
+            "correlation_id": handled.correlation_id,
+            "tenant_id": handled.tenant_id,
+            "user_id": handled.user_id,
+        }
+        for name, value in pinned.items():
             given = fields.get(name)
-            if given is not None and given != pinned:
+            if given is not None and given != value:
                 raise TrustViolationError(
-                    f"{name} is {pinned!r} for the event being handled ({handled.id}); a handler "
+                    f"{name} is {value!r} for the event being handled ({handled.id}); a handler "
                     f"cannot publish with {name}={given!r}. Leave it out: it is carried over"
                 )
-            if pinned is not None:
-                fields[name] = pinned
-        for name in _INHERITED:
-            value = getattr(handled, name)
             if value is not None:
-                fields.setdefault(name, value)
+                fields[name] = value
+        for name, value in (
+            ("session_id", handled.session_id),
+            ("plan_id", handled.plan_id),
+            ("goal_id", handled.goal_id),
+            ("trace_id", handled.trace_id),
+        ):
+            if value is not None and name not in fields:
+                fields[name] = value
         return fields

@@ -5,13 +5,13 @@
 | `SOORMA_STAGE` | `dev` | the stage (part of every resource name) |
 | `SOORMA_EVENT_BUS` | `soorma-<stage>` | the EventBridge bus events are put on |
 | `SOORMA_EVENTS_TABLE` | unset | the events table (the event log, by correlation id) |
-| `SOORMA_IDEMPOTENCY_TABLE` | unset | the idempotency table (exactly-once claims and their stored events) |
+| `SOORMA_IDEMPOTENCY_TABLE` | unset | the exactly-once claims and their stored events |
 | `SOORMA_REGISTRY_TABLE` | unset | the registry table |
 | `SOORMA_MEMORY_TABLE` | unset | the memory table (plans, sessions, working memory) |
-| `SOORMA_IDEMPOTENCY` | `on` | `off` switches the exactly-once claim off (it is off anyway without a table) |
-| `SOORMA_IDEMPOTENCY_TTL_SECONDS` | `86400` | how long a completed claim (and its stored events) is kept |
+| `SOORMA_IDEMPOTENCY` | `on` | `off` switches exactly-once off (off anyway without a table) |
+| `SOORMA_IDEMPOTENCY_TTL_SECONDS` | `86400` | how long a completed claim is kept |
 | `SOORMA_MAX_EVENT_BYTES` | `262144` | the largest envelope that may be published |
-| `SOORMA_PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents attempts for failed entries before the record fails |
+| `SOORMA_PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents tries for failed entries, then the record fails |
 | `SOORMA_PUBLISH_BACKOFF_SECONDS` | `0.05` | first retry delay (doubles each attempt) |
 | `SOORMA_SCHEMA_MODE` | `lenient` | `strict` rejects events with no registered schema |
 | `SOORMA_MEMORY_TTL_SECONDS` | `604800` | TTL of working-memory and episodic items |
@@ -72,5 +72,5 @@ class Settings:
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    """The settings of this process, read once (call `settings.cache_clear()` after changing env)."""
+    """The settings of this process, read once (`settings.cache_clear()` after changing env)."""
     return Settings.from_env()

@@ -1,13 +1,12 @@
-"""`PlatformContext`: what a handler receives beside the event (bus, registry, memory, Lambda context)."""
+"""`PlatformContext`: what a handler gets beside the event (bus, logger, registry, memory)."""
 
 from __future__ import annotations
 
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from soorma_common.envelope import EventEnvelope
-
 from soorma.bus import BusClient
+from soorma_common.envelope import EventEnvelope
 
 if TYPE_CHECKING:  # pragma: no cover
     from soorma.agents.base import Agent
@@ -16,8 +15,9 @@ if TYPE_CHECKING:  # pragma: no cover
 class PlatformContext:
     """The platform as one handler invocation sees it.
 
-    `bus` publishes (buffered until the handler succeeds); `registry`, `toolkit` and `memory`
-    are built on first use, scoped to the handled event's tenant and user.
+    `bus` publishes (buffered until the handler succeeds); `logger` logs with the event's
+    correlation id; `registry`, `toolkit` and `memory` are built on first use, scoped to the
+    handled event's tenant and user.
     """
 
     def __init__(
@@ -26,11 +26,23 @@ class PlatformContext:
         event: EventEnvelope,
         bus: BusClient,
         lambda_context: Any = None,
+        logger: Any = None,
     ) -> None:
         self.agent = agent
         self.event = event
         self.bus = bus
         self.lambda_context = lambda_context
+        self._logger = logger
+
+    @property
+    def logger(self) -> Any:
+        """The agent's Powertools `Logger`, with this event's correlation id, id, type, topic and
+        tenant on every line (a standard `logging.Logger` outside the runtime)."""
+        if self._logger is None:
+            import logging
+
+            self._logger = logging.getLogger(self.agent.name)
+        return self._logger
 
     @property
     def tenant_id(self) -> str | None:

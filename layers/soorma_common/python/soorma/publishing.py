@@ -10,13 +10,13 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
-
-from soorma_common.envelope import EventEnvelope
-from soorma_common.errors import EventTooLargeError, PublishError
 
 from soorma import clients
 from soorma.config import settings
+from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import EventTooLargeError, PublishError
 
 #: EventBridge's limit of entries per PutEvents call.
 MAX_ENTRIES_PER_PUT = 10
@@ -24,9 +24,12 @@ MAX_ENTRIES_PER_PUT = 10
 WireEvent = dict[str, Any]
 
 
+_DETAIL_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def check_size(envelope_json: str, event_type: str, limit: int) -> None:
     """Raise `EventTooLargeError` (permanent) naming both sizes when the envelope is too big."""
-    size = len(envelope_json.encode("utf-8"))
+    size = len(envelope_json) if envelope_json.isascii() else len(envelope_json.encode("utf-8"))
     if size > limit:
         raise EventTooLargeError(
             f"event {event_type!r} is {size} bytes, over the {limit}-byte limit "
@@ -39,7 +42,7 @@ def to_entry(wire: WireEvent, bus: str, trace_header: str | None) -> dict[str, A
     entry = {
         "Source": wire["source"],
         "DetailType": wire["type"],
-        "Detail": json.dumps(wire, separators=(",", ":"), ensure_ascii=False),
+        "Detail": _DETAIL_ENCODER.encode(wire),
         "EventBusName": bus,
     }
     if trace_header:
@@ -50,6 +53,14 @@ def to_entry(wire: WireEvent, bus: str, trace_header: str | None) -> dict[str, A
 def current_trace_header() -> str | None:
     """The X-Ray trace header of the current Lambda invocation, when tracing is active."""
     return os.environ.get("_X_AMZN_TRACE_ID") or None
+
+
+@dataclass
+class GroupOutcome:
+    """What `put_groups` could not publish, by group index."""
+
+    failed: list[int] = field(default_factory=list)
+    too_large: dict[int, EventTooLargeError] = field(default_factory=dict)
 
 
 class EventBridgePublisher:
@@ -74,20 +85,65 @@ class EventBridgePublisher:
         self.bus = bus or conf.event_bus
         self._put_events = put_events
         self.max_attempts = max_attempts or conf.publish_max_attempts
-        self.backoff_seconds = conf.publish_backoff_seconds if backoff_seconds is None else backoff_seconds
+        self.backoff_seconds = (
+            conf.publish_backoff_seconds if backoff_seconds is None else backoff_seconds
+        )
         self.max_event_bytes = max_event_bytes or conf.max_event_bytes
         self._sleep = sleep
+        #: The error codes PutEvents reported on the last failed attempt.
+        self.last_error_codes: list[str] = []
 
     def put_wire(self, events: Sequence[WireEvent]) -> None:
-        """Publish already-serialized envelopes (in order, in batches of at most 10)."""
+        """Publish already-serialized envelopes (in order, in batches of at most 10).
+
+        Raises `EventTooLargeError` (permanent) before sending anything if one is too big, and
+        `PublishError` (transient) if entries still fail after every retry.
+        """
         if not events:
             return
         trace_header = current_trace_header()
-        entries = [to_entry(w, self.bus, trace_header) for w in events]
-        for entry in entries:
+        entries = []
+        for wire in events:
+            entry = to_entry(wire, self.bus, trace_header)
             check_size(entry["Detail"], entry["DetailType"], self.max_event_bytes)
+            entries.append(entry)
+        failed: list[int] = []
         for start in range(0, len(entries), MAX_ENTRIES_PER_PUT):
-            self._put_batch(entries[start : start + MAX_ENTRIES_PER_PUT])
+            chunk = range(start, min(start + MAX_ENTRIES_PER_PUT, len(entries)))
+            failed += self._put_positions(entries, chunk)
+        if failed:
+            raise PublishError(
+                f"PutEvents still failed for {len(failed)} of {len(entries)} entries after "
+                f"{self.max_attempts} attempts (error codes: {', '.join(self.last_error_codes)}); "
+                "the record will be retried"
+            )
+
+    def put_groups(self, groups: Sequence[Sequence[WireEvent]]) -> GroupOutcome:
+        """Publish the events of several records together, 10 entries per call across records.
+
+        A group with an envelope over the size limit is not sent at all (`too_large`); groups
+        with entries still failing after every retry are `failed`; the rest are fully published.
+        """
+        trace_header = current_trace_header()
+        entries: list[dict[str, Any]] = []
+        owners: list[int] = []
+        outcome = GroupOutcome()
+        for index, group in enumerate(groups):
+            group_entries = [to_entry(wire, self.bus, trace_header) for wire in group]
+            try:
+                for entry in group_entries:
+                    check_size(entry["Detail"], entry["DetailType"], self.max_event_bytes)
+            except EventTooLargeError as exc:
+                outcome.too_large[index] = exc
+                continue
+            entries += group_entries
+            owners += [index] * len(group_entries)
+        failed: set[int] = set()
+        for start in range(0, len(entries), MAX_ENTRIES_PER_PUT):
+            chunk = range(start, min(start + MAX_ENTRIES_PER_PUT, len(entries)))
+            failed.update(owners[position] for position in self._put_positions(entries, chunk))
+        outcome.failed = sorted(failed)
+        return outcome
 
     def put(self, envelopes: Iterable[EventEnvelope]) -> None:
         """Publish envelopes."""
@@ -97,24 +153,25 @@ class EventBridgePublisher:
         put = self._put_events or clients.client("events").put_events
         return put(Entries=entries)
 
-    def _put_batch(self, entries: list[dict[str, Any]]) -> None:
-        pending = entries
+    def _put_positions(self, entries: list[dict[str, Any]], positions: Iterable[int]) -> list[int]:
+        """Put `entries[p]` for p in `positions` (at most 10), retrying failed entries with
+        backoff; return the positions still failing after `max_attempts`."""
+        pending = list(positions)
         delay = self.backoff_seconds
         for attempt in range(1, self.max_attempts + 1):
-            response = self._call(pending)
+            response = self._call([entries[p] for p in pending])
             if not response.get("FailedEntryCount"):
-                return
+                return []
             results = response.get("Entries", [])
-            failed = [e for e, r in zip(pending, results, strict=False) if r.get("ErrorCode")]
-            errors = sorted({r.get("ErrorCode", "?") for r in results if r.get("ErrorCode")})
+            failed = [p for p, r in zip(pending, results, strict=False) if r.get("ErrorCode")]
+            self.last_error_codes = sorted(
+                {str(r.get("ErrorCode")) for r in results if r.get("ErrorCode")}
+            )
             pending = failed or pending
             if attempt < self.max_attempts:
                 self._sleep(delay)
                 delay *= 2
-        raise PublishError(
-            f"PutEvents still failed for {len(pending)} of {len(entries)} entries after "
-            f"{self.max_attempts} attempts (error codes: {', '.join(errors)}); the record will be retried"
-        )
+        return pending
 
 
 class EventPublisher:
@@ -127,9 +184,13 @@ class EventPublisher:
         self.source = source
         self._publisher = EventBridgePublisher(bus, **publisher_options)
 
-    def publish(self, topic: Any, event_type: str, data: Any = None, **attributes: Any) -> EventEnvelope:
+    def publish(
+        self, topic: Any, event_type: str, data: Any = None, **attributes: Any
+    ) -> EventEnvelope:
         """Build, validate and publish one envelope; return it (its `id` and `correlation_id`)."""
-        envelope = EventEnvelope(source=self.source, type=event_type, topic=topic, data=data, **attributes)
+        envelope = EventEnvelope(
+            source=self.source, type=event_type, topic=topic, data=data, **attributes
+        )
         self._publisher.put([envelope])
         return envelope
 

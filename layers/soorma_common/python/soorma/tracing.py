@@ -16,9 +16,11 @@ _tracer: Any = None
 def tracing_active() -> bool:
     """Whether spans are recorded in this process."""
     disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in {"1", "true", "yes"}
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and bool(
-        os.environ.get("_X_AMZN_TRACE_ID")
-    ) and not disabled
+    return (
+        bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        and bool(os.environ.get("_X_AMZN_TRACE_ID"))
+        and not disabled
+    )
 
 
 @contextlib.contextmanager

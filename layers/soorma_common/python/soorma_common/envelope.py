@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -20,7 +20,8 @@ from soorma_common.topics import EventTopic
 if TYPE_CHECKING:  # pragma: no cover
     from cloudevents.core.v1.event import CloudEvent
 
-SPEC_VERSION = "1.0"
+SPEC_VERSION: Literal["1.0"] = "1.0"
+NO_WHITE_SPACE = r"^\S+$"
 JSON_CONTENT_TYPE = "application/json"
 
 #: Python name -> CloudEvents wire name, for every Soorma extension attribute.
@@ -42,6 +43,11 @@ EXTENSION_WIRE_NAMES: dict[str, str] = {
 }
 
 
+#: Attributes a wire envelope must carry (CloudEvents' required four, plus Soorma's `topic`).
+REQUIRED_WIRE_ATTRIBUTES = ("id", "source", "specversion", "type", "topic")
+_REQUIRED = frozenset(REQUIRED_WIRE_ATTRIBUTES)
+
+
 def _new_id() -> str:
     return str(uuid.uuid4())
 
@@ -58,8 +64,10 @@ class EventEnvelope(BaseModel):
     # CloudEvents core attributes
     id: str = Field(default_factory=_new_id, min_length=1)
     source: str = Field(min_length=1, description="`soorma.<agent>` for events made by agents")
-    specversion: str = SPEC_VERSION
-    type: str = Field(min_length=1, description="event type, `domain.action`")
+    specversion: Literal["1.0"] = SPEC_VERSION
+    type: str = Field(
+        min_length=1, pattern=NO_WHITE_SPACE, description="event type, `domain.action`"
+    )
     time: datetime = Field(default_factory=_now)
     subject: str | None = None
     datacontenttype: str | None = JSON_CONTENT_TYPE
@@ -68,52 +76,64 @@ class EventEnvelope(BaseModel):
 
     # Soorma extensions (wire names are the aliases)
     topic: EventTopic
-    correlation_id: str = Field(default_factory=_new_id, alias="correlationid", min_length=1)
-    causation_id: str | None = Field(default=None, alias="causationid")
-    trace_id: str | None = Field(default=None, alias="traceid")
-    tenant_id: str | None = Field(default=None, alias="tenantid")
-    user_id: str | None = Field(default=None, alias="userid")
-    session_id: str | None = Field(default=None, alias="sessionid")
-    plan_id: str | None = Field(default=None, alias="planid")
-    goal_id: str | None = Field(default=None, alias="goalid")
-    response_event: str | None = Field(default=None, alias="responseevent")
-    response_topic: EventTopic | None = Field(default=None, alias="responsetopic")
-    reply_to: str | None = Field(default=None, alias="replyto")
-    payload_schema_name: str | None = Field(default=None, alias="payloadschemaname")
-    response_schema_name: str | None = Field(default=None, alias="responseschemaname")
-
-    @field_validator("specversion")
-    @classmethod
-    def _only_spec_1_0(cls, value: str) -> str:
-        if value != SPEC_VERSION:
-            raise ValueError(f"specversion must be {SPEC_VERSION!r}, got {value!r}")
-        return value
-
-    @field_validator("type")
-    @classmethod
-    def _type_has_no_spaces(cls, value: str) -> str:
-        if any(ch.isspace() for ch in value):
-            raise ValueError(f"event type {value!r} must not contain white space (use domain.action)")
-        return value
-
-    @field_validator("topic", "response_topic", mode="before")
-    @classmethod
-    def _known_topic(cls, value: Any) -> Any:
-        if value is None or isinstance(value, EventTopic):
-            return value
-        return EventTopic.parse(value)
+    correlation_id: str = Field(
+        default_factory=_new_id,
+        validation_alias="correlationid",
+        serialization_alias="correlationid",
+        min_length=1,
+    )
+    causation_id: str | None = Field(
+        default=None, validation_alias="causationid", serialization_alias="causationid"
+    )
+    trace_id: str | None = Field(
+        default=None, validation_alias="traceid", serialization_alias="traceid"
+    )
+    tenant_id: str | None = Field(
+        default=None, validation_alias="tenantid", serialization_alias="tenantid"
+    )
+    user_id: str | None = Field(
+        default=None, validation_alias="userid", serialization_alias="userid"
+    )
+    session_id: str | None = Field(
+        default=None, validation_alias="sessionid", serialization_alias="sessionid"
+    )
+    plan_id: str | None = Field(
+        default=None, validation_alias="planid", serialization_alias="planid"
+    )
+    goal_id: str | None = Field(
+        default=None, validation_alias="goalid", serialization_alias="goalid"
+    )
+    response_event: str | None = Field(
+        default=None, validation_alias="responseevent", serialization_alias="responseevent"
+    )
+    response_topic: EventTopic | None = Field(
+        default=None, validation_alias="responsetopic", serialization_alias="responsetopic"
+    )
+    reply_to: str | None = Field(
+        default=None, validation_alias="replyto", serialization_alias="replyto"
+    )
+    payload_schema_name: str | None = Field(
+        default=None, validation_alias="payloadschemaname", serialization_alias="payloadschemaname"
+    )
+    response_schema_name: str | None = Field(
+        default=None,
+        validation_alias="responseschemaname",
+        serialization_alias="responseschemaname",
+    )
 
     @field_validator("time")
     @classmethod
-    def _aware_time(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    def _utc_time(cls, value: datetime) -> datetime:
+        # Kept in UTC so that the wire form is always `...Z` (pydantic writes UTC that way).
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value.utcoffset() else value
 
     # ---- the wire -------------------------------------------------------------------------
 
     def to_wire(self) -> dict[str, Any]:
         """The structured-mode CloudEvents JSON object (wire names, absent attributes omitted)."""
-        wire = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        wire["time"] = _format_time(self.time)
+        wire: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         return wire
 
     def to_json(self) -> str:
@@ -122,11 +142,24 @@ class EventEnvelope(BaseModel):
 
     @classmethod
     def from_wire(cls, wire: Any) -> EventEnvelope:
-        """Parse a structured-mode CloudEvents object; raise `InvalidEnvelopeError` if it is not one."""
+        """Parse a structured-mode CloudEvents object; raise `InvalidEnvelopeError` if it is not.
+
+        On the wire `id`, `source`, `specversion`, `type` and `topic` are required (nothing that
+        identifies an event may be invented by a receiver, or a redelivery would look new); an
+        absent `correlationid` means the event starts a workflow, so it defaults to the `id`.
+        """
         if not isinstance(wire, dict):
             raise InvalidEnvelopeError(
                 f"an envelope must be a JSON object, got {type(wire).__name__}: {str(wire)[:120]!r}"
             )
+        if not wire.keys() >= _REQUIRED:
+            missing = [name for name in REQUIRED_WIRE_ATTRIBUTES if name not in wire]
+            raise InvalidEnvelopeError(
+                f"invalid envelope {wire.get('id', '<no id>')!r}: missing required attribute(s) "
+                f"{', '.join(missing)} (see docs/wire-format.md)"
+            )
+        if wire.get("correlationid") is None:
+            wire = {**wire, "correlationid": wire["id"]}
         try:
             return cls.model_validate(wire)
         except ValidationError as exc:
@@ -138,7 +171,9 @@ class EventEnvelope(BaseModel):
         try:
             wire = json.loads(text)
         except ValueError as exc:
-            raise InvalidEnvelopeError(f"envelope is not JSON ({exc}): {str(text)[:120]!r}") from None
+            raise InvalidEnvelopeError(
+                f"envelope is not JSON ({exc}): {str(text)[:120]!r}"
+            ) from None
         return cls.from_wire(wire)
 
     def size_bytes(self) -> int:
@@ -178,6 +213,9 @@ def _describe(exc: ValidationError, wire: dict[str, Any]) -> str:
         where = ".".join(str(p) for p in error["loc"]) or "envelope"
         value = error.get("input")
         shown = repr(value)[:80] if where != "envelope" else ""
-        parts.append(f"{where}: {error['msg']}" + (f" (got {shown})" if shown else ""))
+        message = error["msg"]
+        if where == "type" and error["type"] == "string_pattern_mismatch":
+            message = "an event type must not contain white space (use domain.action)"
+        parts.append(f"{where}: {message}" + (f" (got {shown})" if shown else ""))
     event_id = wire.get("id", "<no id>")
     return f"invalid envelope {event_id!r}: " + "; ".join(parts)

@@ -90,3 +90,11 @@ class IllegalTransitionError(PermanentError, ValueError):
 
 class VersionConflictError(TransientError):
     """A compare-and-set whose expected version no longer holds."""
+
+
+class NotFoundError(PermanentError, LookupError):
+    """A plan, session or task that does not exist (for the caller's tenant and user)."""
+
+
+class AlreadyExistsError(PermanentError):
+    """A create whose unique key (e.g. `(tenant_id, plan_id)`) is already taken."""

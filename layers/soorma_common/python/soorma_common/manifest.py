@@ -1,4 +1,4 @@
-"""`AgentManifest`: the record an agent's decorators make, read by CDK, the local cloud and the registry.
+"""`AgentManifest`: the record an agent's decorators make, read by CDK, local cloud and registry.
 
 It is produced by importing an agent module in a child process (`soorma manifest functions/<name>`)
 and printed as JSON, so that readers never import agent code.
@@ -6,7 +6,7 @@ and printed as JSON, so that readers never import agent code.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -18,7 +18,7 @@ from soorma_common.topics import EventTopic
 MANIFEST_VERSION = 1
 
 
-class AgentKind(str, Enum):
+class AgentKind(StrEnum):
     """What sort of agent a manifest describes."""
 
     AGENT = "agent"
@@ -84,4 +84,6 @@ class AgentManifest(BaseModel):
 
     def topics(self) -> list[EventTopic]:
         """The topics the agent subscribes to, each once, in a stable order."""
-        return sorted({s.topic for s in self.subscriptions}, key=lambda t: list(EventTopic).index(t))
+        return sorted(
+            {s.topic for s in self.subscriptions}, key=lambda t: list(EventTopic).index(t)
+        )

@@ -34,7 +34,8 @@ def check_stage(stage: str) -> str:
     """Return `stage` if valid (1-10 lowercase letters and digits), else raise `ValueError`."""
     if not STAGE_PATTERN.fullmatch(stage):
         raise ValueError(
-            f"invalid stage {stage!r}: use 1-10 lowercase letters and digits, starting with a letter"
+            f"invalid stage {stage!r}: use 1-10 lowercase letters and digits, "
+            "starting with a letter"
         )
     return stage
 

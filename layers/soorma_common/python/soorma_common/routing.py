@@ -20,7 +20,7 @@ WILDCARD = "*"
 
 @dataclass(frozen=True)
 class RuleSpec:
-    """One EventBridge rule: its name on the bus, the topic (and so the queue) it feeds, its pattern."""
+    """One EventBridge rule: its name, the topic (and so the queue) it feeds, its pattern."""
 
     name: str
     topic: EventTopic
@@ -29,7 +29,7 @@ class RuleSpec:
 
 
 def type_filter(event_type: str) -> str | dict[str, str] | None:
-    """The `detail-type` filter for one subscription: exact name, `{"prefix": ...}`, or None for `*`."""
+    """The `detail-type` filter of a subscription: exact, `{"prefix": ...}`, or None for `*`."""
     if event_type == WILDCARD:
         return None
     if event_type.endswith(".*"):
@@ -54,8 +54,12 @@ def rules_for(manifest: AgentManifest) -> list[RuleSpec]:
                 filters.append(type_filter(event_type))
             pattern["detail-type"] = filters
         rules.append(
-            RuleSpec(name=rule_name(manifest.name, topic, replies=replies), topic=topic,
-                     pattern=pattern, replies=replies)
+            RuleSpec(
+                name=rule_name(manifest.name, topic, replies=replies),
+                topic=topic,
+                pattern=pattern,
+                replies=replies,
+            )
         )
     return sorted(rules, key=lambda r: r.name)
 

@@ -16,7 +16,7 @@ class IndexSpec:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A table: its role (see `naming.TABLE_ROLES`), string keys, and GSIs. TTL is always `expires_at`."""
+    """A table: role (`naming.TABLE_ROLES`), string keys, GSIs. TTL is always `expires_at`."""
 
     role: str
     partition_key: str
@@ -30,7 +30,19 @@ TABLES: dict[str, TableSpec] = {
     "registry": TableSpec("registry", "pk", "sk"),
     # Memory: plans, sessions, working memory, task context, episodic memory; every key starts
     # with the tenant (see docs/memory.md).
-    "memory": TableSpec("memory", "pk", "sk"),
+    "memory": TableSpec(
+        "memory",
+        "pk",
+        "sk",
+        indexes=(
+            # A user's plans (by status, then time of the last status change) and sessions.
+            IndexSpec("by_owner", "owner_pk", "owner_sk"),
+            # The plans of a session.
+            IndexSpec("by_session", "session_pk", "session_sk"),
+            # The child plans of a plan.
+            IndexSpec("by_parent", "parent_pk", "parent_sk"),
+        ),
+    ),
     # Event log: every event by correlation id (the trace tree).
     "events": TableSpec("events", "pk", "sk"),
     # Idempotency claims in Powertools' own layout (partition key `id`).

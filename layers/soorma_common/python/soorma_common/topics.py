@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from soorma_common.errors import UnknownTopicError
 
 
-class EventTopic(str, Enum):
+class EventTopic(StrEnum):
     """A Soorma topic. There are exactly eight; any other name is rejected."""
 
     ACTION_REQUESTS = "action-requests"

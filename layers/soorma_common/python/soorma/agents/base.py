@@ -1,4 +1,4 @@
-"""`Agent`: decorators record subscriptions; `manifest()` is the record; `lambda_handler` runs it."""
+"""`Agent`: decorators record subscriptions, `manifest()` is the record, `lambda_handler` runs."""
 
 from __future__ import annotations
 
@@ -72,12 +72,14 @@ class Agent:
         self.events_produced = None if events_produced is None else list(events_produced)
         self.source = event_source(self.name)
         self.handlers: list[HandlerSpec] = []
+        # (topic, type, addressed to me, handler count) -> handler: dispatch once per type
+        self._dispatch: dict[tuple[EventTopic, str, bool, int], HandlerSpec | None] = {}
         self._runtime: Any = None
 
     # ---- declaring ------------------------------------------------------------------------
 
     def on_event(self, event_type: str, *, topic: EventTopic | str) -> Callable[[Handler], Handler]:
-        """Handle events of `event_type` (exact, `"*"` or a prefix like `"research.*"`) on `topic`."""
+        """Handle `event_type` (exact, `"*"` or a prefix like `"research.*"`) on `topic`."""
         return self._register(event_type, topic)
 
     def _register(
@@ -89,7 +91,9 @@ class Agent:
         replies_with_result: bool = False,
         response_event: str | None = None,
     ) -> Callable[[Handler], Handler]:
-        subscription = Subscription(topic=EventTopic.parse(topic), event_type=event_type, replies=replies)
+        subscription = Subscription(
+            topic=EventTopic.parse(topic), event_type=event_type, replies=replies
+        )
 
         def decorator(function: Handler) -> Handler:
             for existing in self.handlers:
@@ -114,7 +118,7 @@ class Agent:
         return frozenset(_name_of(e) for e in self.events_produced)
 
     def manifest(self) -> AgentManifest:
-        """The typed, JSON-serializable record of this agent (read by CDK, local cloud, registry)."""
+        """The typed, JSON-serializable record of this agent (for CDK, local cloud, registry)."""
         produced = self.produced_event_names()
         return AgentManifest(
             name=self.name,
@@ -123,7 +127,9 @@ class Agent:
             capabilities=self.capabilities,
             subscriptions=_unique(h.subscription for h in self.handlers),
             events_consumed=[e for e in self.events_consumed if isinstance(e, EventDefinition)],
-            events_produced=[e for e in self.events_produced or () if isinstance(e, EventDefinition)],
+            events_produced=[
+                e for e in self.events_produced or () if isinstance(e, EventDefinition)
+            ],
             produced_event_names=None if produced is None else sorted(produced),
         )
 
@@ -139,6 +145,16 @@ class Agent:
     def find_handler(self, event: EventEnvelope) -> HandlerSpec | None:
         """The handler for an event: a result handler for replies addressed to this agent, else
         the most specific handler subscribed to the event's topic and type."""
+        key = (event.topic, event.type, event.reply_to == self.name, len(self.handlers))
+        try:
+            return self._dispatch[key]
+        except KeyError:
+            if len(self._dispatch) > 1024:  # wildcard agents may see unboundedly many types
+                self._dispatch.clear()
+            found = self._dispatch[key] = self._select_handler(event)
+            return found
+
+    def _select_handler(self, event: EventEnvelope) -> HandlerSpec | None:
         candidates = [h for h in self.handlers if h.subscription.topic == event.topic]
         if event.reply_to == self.name:
             replies = [h for h in candidates if h.subscription.replies and h.matches(event.type)]

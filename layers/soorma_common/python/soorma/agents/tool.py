@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from soorma.agents.base import Agent, EventDeclaration, Handler
 from soorma_common.manifest import AgentKind
 from soorma_common.topics import EventTopic
-
-from soorma.agents.base import Agent, EventDeclaration, Handler
 
 
 class Tool(Agent):
@@ -43,7 +42,7 @@ class Tool(Agent):
         )
         self.default_response_event = default_response_event
 
-    def on_event(  # type: ignore[override]
+    def on_event(
         self, event_type: str, *, topic: EventTopic | str = EventTopic.ACTION_REQUESTS
     ) -> Callable[[Handler], Handler]:
         """Handle `event_type` on `topic` (default `action-requests`)."""

@@ -1,13 +1,12 @@
-"""`Worker`: an agent that takes tasks on `action-requests` and gathers the results of its requests."""
+"""`Worker`: takes tasks on `action-requests` and gathers the results of its own requests."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from soorma.agents.base import Agent, Handler
 from soorma_common.manifest import AgentKind
 from soorma_common.topics import EventTopic
-
-from soorma.agents.base import Agent, Handler
 
 
 class Worker(Agent):
@@ -21,7 +20,7 @@ class Worker(Agent):
 
     kind = AgentKind.WORKER
 
-    def on_event(  # type: ignore[override]
+    def on_event(
         self, event_type: str, *, topic: EventTopic | str = EventTopic.ACTION_REQUESTS
     ) -> Callable[[Handler], Handler]:
         """Handle `event_type` on `topic` (default `action-requests`)."""

@@ -37,7 +37,11 @@ class ClaimStore:
             IdempotencyConfig,
             idempotent_function,
         )
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+        )
 
+        self._in_progress = IdempotencyAlreadyInProgressError
         if dynamodb_client is None:
             from soorma import clients
 
@@ -57,13 +61,9 @@ class ClaimStore:
 
     def run_once(self, key: str, work: Callable[[], WireEvents]) -> WireEvents:
         """Run `work` unless `key` completed before; return its (stored) outgoing events."""
-        from aws_lambda_powertools.utilities.idempotency.exceptions import (
-            IdempotencyAlreadyInProgressError,
-        )
-
         try:
             result: WireEvents = self._once(claim={"key": key}, work=work)
-        except IdempotencyAlreadyInProgressError:
+        except self._in_progress:
             raise ClaimInProgressError(
                 f"event claim {key!r} is held by another invocation; it will be retried"
             ) from None

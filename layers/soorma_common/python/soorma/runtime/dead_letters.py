@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from soorma_common.naming import dead_letter_queue_name, queue_name_from_arn
-
 from soorma import clients
+from soorma_common.naming import dead_letter_queue_name, queue_name_from_arn
 
 #: Message attributes set on dead letters sent by the runtime.
 REASON_ATTRIBUTE = "SoormaError"
@@ -56,7 +55,10 @@ class DeadLetterSender:
             MessageAttributes={
                 REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason},
                 ERROR_TYPE_ATTRIBUTE: {"DataType": "String", "StringValue": type(error).__name__},
-                SOURCE_QUEUE_ATTRIBUTE: {"DataType": "String", "StringValue": queue_name_from_arn(arn)},
+                SOURCE_QUEUE_ATTRIBUTE: {
+                    "DataType": "String",
+                    "StringValue": queue_name_from_arn(arn),
+                },
                 KIND_ATTRIBUTE: {"DataType": "String", "StringValue": PERMANENT_KIND},
             },
         )

@@ -8,22 +8,24 @@ to the queue's DLQ at once and count as done; transient ones are reported in `ba
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-
-from soorma_common.errors import DomainError, NoHandlerError, PermanentError
-from soorma_common.topics import EventTopic
 
 from soorma.bus import BusClient, PayloadValidator
 from soorma.config import Settings, settings
 from soorma.context import PlatformContext
-from soorma.publishing import EventBridgePublisher
+from soorma.publishing import EventBridgePublisher, GroupOutcome
 from soorma.runtime.claims import ClaimStore, WireEvents, claim_key
 from soorma.runtime.dead_letters import DeadLetterSender
 from soorma.runtime.records import DeliveredEvent, parse_record
 from soorma.runtime.telemetry import RuntimeTelemetry
-from soorma.tracing import span
+from soorma.tracing import span, tracing_active
+from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import DomainError, NoHandlerError, PermanentError
+from soorma_common.topics import EventTopic
 
 if TYPE_CHECKING:  # pragma: no cover
     from soorma.agents.base import Agent, HandlerSpec
@@ -40,7 +42,7 @@ class LambdaRuntime:
         *,
         publisher: EventBridgePublisher | None = None,
         dead_letters: DeadLetterSender | None = None,
-        claims: ClaimStore | None | bool = True,
+        claims: ClaimStore | bool | None = True,
         validate_payload: PayloadValidator | None = None,
         conf: Settings | None = None,
     ) -> None:
@@ -65,12 +67,7 @@ class LambdaRuntime:
 
     def handle_batch(self, event: dict[str, Any], lambda_context: Any = None) -> dict[str, Any]:
         """Process an SQS event; return `{"batchItemFailures": [{"itemIdentifier": id}, ...]}`."""
-        from aws_lambda_powertools.utilities.batch import (
-            BatchProcessor,
-            EventType,
-            process_partial_response,
-        )
-
+        BatchProcessor, EventType, process_partial_response = _batch_utilities()
         if self._processor is None:
             self._processor = BatchProcessor(
                 event_type=EventType.SQS, raise_on_entire_batch_failure=False
@@ -78,11 +75,18 @@ class LambdaRuntime:
         if self.claims is not None:
             self.claims.register_lambda_context(lambda_context)
 
+        traced = tracing_active()  # read once per invocation, not per record
+        handled: list[tuple[dict[str, Any], str, WireEvents]] = []  # (record, type, events)
+
         def record_handler(record: Any) -> None:
-            self.handle_record(record.raw_event, lambda_context)
+            outgoing = self.handle_record(
+                record.raw_event, lambda_context, traced=traced, flush=False
+            )
+            if outgoing:
+                handled.append((record.raw_event, *outgoing))
 
         try:
-            return dict(
+            response = dict(
                 process_partial_response(
                     event=event,
                     record_handler=record_handler,
@@ -90,45 +94,105 @@ class LambdaRuntime:
                     context=lambda_context,
                 )
             )
+            unflushed = self._flush(handled)
+            if unflushed:
+                response["batchItemFailures"] = [
+                    *response.get("batchItemFailures", []),
+                    *({"itemIdentifier": message_id} for message_id in unflushed),
+                ]
+            return response
         finally:
+            self.telemetry.unbind()
             self.telemetry.flush()
 
-    def handle_record(self, record: dict[str, Any], lambda_context: Any = None) -> None:
-        """Handle one raw SQS record; raise to report it failed (transient errors only)."""
-        logger = self.telemetry.logger
+    def handle_record(
+        self,
+        record: dict[str, Any],
+        lambda_context: Any = None,
+        *,
+        traced: bool | None = None,
+        flush: bool = True,
+    ) -> tuple[str, WireEvents] | None:
+        """Handle one raw SQS record; raise to report it failed (transient errors only).
+
+        With `flush=False` the outgoing events are returned as `(event type, events)` instead
+        of being put, for the batch to put them together once every record is handled.
+        """
         try:
             delivered = parse_record(record)
         except PermanentError as exc:
+            self.telemetry.unbind()
             self._dead_letter(record, exc, "unparsed")
-            return
+            return None
         envelope = delivered.envelope
+        # Binding overwrites the previous record's keys; the batch unbinds once at its end.
         self.telemetry.bind(envelope)
         try:
-            with span(
-                f"## {envelope.type}",
-                {"event_type": envelope.type, "topic": envelope.topic.value,
-                 "correlation_id": envelope.correlation_id, "tenant_id": envelope.tenant_id},
-            ):
+            if traced if traced is not None else tracing_active():
+                with span(f"## {envelope.type}", _annotations(envelope)):
+                    outgoing = self._handle_once(delivered, lambda_context)
+                    if flush:
+                        self.publisher.put_wire(outgoing)
+            else:
                 outgoing = self._handle_once(delivered, lambda_context)
-                self.publisher.put_wire(outgoing)
+                if flush:
+                    self.publisher.put_wire(outgoing)
         except PermanentError as exc:
             self._dead_letter(record, exc, envelope.type)
-            return
+            return None
         except Exception:
             self.telemetry.count("failed", envelope.type)
-            logger.exception("event failed; it will be retried")
+            self.telemetry.logger.exception("event failed; it will be retried")
             raise
-        finally:
-            self.telemetry.unbind()
         self.telemetry.count("handled", envelope.type)
-        if outgoing:
+        if outgoing and flush:
             self.telemetry.count("published", envelope.type)
+        return (envelope.type, outgoing) if outgoing else None
+
+    def _flush(self, handled: list[tuple[dict[str, Any], str, WireEvents]]) -> list[str]:
+        """Put the events of every handled record of the batch together (10 per PutEvents
+        across records); return the message ids of records whose events could not all be put.
+
+        Those records' claims are complete, so their redelivery re-flushes the stored events
+        (same ids) without running the handler again. A record with an oversized event is
+        dead-lettered (permanent), none of its events sent.
+        """
+        if not handled:
+            return []
+        self.telemetry.unbind()
+        try:
+            outcome = self.publisher.put_groups([events for _, _, events in handled])
+            failed = set(outcome.failed)
+        except Exception:
+            self.telemetry.logger.exception("PutEvents failed; the batch's records will be retried")
+            outcome, failed = GroupOutcome(), set(range(len(handled)))
+        unflushed = []
+        for index, (record, event_type, _) in enumerate(handled):
+            if index in outcome.too_large:
+                self._dead_letter(record, outcome.too_large[index], event_type)
+            elif index in failed:
+                unflushed.append(str(record.get("messageId", "")))
+                self.telemetry.count("failed", event_type)
+                self.telemetry.logger.error(
+                    "events not published; the record will be retried",
+                    extra={
+                        "message_id": record.get("messageId"),
+                        "event_type": event_type,
+                        "error_codes": self.publisher.last_error_codes,
+                    },
+                )
+            else:
+                self.telemetry.count("published", event_type)
+        return unflushed
 
     def _dead_letter(self, record: dict[str, Any], error: PermanentError, event_type: str) -> None:
         self.telemetry.logger.error(
             "permanent failure: sent to the dead-letter queue",
-            extra={"reason": str(error), "error_type": type(error).__name__,
-                   "message_id": record.get("messageId")},
+            extra={
+                "reason": str(error),
+                "error_type": type(error).__name__,
+                "message_id": record.get("messageId"),
+            },
         )
         self.dead_letters.send(record, error)
         self.telemetry.count("dead_lettered", event_type)
@@ -154,7 +218,9 @@ class LambdaRuntime:
         key = claim_key(self.agent.name, envelope.id, delivered.replay_name)
         return self.claims.run_once(key, work)
 
-    def run_handler(self, spec: HandlerSpec, delivered: DeliveredEvent, lambda_context: Any) -> WireEvents:
+    def run_handler(
+        self, spec: HandlerSpec, delivered: DeliveredEvent, lambda_context: Any
+    ) -> WireEvents:
         """Run the handler with a buffered bus; return the events it published (wire form)."""
         envelope = delivered.envelope
         bus = BusClient(
@@ -165,7 +231,9 @@ class LambdaRuntime:
             produced=self._produced,
             validate_payload=self.validate_payload,
         )
-        context = PlatformContext(self.agent, envelope, bus, lambda_context)
+        context = PlatformContext(
+            self.agent, envelope, bus, lambda_context, logger=self.telemetry.logger
+        )
         try:
             result = self._call(spec.function, envelope, context)
             if spec.replies_with_result and result is not None:
@@ -174,11 +242,14 @@ class LambdaRuntime:
             if not envelope.response_event:
                 raise
             bus = BusClient(
-                self.agent.name, self.agent.source, handled=envelope,
-                replay=delivered.replay_name, produced=self._produced,
+                self.agent.name,
+                self.agent.source,
+                handled=envelope,
+                replay=delivered.replay_name,
+                produced=self._produced,
             )
             self._reply(bus, spec, {"success": False, "error": str(exc)})
-        return [e.to_wire() for e in bus.outbox]
+        return bus.wire_events()
 
     def _reply(self, bus: BusClient, spec: HandlerSpec, data: Any) -> None:
         request = bus.handled
@@ -195,11 +266,43 @@ class LambdaRuntime:
 
     def _call(self, function: Callable[..., Any], envelope: Any, context: PlatformContext) -> Any:
         result = function(envelope, context)
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
             result = self._loop.run_until_complete(_await(result))
         return result
+
+
+def _batch_utilities() -> tuple[Any, Any, Any]:
+    """Powertools' `BatchProcessor`, `EventType` and `process_partial_response`, imported once.
+
+    Powertools' `batch/types.py` imports every parser model (SQS, Kinesis, DynamoDB, Kafka: tens
+    of pydantic models built at import) when it sees pydantic already imported, for type hints
+    only. Soorma always has pydantic loaded, so the batch package is imported with pydantic
+    hidden from `sys.modules` for that moment: the batch package itself never imports pydantic
+    (checked below), and the cold start saves the parser models we do not use.
+    """
+    module: Any = sys.modules.get("aws_lambda_powertools.utilities.batch")
+    if module is None:
+        pydantic = sys.modules.pop("pydantic", None)
+        try:
+            module = importlib.import_module("aws_lambda_powertools.utilities.batch")
+        finally:
+            if pydantic is not None:
+                reloaded = sys.modules.get("pydantic")
+                sys.modules["pydantic"] = pydantic
+                if reloaded is not None and reloaded is not pydantic:  # pragma: no cover
+                    raise ImportError("Powertools batch imported pydantic anew; update Soorma")
+    return module.BatchProcessor, module.EventType, module.process_partial_response
+
+
+def _annotations(envelope: EventEnvelope) -> dict[str, str | None]:
+    return {
+        "event_type": envelope.type,
+        "topic": envelope.topic.value,
+        "correlation_id": envelope.correlation_id,
+        "tenant_id": envelope.tenant_id,
+    }
 
 
 async def _await(awaitable: Any) -> Any:

@@ -1,4 +1,4 @@
-"""SQS record -> EventBridge event -> `EventEnvelope`, with the checks that make a record permanent."""
+"""SQS record -> EventBridge event -> `EventEnvelope`, with checks that make a record permanent."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import ForgedSourceError, MalformedRecordError
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DeliveredEvent:
     """One event as it reached an agent: the SQS message, the EventBridge event, the envelope."""
 
@@ -22,7 +22,7 @@ class DeliveredEvent:
 
     @property
     def replay_name(self) -> str | None:
-        """The EventBridge replay this delivery belongs to (a replay is handled again on purpose)."""
+        """The EventBridge replay of this delivery (a replay is handled again, on purpose)."""
         value = self.eventbridge.get("replay-name")
         return str(value) if value else None
 
@@ -36,7 +36,9 @@ def parse_eventbridge_body(body: str) -> dict[str, Any]:
             f"SQS body is not JSON ({exc}); expected an EventBridge event: {body[:120]!r}"
         ) from None
     if not isinstance(event, dict):
-        raise MalformedRecordError(f"SQS body is JSON {type(event).__name__}, not an EventBridge event")
+        raise MalformedRecordError(
+            f"SQS body is JSON {type(event).__name__}, not an EventBridge event"
+        )
     missing = [k for k in ("source", "detail-type", "detail") if k not in event]
     if missing:
         raise MalformedRecordError(
@@ -47,7 +49,7 @@ def parse_eventbridge_body(body: str) -> dict[str, Any]:
 
 
 def parse_record(record: dict[str, Any]) -> DeliveredEvent:
-    """Parse one raw SQS record of a Lambda event; raise a permanent error if it cannot be handled."""
+    """Parse one raw SQS record of a Lambda event; raise a permanent error if it cannot be."""
     body = record.get("body")
     if not isinstance(body, str):
         raise MalformedRecordError("SQS record has no string body")

@@ -21,21 +21,25 @@ class RuntimeTelemetry:
         self.logger = Logger(service=agent)
         self._counts: Counter[tuple[str, str]] = Counter()
         self._metrics: Any = None
+        self._bound = False
 
     def bind(self, envelope: EventEnvelope) -> None:
         """Put the event's correlation id and keys on every log line until the next `bind`."""
+        self._bound = True
         self.logger.set_correlation_id(envelope.correlation_id)
         self.logger.append_keys(
             event_id=envelope.id,
             event_type=envelope.type,
-            topic=envelope.topic.value,
+            topic=envelope.topic,  # a str enum: logged as its value
             tenant_id=envelope.tenant_id,
         )
 
     def unbind(self) -> None:
-        """Drop the per-event keys."""
-        self.logger.remove_keys(["event_id", "event_type", "topic", "tenant_id"])
-        self.logger.set_correlation_id(None)
+        """Drop the per-event keys (once per batch: `bind` overwrites them per record)."""
+        if self._bound:
+            self.logger.remove_keys(["event_id", "event_type", "topic", "tenant_id"])
+            self.logger.set_correlation_id(None)
+            self._bound = False
 
     def count(self, outcome: str, event_type: str) -> None:
         """Count one event with `outcome` (handled, failed, dead_lettered, published)."""

@@ -1,0 +1,298 @@
+"""`AgentFunction`: one agent's Lambda, queues, DLQs, rules, event-source mappings and IAM."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.manifests import EVENT_LOG_AGENT
+from infra.nag import acknowledge
+from infra.permissions import (
+    TABLE_READ_ACTIONS,
+    TABLE_WRITE_ACTIONS,
+    dead_letter_send_statement,
+    put_events_statement,
+    table_statement,
+)
+from infra.platform import LAYER_EXCLUDES
+from infra.powertools import ARCHITECTURE, RUNTIME
+from infra.subscription_queue import SubscriptionQueue
+from soorma_common import naming
+from soorma_common.delivery import (
+    BATCH_SIZE,
+    DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+    RULE_MAX_EVENT_AGE_SECONDS,
+    RULE_MAX_RETRY_ATTEMPTS,
+    VISIBILITY_TIMEOUT_FACTOR,
+    visibility_timeout_for,
+)
+from soorma_common.manifest import AgentManifest
+from soorma_common.routing import RuleSpec, rules_for
+from soorma_common.tables import TABLES
+from soorma_common.topics import EventTopic
+
+#: Lambda's largest timeout and SQS's largest visibility timeout.
+MAX_FUNCTION_TIMEOUT_SECONDS = 900
+MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
+#: Namespace of the runtime's EMF metrics (see `soorma.runtime.telemetry`).
+METRICS_NAMESPACE = "Soorma"
+
+
+class DeliverySettingsError(ValueError):
+    """A prop combination that breaks the delivery path (e.g. visibility < 6 x timeout)."""
+
+
+@dataclass(frozen=True)
+class AgentFunctionProps:
+    """What one agent is built from. Defaults are documented in docs/deployment.md.
+
+    - `manifest`, `code_path`: the agent's manifest and its folder (the Lambda asset).
+    - `stage`, `bus`, `tables` (role -> table), `layers`: from `SoormaPlatform`.
+    - `timeout_seconds` (default 30) and `memory_mib` (default 512).
+    - `max_concurrency`: the event-source mappings' `MaximumConcurrency` (2-1000; default None =
+      not capped). Reserved concurrency is never set: throttled invocations burn receive counts.
+    - `visibility_timeout_seconds`: default 6 x timeout; a smaller value is a synth error.
+    - `log_retention`: the function's log group retention (default one month).
+    - `writes_event_log`: grant write on the events table (default: platform agents and
+      `event-log`).
+    - `environment`: extra environment variables.
+    """
+
+    manifest: AgentManifest
+    code_path: Path
+    stage: str
+    bus: events.IEventBus
+    tables: Mapping[str, dynamodb.ITable]
+    layers: Sequence[lambda_.ILayerVersion]
+    timeout_seconds: int = DEFAULT_FUNCTION_TIMEOUT_SECONDS
+    memory_mib: int = 512
+    max_concurrency: int | None = None
+    visibility_timeout_seconds: int | None = None
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    writes_event_log: bool | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def visibility_timeout(self) -> int:
+        """The queues' visibility timeout, checked against the function timeout."""
+        if not 1 <= self.timeout_seconds <= MAX_FUNCTION_TIMEOUT_SECONDS:
+            raise DeliverySettingsError(
+                f"agent {self.manifest.name!r}: timeout_seconds={self.timeout_seconds} is outside "
+                f"Lambda's 1..{MAX_FUNCTION_TIMEOUT_SECONDS}"
+            )
+        needed = visibility_timeout_for(self.timeout_seconds)
+        chosen = (
+            needed if self.visibility_timeout_seconds is None else self.visibility_timeout_seconds
+        )
+        if chosen < needed:
+            raise DeliverySettingsError(
+                f"agent {self.manifest.name!r}: visibility_timeout_seconds={chosen} is less "
+                f"than {VISIBILITY_TIMEOUT_FACTOR} x timeout_seconds ({self.timeout_seconds}) = "
+                f"{needed}; "
+                "a message would become visible again while a batch is still running and be "
+                "handled twice. Raise the visibility timeout or lower the function timeout."
+            )
+        if chosen > MAX_VISIBILITY_TIMEOUT_SECONDS:
+            raise DeliverySettingsError(
+                f"agent {self.manifest.name!r}: visibility timeout {chosen} s exceeds SQS's "
+                f"maximum {MAX_VISIBILITY_TIMEOUT_SECONDS} s; lower timeout_seconds"
+            )
+        if self.max_concurrency is not None and not 2 <= self.max_concurrency <= 1000:
+            raise DeliverySettingsError(
+                f"agent {self.manifest.name!r}: max_concurrency={self.max_concurrency} must be "
+                "2..1000 (the event-source mapping's MaximumConcurrency)"
+            )
+        return chosen
+
+    def event_log_writer(self) -> bool:
+        """Whether this agent writes the events table."""
+        if self.writes_event_log is not None:
+            return self.writes_event_log
+        return self.manifest.kind.value == "platform" or self.manifest.name == EVENT_LOG_AGENT
+
+
+class AgentFunction(Construct):
+    """One agent: for each subscribed topic a `SubscriptionQueue`, the rules of
+    `soorma_common.routing.rules_for` targeting it (the DLQ as the rule's DLQ, with a retry
+    policy), and an SQS event-source mapping (batch 10, ReportBatchItemFailures) into the
+    agent's Lambda (Python 3.11, arm64, X-Ray active).
+
+    The role may put events on the bus only as `soorma.<agent>` (and only its declared event
+    types), consume only its queues, send only to its DLQs, read the registry, read/write the
+    idempotency and memory tables, and write the events table if it is the event log.
+
+    Attributes: `function`, `role`, `log_group`, `queues` (topic -> SubscriptionQueue),
+    `rules` (rule name -> Rule).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: AgentFunctionProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        manifest = props.manifest
+        stage = props.stage
+        visibility = Duration.seconds(props.visibility_timeout())
+        function_name = naming.function_name(stage, manifest.name)
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Soorma agent {manifest.name} ({stage})",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=props.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description=manifest.description[:256] or f"Soorma agent {manifest.name}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=manifest.handler,
+            code=lambda_.Code.from_asset(str(props.code_path), exclude=LAYER_EXCLUDES),
+            layers=list(props.layers),
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            timeout=Duration.seconds(props.timeout_seconds),
+            memory_size=props.memory_mib,
+            environment=self._environment(),
+        )
+        self.log_group.grant_write(self.role)
+
+        self.queues: dict[EventTopic, SubscriptionQueue] = {}
+        for topic in manifest.topics():
+            subscription = SubscriptionQueue(
+                self,
+                naming.logical_id(topic.value),
+                stage=stage,
+                agent=manifest.name,
+                topic=topic,
+                visibility_timeout=visibility,
+            )
+            self.queues[topic] = subscription
+            self.function.add_event_source(
+                sources.SqsEventSource(
+                    subscription.queue,
+                    batch_size=BATCH_SIZE,
+                    report_batch_item_failures=True,
+                    max_concurrency=props.max_concurrency,
+                )
+            )
+        self.rules: dict[str, events.Rule] = {
+            spec.name: self._rule(spec) for spec in rules_for(manifest)
+        }
+        self._grant_access()
+        self._acknowledge_findings()
+
+    def _environment(self) -> dict[str, str]:
+        props = self.props
+        tables = props.tables
+        return {
+            "SOORMA_STAGE": props.stage,
+            "SOORMA_EVENT_BUS": props.bus.event_bus_name,
+            "SOORMA_EVENTS_TABLE": tables["events"].table_name,
+            "SOORMA_IDEMPOTENCY_TABLE": tables["idempotency"].table_name,
+            "SOORMA_REGISTRY_TABLE": tables["registry"].table_name,
+            "SOORMA_MEMORY_TABLE": tables["memory"].table_name,
+            "POWERTOOLS_SERVICE_NAME": props.manifest.name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            **props.environment,
+        }
+
+    def _rule(self, spec: RuleSpec) -> events.Rule:
+        subscription = self.queues[spec.topic]
+        rule = events.Rule(
+            self,
+            naming.logical_id(spec.name, "rule"),
+            event_bus=self.props.bus,
+            rule_name=spec.name,
+            description=f"{spec.topic.value} events for {self.props.manifest.name}",
+            # Placeholder for the L2's validation; the exact pattern of `rules_for` replaces it.
+            event_pattern=events.EventPattern(detail={"topic": [spec.topic.value]}),
+            targets=[
+                targets.SqsQueue(
+                    subscription.queue,
+                    dead_letter_queue=subscription.dead_letter_queue,
+                    retry_attempts=RULE_MAX_RETRY_ATTEMPTS,
+                    max_event_age=Duration.seconds(RULE_MAX_EVENT_AGE_SECONDS),
+                )
+            ],
+        )
+        cfn_rule = rule.node.default_child
+        assert isinstance(cfn_rule, events.CfnRule)
+        cfn_rule.add_property_override("EventPattern", spec.pattern)
+        return rule
+
+    def _grant_access(self) -> None:
+        props = self.props
+        statement = put_events_statement(props.manifest, props.bus.event_bus_arn)
+        if statement is not None:
+            self.role.add_to_principal_policy(statement)
+        dead_letter_arns = [q.dead_letter_queue.queue_arn for q in self.queues.values()]
+        if dead_letter_arns:
+            self.role.add_to_principal_policy(dead_letter_send_statement(dead_letter_arns))
+        access = {
+            "idempotency": TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS,
+            "memory": TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS,
+            "registry": TABLE_READ_ACTIONS,
+        }
+        if props.event_log_writer():
+            access["events"] = TABLE_WRITE_ACTIONS
+        for role, actions in access.items():
+            index_arn = self._index_arn(role) if TABLES[role].indexes else None
+            self.role.add_to_principal_policy(
+                table_statement(
+                    naming.logical_id(role, "table", "access"),
+                    props.tables[role].table_arn,
+                    actions,
+                    index_arn,
+                )
+            )
+            if index_arn:
+                acknowledge(
+                    self.role.node.find_child("DefaultPolicy"),
+                    f"AwsSolutions-IAM5[Resource::{self._index_arn_in_findings(role)}]",
+                    f"queries on the {role} table's own global secondary indexes",
+                )
+
+    def _index_arn(self, role: str) -> str:
+        return Stack.of(self).format_arn(
+            service="dynamodb",
+            resource="table",
+            resource_name=f"{naming.table_name(self.props.stage, role)}/index/*",
+        )
+
+    def _index_arn_in_findings(self, role: str) -> str:
+        # How cdk-nag prints the `format_arn` above in a finding id.
+        name = naming.table_name(self.props.stage, role)
+        return f"arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/{name}/index/*"
+
+    def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            f"{RUNTIME.name} is the runtime the soorma_common layer and the pinned Powertools "
+            "layer are built and tested for",
+        )
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments/PutTelemetryRecords (tracing ACTIVE) support no resource-level "
+            "permissions",
+        )

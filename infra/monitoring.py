@@ -1,0 +1,150 @@
+"""Alarms (every DLQ not empty, every function's errors) and the stage's dashboard.
+
+Metrics are addressed by resource name (`soorma_common.naming`), so the dashboard in the root
+stack needs no references into the agents' nested stacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from infra.agent_function import METRICS_NAMESPACE, AgentFunction
+from soorma_common import naming
+from soorma_common.manifest import AgentManifest
+
+#: Outcomes the runtime counts per batch (`soorma.runtime.telemetry`), as metric names.
+RUNTIME_METRICS = ("EventsHandled", "EventsPublished", "EventsFailed", "EventsDeadLettered")
+PERIOD = Duration.minutes(1)
+
+
+def agent_alarms(
+    scope: Construct,
+    agent: AgentFunction,
+    actions: Sequence[cloudwatch.IAlarmAction] = (),
+) -> list[cloudwatch.Alarm]:
+    """An alarm on each of the agent's DLQs (depth > 0) and one on its function's errors."""
+    alarms = []
+    for subscription in agent.queues.values():
+        depth = subscription.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=PERIOD, statistic="Maximum"
+        )
+        alarms.append(
+            depth.create_alarm(
+                scope,
+                naming.logical_id(subscription.topic.value, "dead-letters", "alarm"),
+                alarm_name=f"{subscription.dead_letter_queue_name}-not-empty",
+                alarm_description=(
+                    f"Dead letters in {subscription.dead_letter_queue_name}: inspect and redrive "
+                    "with `soorma dlq`"
+                ),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+    function_name = naming.function_name(agent.props.stage, agent.props.manifest.name)
+    errors = agent.function.metric_errors(period=Duration.minutes(5), statistic="Sum")
+    alarms.append(
+        errors.create_alarm(
+            scope,
+            "FunctionErrorsAlarm",
+            alarm_name=f"{function_name}-errors",
+            alarm_description=f"Invocation errors of agent {agent.props.manifest.name}",
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+    )
+    for alarm in alarms:
+        for action in actions:
+            alarm.add_alarm_action(action)
+    return alarms
+
+
+def _runtime_metric(agent: str, name: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": agent},
+        statistic="Sum",
+        period=PERIOD,
+        label=name.removeprefix("Events").lower(),
+    )
+
+
+def _queue_metric(queue: str, name: str, label: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/SQS",
+        metric_name=name,
+        dimensions_map={"QueueName": queue},
+        statistic="Maximum",
+        period=PERIOD,
+        label=label,
+    )
+
+
+def stage_dashboard(
+    scope: Construct, construct_id: str, stage: str, manifests: Sequence[AgentManifest]
+) -> cloudwatch.Dashboard:
+    """One dashboard for the stage: per agent, events handled/published/failed/dead-lettered,
+    function errors, DLQ depth and the oldest message's age on its queues."""
+    dashboard = cloudwatch.Dashboard(
+        scope, construct_id, dashboard_name=f"soorma-{naming.check_stage(stage)}"
+    )
+    dashboard.add_widgets(
+        cloudwatch.TextWidget(
+            markdown=f"# Soorma `{stage}`\nOne row per agent. Alarms fire on any dead letter "
+            "and any function error.",
+            width=24,
+            height=2,
+        )
+    )
+    for manifest in manifests:
+        agent = manifest.name
+        queues = [naming.queue_name(stage, agent, topic) for topic in manifest.topics()]
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title=f"{agent}: events",
+                left=[_runtime_metric(agent, name) for name in RUNTIME_METRICS],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"{agent}: failures",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="AWS/Lambda",
+                        metric_name="Errors",
+                        dimensions_map={"FunctionName": naming.function_name(stage, agent)},
+                        statistic="Sum",
+                        period=PERIOD,
+                        label="function errors",
+                    ),
+                    *[
+                        _queue_metric(
+                            naming.dead_letter_queue_name(q),
+                            "ApproximateNumberOfMessagesVisible",
+                            f"DLQ {q.rsplit('-', 2)[-2]}-{q.rsplit('-', 2)[-1]}",
+                        )
+                        for q in queues
+                    ],
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"{agent}: oldest message age (s)",
+                left=[
+                    _queue_metric(
+                        q, "ApproximateAgeOfOldestMessage", q.removeprefix(f"soorma-{stage}-")
+                    )
+                    for q in queues
+                ],
+                width=8,
+            ),
+        )
+    return dashboard

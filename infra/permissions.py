@@ -1,0 +1,70 @@
+"""IAM statements an agent's role gets beyond what the L2 grants give."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+
+from soorma_common import naming
+from soorma_common.manifest import AgentManifest
+
+
+def put_events_statement(manifest: AgentManifest, bus_arn: str) -> iam.PolicyStatement | None:
+    """`events:PutEvents` on the stage's bus, only as `soorma.<agent>` and, when the agent
+    declares the events it produces, only with those detail-types.
+
+    None when the agent declared that it produces nothing (`events_produced=[]`): it may not
+    publish at all. This is the only statement granting PutEvents (never `grant_put_events_to`,
+    which adds one without conditions).
+    """
+    conditions: dict[str, dict[str, str | list[str]]] = {
+        "StringEquals": {"events:source": naming.event_source(manifest.name)}
+    }
+    produced = manifest.produced_event_names
+    if produced is not None:
+        if not produced:
+            return None
+        conditions["StringEquals"]["events:detail-type"] = sorted(produced)
+    return iam.PolicyStatement(
+        sid="PutEventsAsItself",
+        actions=["events:PutEvents"],
+        resources=[bus_arn],
+        conditions=conditions,
+    )
+
+
+def dead_letter_send_statement(dead_letter_queue_arns: list[str]) -> iam.PolicyStatement:
+    """What the runtime needs to send permanent failures to the agent's own DLQs itself."""
+    return iam.PolicyStatement(
+        sid="SendPermanentFailuresToOwnDeadLetterQueues",
+        actions=["sqs:GetQueueUrl", "sqs:SendMessage"],
+        resources=dead_letter_queue_arns,
+    )
+
+
+#: DynamoDB item actions, split as the L2 grants split them (streams excluded).
+TABLE_READ_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+TABLE_WRITE_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+
+
+def table_statement(
+    sid: str, table_arn: str, actions: tuple[str, ...], index_arn: str | None = None
+) -> iam.PolicyStatement:
+    """Item access to one table (and its indexes when `index_arn` is given)."""
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=sorted(set(actions)),
+        resources=[table_arn, *([index_arn] if index_arn else [])],
+    )

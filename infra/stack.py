@@ -1,0 +1,158 @@
+"""`SoormaStack`: one stage = the platform + one nested stack per agent + the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aws_cdk import NestedStack, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.agent_function import AgentFunction, AgentFunctionProps
+from infra.manifests import FunctionManifest
+from infra.monitoring import agent_alarms, stage_dashboard
+from infra.platform import SoormaPlatform, SoormaPlatformProps
+from infra.powertools import PowertoolsLayerProps
+from infra.registry_sync import RegistrySync
+from soorma_common import naming
+from soorma_common.manifest import AgentManifest
+
+
+@dataclass(frozen=True)
+class AgentDefaults:
+    """Settings every agent gets unless `SoormaStackProps.agent_settings` overrides them."""
+
+    timeout_seconds: int = 30
+    memory_mib: int = 512
+    max_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class SoormaStackProps:
+    """A stage's stack.
+
+    - `stage`: the stage (`--context stage=dev`).
+    - `functions`: the agents (from `read_function_manifests`).
+    - `agent_defaults`, `agent_settings` (agent name -> AgentDefaults): function settings.
+    - `archive_retention_days`, `retain_data`, `powertools`: see `SoormaPlatformProps`.
+    - `alarm_actions`: actions of every alarm (e.g. an SNS topic action).
+    """
+
+    stage: str
+    functions: Sequence[FunctionManifest] = ()
+    agent_defaults: AgentDefaults = field(default_factory=AgentDefaults)
+    agent_settings: Mapping[str, AgentDefaults] = field(default_factory=dict)
+    archive_retention_days: int = 30
+    retain_data: bool | None = None
+    powertools: PowertoolsLayerProps = field(default_factory=PowertoolsLayerProps)
+    alarm_actions: Sequence[cloudwatch.IAlarmAction] = ()
+
+
+class AgentStack(NestedStack):
+    """One agent's nested stack: its `AgentFunction` and alarms (about 7 resources per topic)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        platform: SoormaPlatform,
+        function: FunctionManifest,
+        settings: AgentDefaults,
+        alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Soorma agent {function.manifest.name} ({platform.props.stage})",
+        )
+        self.agent = AgentFunction(
+            self,
+            "Agent",
+            AgentFunctionProps(
+                manifest=function.manifest,
+                code_path=function.path,
+                stage=platform.props.stage,
+                bus=platform.bus,
+                tables=platform.tables,
+                layers=platform.layers,
+                timeout_seconds=settings.timeout_seconds,
+                memory_mib=settings.memory_mib,
+                max_concurrency=settings.max_concurrency,
+            ),
+        )
+        self.alarms = agent_alarms(self, self.agent, alarm_actions)
+
+
+class SoormaStack(Stack):
+    """The stage `soorma-<stage>`: `SoormaPlatform`, an `AgentStack` per agent, the registry
+    sync (`RegistrySync`, run on every deploy), one dashboard.
+
+    Attributes for the platform's other parts (e.g. the registry sync): `platform`,
+    `registry_table`, `layers`, `manifests`, `functions`, `agents` (name -> AgentStack).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, props: SoormaStackProps, **kwargs: object
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Soorma Serverless, stage {props.stage}: bus, tables and agents",
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.props = props
+        self.platform = SoormaPlatform(
+            self,
+            "Platform",
+            SoormaPlatformProps(
+                stage=props.stage,
+                archive_retention_days=props.archive_retention_days,
+                retain_data=props.retain_data,
+                powertools=props.powertools,
+            ),
+        )
+        self.functions = list(props.functions)
+        self.agents: dict[str, AgentStack] = {}
+        for function in self.functions:
+            name = function.manifest.name
+            self.agents[name] = AgentStack(
+                self,
+                naming.logical_id(name, "agent"),
+                platform=self.platform,
+                function=function,
+                settings=props.agent_settings.get(name, props.agent_defaults),
+                alarm_actions=props.alarm_actions,
+            )
+        self.registry_sync = RegistrySync(
+            self,
+            "RegistrySync",
+            registry_table=self.registry_table,
+            manifests=self.manifests,
+            layers=self.layers,
+            function_name=naming.function_name(props.stage, "registry-sync"),
+        )
+        self.dashboard = stage_dashboard(self, "Dashboard", props.stage, self.manifests)
+
+    @property
+    def manifests(self) -> list[AgentManifest]:
+        """The manifests of every agent of the stage (what the registry sync writes)."""
+        return [f.manifest for f in self.functions]
+
+    @property
+    def registry_table(self) -> dynamodb.Table:
+        """The registry table (written at deploy time by the registry sync)."""
+        return self.platform.tables["registry"]
+
+    @property
+    def layers(self) -> list[lambda_.ILayerVersion]:
+        """The layers every function gets (Powertools, soorma_common)."""
+        return self.platform.layers
+
+
+def stack_name(stage: str) -> str:
+    """The CloudFormation stack of a stage."""
+    return f"soorma-{naming.check_stage(stage)}"

@@ -1,0 +1,48 @@
+"""`MemoryClient`: plans, sessions, working memory and episodic memory of one tenant and user."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from soorma.memory.deletion import DeletionOperations
+from soorma.memory.episodic import EpisodicOperations
+from soorma.memory.plans import PlanOperations
+from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER, MemoryScope
+from soorma.memory.sessions import SessionOperations
+from soorma.memory.table import MemoryTable
+from soorma.memory.working import WorkingMemoryOperations
+
+if TYPE_CHECKING:  # pragma: no cover
+    from soorma.context import PlatformContext
+
+
+class MemoryClient(
+    PlanOperations,
+    SessionOperations,
+    WorkingMemoryOperations,
+    EpisodicOperations,
+    DeletionOperations,
+):
+    """The memory of one tenant and user (inside a handler: the handled event's).
+
+    Every call is bound to that tenant and user: a call that names another one raises
+    `TenantIsolationError`, and another tenant's keys cannot even be formed. All methods are
+    coroutines (`await context.memory.get_plan(...)`).
+    """
+
+    def __init__(
+        self,
+        tenant_id: str = DEFAULT_TENANT,
+        user_id: str = DEFAULT_USER,
+        *,
+        table: MemoryTable | None = None,
+    ) -> None:
+        super().__init__(table or MemoryTable.from_settings(), MemoryScope(tenant_id, user_id))
+
+    @classmethod
+    def for_context(cls, context: PlatformContext) -> MemoryClient:
+        """The memory of the handled event's tenant and user (defaults when the event has none)."""
+        return cls(context.tenant_id or DEFAULT_TENANT, context.user_id or DEFAULT_USER)
+
+    def __repr__(self) -> str:
+        return f"MemoryClient(tenant_id={self.tenant_id!r}, user_id={self.user_id!r})"

@@ -1,0 +1,95 @@
+"""The memory table's keys. Every partition key begins with `T#<tenant>#`.
+
+| item | pk | sk |
+|---|---|---|
+| plan | `T#<t>#PLAN#<plan_id>` | `META` |
+| working memory entry | `T#<t>#PLAN#<plan_id>` | `WM#<key>` |
+| session | `T#<t>#SESSION#<session_id>` | `META` |
+| task context (fan-in group) | `T#<t>#TASK#<task_id>` | `META` |
+| sub-request -> task pointer | `T#<t>#REQUEST#<request_id>` | `META` |
+| episodic interaction | `T#<t>#USER#<user_id>#EPISODES` | `<agent_id>#<time>#<id>` |
+
+Ids that go into a key may not contain `#`, so no id can reach into another tenant's keys.
+"""
+
+from __future__ import annotations
+
+from soorma_common.errors import PermanentError
+
+SEPARATOR = "#"
+META = "META"
+WORKING_MEMORY_PREFIX = "WM#"
+MAX_ID_LENGTH = 256
+
+
+class InvalidMemoryIdError(PermanentError, ValueError):
+    """An id that cannot be part of a memory key (empty, too long, or containing `#`)."""
+
+
+def check_id(kind: str, value: str | None) -> str:
+    """Return `value` if it can be part of a key, else raise `InvalidMemoryIdError`."""
+    if not isinstance(value, str) or not value:
+        raise InvalidMemoryIdError(f"{kind} must be a non-empty string, got {value!r}")
+    if SEPARATOR in value or len(value) > MAX_ID_LENGTH:
+        raise InvalidMemoryIdError(
+            f"{kind} {value[:80]!r} cannot be used in a memory key: it must be at most "
+            f"{MAX_ID_LENGTH} characters without '#'"
+        )
+    return value
+
+
+def tenant_prefix(tenant_id: str) -> str:
+    """The prefix every partition key of a tenant begins with."""
+    return f"T#{check_id('tenant_id', tenant_id)}#"
+
+
+def plan_pk(tenant_id: str, plan_id: str) -> str:
+    """The partition of a plan: its record and its working memory."""
+    return f"{tenant_prefix(tenant_id)}PLAN#{check_id('plan_id', plan_id)}"
+
+
+def working_memory_sk(key: str) -> str:
+    """The sort key of one working-memory entry."""
+    if not isinstance(key, str) or not key:
+        raise InvalidMemoryIdError(f"a working-memory key must be a non-empty string, got {key!r}")
+    return f"{WORKING_MEMORY_PREFIX}{key}"
+
+
+def session_pk(tenant_id: str, session_id: str) -> str:
+    """The partition of a session record."""
+    return f"{tenant_prefix(tenant_id)}SESSION#{check_id('session_id', session_id)}"
+
+
+def task_pk(tenant_id: str, task_id: str) -> str:
+    """The partition of a task context (a group of delegated sub-requests)."""
+    return f"{tenant_prefix(tenant_id)}TASK#{check_id('task_id', task_id)}"
+
+
+def request_pk(tenant_id: str, request_id: str) -> str:
+    """The partition of the pointer from a sub-request id to its task context."""
+    return f"{tenant_prefix(tenant_id)}REQUEST#{check_id('request_id', request_id)}"
+
+
+def episodes_pk(tenant_id: str, user_id: str) -> str:
+    """The partition of a user's episodic memory (every agent's interactions with the user)."""
+    return f"{tenant_prefix(tenant_id)}USER#{check_id('user_id', user_id)}#EPISODES"
+
+
+def episode_sk(agent_id: str, at: str, interaction_id: str) -> str:
+    """The sort key of one interaction: by agent, then time."""
+    return f"{check_id('agent_id', agent_id)}#{at}#{interaction_id}"
+
+
+def owner_pk(tenant_id: str, user_id: str) -> str:
+    """The `by_owner` index partition: a user's plans and sessions."""
+    return f"{tenant_prefix(tenant_id)}USER#{check_id('user_id', user_id)}"
+
+
+def plan_owner_sk(status: str, created_at: str, plan_id: str) -> str:
+    """`by_owner` sort key of a plan: status first, so plans can be listed by status."""
+    return f"PLAN#{status}#{created_at}#{plan_id}"
+
+
+def session_owner_sk(created_at: str, session_id: str) -> str:
+    """`by_owner` sort key of a session."""
+    return f"SESSION#{created_at}#{session_id}"

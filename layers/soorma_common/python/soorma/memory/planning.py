@@ -1,0 +1,417 @@
+"""`PlanContext`: a planner's plan as a state machine over events.
+
+A `PlanDefinition` names states. Entering a state delegates its actions (in parallel) and
+waits for all their replies (fan-in, exactly once); then its transitions are tried in order:
+the first whose `on` matches the completing reply's type and whose `when` condition holds over
+the replies (see `soorma.memory.conditions`) wins, else `default_next`. Entering a terminal
+state finalizes the plan: its status becomes completed or failed, `plan.completed` /
+`plan.failed` is published, and the goal's requester gets the goal's `response_event`.
+
+Every move is one conditional UpdateItem on the plan (`state` must still be the state it leaves,
+status `running`), recorded with the event that caused it, so a retried handler repeats it
+without moving twice. `Planner.on_transition` handlers run after each move.
+
+```python
+FULFIL = PlanDefinition(initial="fulfilling", states=[
+    State("fulfilling",
+          actions=[Action("inventory.reserve", "inventory.reserved"),
+                   Action("payment.charge", "payment.charged")],
+          transitions=[Transition(to="fulfilled", when='results["payment.charged"].charged')],
+          default_next="rejected"),
+    State("fulfilled", terminal=PlanStatus.COMPLETED),
+    State("rejected", terminal=PlanStatus.FAILED),
+])
+```
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from soorma.memory import fanin
+from soorma.memory.conditions import Condition
+from soorma.memory.fanin import Delegation
+from soorma.memory.models import Plan, PlanStatus
+from soorma.memory.table import Item
+from soorma.memory.tasks import parent_of, reply_to_parent
+from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import IllegalTransitionError, NotFoundError, VersionConflictError
+from soorma_common.topics import EventTopic
+
+if TYPE_CHECKING:  # pragma: no cover
+    from soorma.context import PlatformContext
+    from soorma.memory.client import MemoryClient
+
+_PLAN_NAMESPACE = uuid.UUID("0b6f8a52-1c1e-4a53-9e0f-6a4f7e9d2c11")
+
+#: What an action's data may be: fixed data, or a function of the plan (e.g. of its goal data).
+ActionData = Mapping[str, Any] | Callable[["PlanContext"], Any] | None
+
+
+@dataclass(frozen=True)
+class Action:
+    """A request a state sends when it is entered. `data` defaults to the goal's data."""
+
+    event_type: str
+    response_event: str
+    data: ActionData = None
+
+    def payload(self, plan: PlanContext) -> Any:
+        """The request's data for `plan`."""
+        if callable(self.data):
+            return self.data(plan)
+        return plan.goal_data if self.data is None else dict(self.data)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A move to `to`, taken when the completing reply's type is `on` (any when None) and the
+    condition `when` (None = always) holds."""
+
+    to: str
+    when: str | None = None
+    on: str | None = None
+    condition: Condition | None = field(init=False, default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "condition", None if self.when is None else Condition(self.when))
+
+    def applies(self, event_type: str, namespace: Mapping[str, Any]) -> bool:
+        """Whether this transition is taken for a reply of `event_type`."""
+        if self.on is not None and self.on != event_type:
+            return False
+        return self.condition is None or self.condition.evaluate(namespace)
+
+
+@dataclass(frozen=True)
+class State:
+    """A state: its actions, its transitions, a default next state, or a terminal status."""
+
+    name: str
+    actions: Sequence[Action] = ()
+    transitions: Sequence[Transition] = ()
+    default_next: str | None = None
+    terminal: PlanStatus | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PlanDefinition:
+    """The states of a plan and the one it starts in (checked when built)."""
+
+    initial: str
+    states: Sequence[State]
+    name: str = "plan"
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.states]
+        if len(set(names)) != len(names):
+            raise ValueError(f"plan {self.name!r}: state names must be unique, got {names}")
+        if self.initial not in names:
+            raise ValueError(f"plan {self.name!r}: initial state {self.initial!r} is not a state")
+        for state in self.states:
+            targets = [t.to for t in state.transitions] + [state.default_next or state.name]
+            unknown = [t for t in targets if t not in names]
+            if unknown:
+                raise ValueError(
+                    f"plan {self.name!r}: state {state.name!r} moves to unknown state(s) {unknown}"
+                )
+            if state.terminal is not None and state.terminal not in (
+                PlanStatus.COMPLETED,
+                PlanStatus.FAILED,
+            ):
+                raise ValueError(f"state {state.name!r}: terminal must be completed or failed")
+            if state.terminal is None and not state.actions:
+                raise ValueError(
+                    f"plan {self.name!r}: state {state.name!r} has no actions and is not terminal"
+                )
+
+    def state(self, name: str) -> State:
+        """The state called `name`."""
+        for state in self.states:
+            if state.name == name:
+                return state
+        raise KeyError(f"plan {self.name!r} has no state {name!r}")
+
+
+@dataclass(frozen=True)
+class PlanTransition:
+    """One move of a plan, as `Planner.on_transition` handlers receive it."""
+
+    plan_id: str
+    from_state: str
+    to_state: str
+    event_type: str
+    event_id: str
+
+
+class PlanContext:
+    """A running plan: its record, its definition, and the handler context it is used in."""
+
+    def __init__(self, context: PlatformContext, definition: PlanDefinition, plan: Plan) -> None:
+        self.context = context
+        self.definition = definition
+        self.plan = plan
+        #: What `finalize` replies with; on_transition handlers may set it.
+        self.result: Any = None
+        self._results: dict[str, Any] = {}
+        self._group: Item | None = None
+
+    # ---- starting and restoring -----------------------------------------------------------
+
+    @classmethod
+    async def start(
+        cls,
+        context: PlatformContext,
+        definition: PlanDefinition,
+        *,
+        plan_id: str | None = None,
+        session_id: str | None = None,
+        parent_plan_id: str | None = None,
+    ) -> PlanContext:
+        """Create the plan for the handled goal, publish `plan.started`, enter the first state.
+
+        The plan id defaults to one derived from the goal event's id, so a retried handler
+        finds its own plan instead of creating a second one.
+        """
+        goal = context.event
+        plan_id = plan_id or str(uuid.uuid5(_PLAN_NAMESPACE, f"{context.agent.name}:{goal.id}"))
+        memory: MemoryClient = context.memory
+        plan = await memory.create_plan(
+            goal.type,
+            goal.data,
+            plan_id=plan_id,
+            session_id=session_id or goal.session_id,
+            parent_plan_id=parent_plan_id,
+            state=definition.initial,
+            context={"goal": parent_of(goal), "definition": definition.name, "entered_by": goal.id},
+        )
+        self = cls(context, definition, plan)
+        self._publish(
+            "plan.started",
+            {"goal_event": goal.type, "state": definition.initial, "definition": definition.name},
+        )
+        await self._enter(definition.state(definition.initial), trigger_id=goal.id)
+        return self
+
+    @classmethod
+    async def restore(
+        cls, context: PlatformContext, definition: PlanDefinition
+    ) -> PlanContext | None:
+        """The plan a reply belongs to (by its `causation_id`), or None if it is not one of ours."""
+        memory: MemoryClient = context.memory
+        group = fanin.find_group(memory, context.event.causation_id)
+        if group is None or not group.get("plan_id"):
+            return None
+        plan = await memory.get_plan(group["plan_id"])
+        if plan is None:
+            return None
+        self = cls(context, definition, plan)
+        self._group = group
+        return self
+
+    @classmethod
+    async def load(
+        cls, context: PlatformContext, definition: PlanDefinition, plan_id: str
+    ) -> PlanContext:
+        """A plan by id (e.g. to pause or resume it from another event)."""
+        plan = await context.memory.get_plan(plan_id)
+        if plan is None:
+            raise NotFoundError(f"no plan {plan_id!r} for this tenant and user")
+        return cls(context, definition, plan)
+
+    # ---- what it is -----------------------------------------------------------------------
+
+    @property
+    def plan_id(self) -> str:
+        """The plan's id."""
+        return self.plan.plan_id
+
+    @property
+    def state(self) -> str:
+        """The current state's name."""
+        return self.plan.state or self.definition.initial
+
+    @property
+    def status(self) -> PlanStatus:
+        """The plan's status."""
+        return self.plan.status
+
+    @property
+    def goal_data(self) -> Any:
+        """The goal event's data."""
+        return self.plan.goal_data
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """The replies of the current state, by reply event type."""
+        return dict(self._results)
+
+    # ---- moving ---------------------------------------------------------------------------
+
+    async def advance(self, event: EventEnvelope | None = None) -> bool:
+        """Record a reply; when it completes the current state, take the next transition.
+
+        Returns True when this call moved the plan (exactly one reply per state does).
+        """
+        event = event or self.context.event
+        group = self._group
+        if group is None:
+            group = fanin.find_group(self.context.memory, event.causation_id)
+            if group is None:
+                return False
+        found = fanin.record(self.context.memory, group, event)
+        self._group = found.group
+        self._results = {r.event_type: r.data for r in found.results.values()}
+        if not found.complete:
+            return False
+        if self.status is PlanStatus.PAUSED:
+            return False
+        return await self._choose_and_move(event)
+
+    async def _choose_and_move(self, event: EventEnvelope) -> bool:
+        from_state = self.state
+        if self.plan.context.get("entered_by") == event.id:
+            # A retry of the handler whose event already moved the plan: choose again from
+            # the state it left (same replies, same choice) and repeat the move's effects.
+            from_state = self.plan.context.get("entered_from") or from_state
+        namespace = {
+            "data": event.data,
+            "event": event.type,
+            "results": self._results,
+            "goal": self.goal_data,
+            "state": from_state,
+        }
+        current = self.definition.state(from_state)
+        target = next(
+            (t.to for t in current.transitions if t.applies(event.type, namespace)),
+            current.default_next,
+        )
+        if target is None:
+            await self.finalize(
+                {"success": False, "error": f"no transition from {self.state!r} on {event.type!r}"},
+                status=PlanStatus.FAILED,
+            )
+            return True
+        await self.transition_to(target, event, from_state=from_state)
+        return True
+
+    async def transition_to(
+        self,
+        to_state: str,
+        trigger: EventEnvelope | None = None,
+        *,
+        from_state: str | None = None,
+    ) -> None:
+        """Move to `to_state` (checked against the definition), run hooks, enter the state."""
+        trigger = trigger or self.context.event
+        current = self.definition.state(from_state or self.state)
+        allowed = {t.to for t in current.transitions} | {current.default_next}
+        if to_state not in allowed:
+            raise IllegalTransitionError(
+                f"plan {self.plan_id!r}: illegal transition {current.name} -> {to_state} "
+                f"(allowed: {', '.join(sorted(s for s in allowed if s)) or 'none'})"
+            )
+        from_state = current.name
+        memory: MemoryClient = self.context.memory
+        context = {**self.plan.context, "entered_by": trigger.id, "entered_from": from_state}
+        try:
+            self.plan = await memory.update_plan(
+                self.plan_id,
+                state=to_state,
+                context=context,
+                expected_state=from_state,
+                expected_status=PlanStatus.RUNNING,
+            )
+        except VersionConflictError:
+            latest = await memory.get_plan(self.plan_id)
+            if latest is None or latest.context.get("entered_by") != trigger.id:
+                raise
+            self.plan = latest  # a retry of the handler that already made this move
+        move = PlanTransition(self.plan_id, from_state, to_state, trigger.type, trigger.id)
+        self._publish(
+            "plan.state_changed",
+            {"from_state": from_state, "to_state": to_state, "event_type": trigger.type},
+        )
+        await self._run_hooks(move)
+        await self._enter(self.definition.state(to_state), trigger_id=trigger.id)
+
+    async def _enter(self, state: State, *, trigger_id: str) -> None:
+        if state.terminal is not None:
+            await self.finalize(self.result, status=state.terminal)
+            return
+        fanin.delegate(
+            self.context.memory,
+            self.context.bus,
+            _group_id(self.plan, trigger_id),
+            [Delegation(a.event_type, a.payload(self), a.response_event) for a in state.actions],
+            parent=self.plan.context.get("goal", {}),
+            agent=self.context.agent.name,
+            plan_id=self.plan_id,
+            created_by=trigger_id,
+        )
+
+    async def _run_hooks(self, move: PlanTransition) -> None:
+        for hook in getattr(self.context.agent, "transition_handlers", ()):
+            if hook.matches(move.from_state, move.to_state):
+                outcome = hook.function(move, self, self.context)
+                if inspect.isawaitable(outcome):
+                    await outcome
+
+    # ---- ending, pausing ------------------------------------------------------------------
+
+    async def finalize(
+        self, result: Any = None, *, status: PlanStatus = PlanStatus.COMPLETED
+    ) -> None:
+        """End the plan: set its status, publish `plan.completed` / `plan.failed`, reply."""
+        memory: MemoryClient = self.context.memory
+        self.plan = await memory.update_plan(self.plan_id, status=status)
+        if result is None:
+            result = {"plan_id": self.plan_id, "state": self.state, "results": self._results}
+        event = "plan.completed" if status is PlanStatus.COMPLETED else "plan.failed"
+        self._publish(event, {"state": self.state, "status": status.value, "result": result})
+        reply_to_parent(self.context, self.plan.context.get("goal", {}), result)
+
+    async def pause(self, reason: str = "") -> None:
+        """Pause the plan (running -> paused): replies that arrive are recorded, not acted on."""
+        self.plan = await self.context.memory.update_plan(self.plan_id, status=PlanStatus.PAUSED)
+        self._publish("plan.state_changed", {"status": "paused", "reason": reason})
+
+    async def resume(self) -> bool:
+        """Resume (paused -> running); if the current state's replies all came in meanwhile,
+        take its transition now. Returns True when the plan moved."""
+        self.plan = await self.context.memory.update_plan(self.plan_id, status=PlanStatus.RUNNING)
+        self._publish("plan.state_changed", {"status": "running"})
+        group = fanin.get_group(self.context.memory, _group_id(self.plan))
+        if group is None or group.get("pending"):
+            return False
+        results = fanin.results_of(group)
+        self._results = {r.event_type: r.data for r in results.values()}
+        last = next((r for r in results.values() if r.event_id == group.get("last_recorded")), None)
+        if last is None:
+            return False
+        trigger = EventEnvelope(
+            id=last.event_id,
+            source="soorma.memory",
+            type=last.event_type,
+            topic=EventTopic.ACTION_RESULTS,
+            data=last.data,
+        )
+        return await self._choose_and_move(trigger)
+
+    def _publish(self, event_type: str, data: dict[str, Any]) -> None:
+        self.context.bus.publish(
+            EventTopic.PLAN_EVENTS,
+            event_type,
+            {"plan_id": self.plan_id, **data},
+            plan_id=self.plan_id,
+        )
+
+
+def _group_id(plan: Plan, entered_by: str | None = None) -> str:
+    """The fan-in group of the plan's current state: one per entry into a state."""
+    return f"{plan.plan_id}.{entered_by or plan.context.get('entered_by')}"

@@ -1,0 +1,293 @@
+"""Plans: create, read, list (by owner and status, by session, by parent), update, delete.
+
+A plan is unique per (tenant, plan_id): its key is `T#<tenant>#PLAN#<plan_id>`, created with a
+condition that the key is free. Status changes are checked in the same UpdateItem (a condition
+on the current status), so two concurrent changes cannot both pass.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from soorma.memory import keys
+from soorma.memory.models import ALLOWED_STATUS_CHANGES, Plan, PlanStatus, predecessors
+from soorma.memory.sessions import SessionOperations
+from soorma.memory.table import ConditionFailed, Item, now_iso
+from soorma_common.errors import (
+    AlreadyExistsError,
+    IllegalTransitionError,
+    NotFoundError,
+    VersionConflictError,
+)
+
+_OWNED = "user_id = :user"
+
+
+def plan_from_item(item: Item) -> Plan:
+    """A `Plan` from its table item."""
+    return Plan.model_validate(item)
+
+
+class PlanOperations(SessionOperations):
+    """Plan calls of `MemoryClient`."""
+
+    async def create_plan(
+        self,
+        goal_event: str,
+        goal_data: Any = None,
+        *,
+        plan_id: str | None = None,
+        session_id: str | None = None,
+        parent_plan_id: str | None = None,
+        state: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        tenant_id: str | None = None,
+        user_id: str | None = None,
+    ) -> Plan:
+        """Create a running plan. `plan_id` defaults to a new UUID; it must be unique in the tenant.
+
+        Creating the same plan again (same id, user, goal and data: a retried handler) returns
+        the existing plan; any other reuse of the id raises `AlreadyExistsError`. A `session_id`
+        must name an existing session of this user; its `last_interaction` is updated.
+        """
+        self.scope.check(tenant_id, user_id)
+        plan_id = keys.check_id("plan_id", plan_id or str(uuid.uuid4()))
+        if session_id is not None:
+            await self.touch_session(session_id)
+        now = now_iso()
+        status = PlanStatus.RUNNING
+        item: dict[str, Any] = {
+            "pk": keys.plan_pk(self.tenant_id, plan_id),
+            "sk": keys.META,
+            **self.item_stamp("plan"),
+            "plan_id": plan_id,
+            "session_id": session_id,
+            "goal_event": goal_event,
+            "goal_data": goal_data,
+            "status": status.value,
+            "parent_plan_id": parent_plan_id,
+            "state": state,
+            "context": dict(context or {}),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            "owner_pk": keys.owner_pk(self.tenant_id, self.user_id),
+            "owner_sk": keys.plan_owner_sk(status.value, now, plan_id),
+        }
+        if session_id is not None:
+            item["session_pk"] = keys.session_pk(self.tenant_id, session_id)
+            item["session_sk"] = f"{now}#{plan_id}"
+        if parent_plan_id is not None:
+            item["parent_pk"] = keys.plan_pk(self.tenant_id, parent_plan_id)
+            item["parent_sk"] = f"{now}#{plan_id}"
+        try:
+            self.table.put(item, condition="attribute_not_exists(pk)")
+        except ConditionFailed as failed:
+            existing = failed.current or {}
+            same = (
+                existing.get("user_id") == self.user_id
+                and existing.get("goal_event") == goal_event
+                and existing.get("goal_data") == goal_data
+            )
+            if same:
+                return plan_from_item(existing)
+            raise AlreadyExistsError(
+                f"plan {plan_id!r} already exists in tenant {self.tenant_id!r}; plan ids are "
+                "unique per tenant: choose another id or leave plan_id out"
+            ) from None
+        return plan_from_item(item)
+
+    async def get_plan(self, plan_id: str, *, tenant_id: str | None = None) -> Plan | None:
+        """The plan, or None when this tenant and user have no plan with that id."""
+        self.scope.check(tenant_id)
+        item = self.table.get(keys.plan_pk(self.tenant_id, plan_id), keys.META)
+        if item is None or item.get("user_id") != self.user_id:
+            return None
+        return plan_from_item(item)
+
+    async def list_plans(
+        self,
+        *,
+        session_id: str | None = None,
+        parent_plan_id: str | None = None,
+        status: PlanStatus | str | None = None,
+        limit: int = 100,
+        tenant_id: str | None = None,
+        user_id: str | None = None,
+    ) -> list[Plan]:
+        """This user's plans: of a session, or children of a plan, or all; optionally by status.
+
+        Without a session or parent the `by_owner` index is queried with the status in the key
+        (no filtering); newest status change first.
+        """
+        self.scope.check(tenant_id, user_id)
+        wanted = None if status is None else PlanStatus(status).value
+        values: dict[str, Any] = {":user": self.user_id}
+        names: dict[str, str] = {}
+        filters = [_OWNED]
+        if wanted is not None:
+            filters.append("#status = :status")
+            values[":status"] = wanted
+            names["#status"] = "status"
+        if session_id is not None or parent_plan_id is not None:
+            if session_id is not None:
+                index, key_name = "by_session", "session_pk"
+                values[":group"] = keys.session_pk(self.tenant_id, session_id)
+                if parent_plan_id is not None:
+                    filters.append("parent_plan_id = :parent")
+                    values[":parent"] = parent_plan_id
+            else:
+                assert parent_plan_id is not None
+                index, key_name = "by_parent", "parent_pk"
+                values[":group"] = keys.plan_pk(self.tenant_id, parent_plan_id)
+            found = self.table.query(
+                f"{key_name} = :group",
+                values=values,
+                names=names or None,
+                index=index,
+                filter_expression=" AND ".join(filters),
+                limit=limit,
+            )
+        else:
+            prefix = "PLAN#" if wanted is None else f"PLAN#{wanted}#"
+            found = self.table.query(
+                "owner_pk = :owner AND begins_with(owner_sk, :prefix)",
+                values={":owner": keys.owner_pk(self.tenant_id, self.user_id), ":prefix": prefix},
+                index="by_owner",
+                forward=False,
+                limit=limit,
+            )
+        return [plan_from_item(i) for i in found]
+
+    async def update_plan(
+        self,
+        plan_id: str,
+        *,
+        status: PlanStatus | str | None = None,
+        state: str | None = None,
+        goal_data: Any = None,
+        context: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+        expected_state: str | None = None,
+        expected_status: PlanStatus | None = None,
+        tenant_id: str | None = None,
+    ) -> Plan:
+        """Change a plan in one conditional UpdateItem; returns the plan as updated.
+
+        A status change must be allowed (running -> completed | failed | paused, paused ->
+        running) or `IllegalTransitionError` names both states. `expected_version` /
+        `expected_state` / `expected_status` make it a compare-and-set (`VersionConflictError`
+        when they no longer hold). Another user's or tenant's plan is `NotFoundError`.
+        """
+        self.scope.check(tenant_id)
+        now = now_iso()
+        sets = ["updated_at = :now"]
+        values: dict[str, Any] = {":now": now, ":user": self.user_id, ":one": 1}
+        names: dict[str, str] = {}
+        conditions = ["attribute_exists(pk)", _OWNED]
+        target = None if status is None else PlanStatus(status)
+        if target is not None:
+            names["#status"] = "status"
+            sets += ["#status = :status", "owner_sk = :owner_sk"]
+            values[":status"] = target.value
+            values[":owner_sk"] = keys.plan_owner_sk(target.value, now, plan_id)
+            allowed = predecessors(target)
+            placeholders = []
+            for n, previous in enumerate(allowed):
+                values[f":from{n}"] = previous.value
+                placeholders.append(f":from{n}")
+            conditions.append(f"#status IN ({', '.join(placeholders)})")
+        if state is not None:
+            names["#state"] = "state"
+            sets.append("#state = :state")
+            values[":state"] = state
+        if goal_data is not None:
+            sets.append("goal_data = :goal_data")
+            values[":goal_data"] = goal_data
+        if context is not None:
+            names["#context"] = "context"
+            sets.append("#context = :context")
+            values[":context"] = dict(context)
+        if expected_version is not None:
+            conditions.append("version = :expected_version")
+            values[":expected_version"] = expected_version
+        if expected_state is not None:
+            names["#state"] = "state"
+            conditions.append("#state = :expected_state")
+            values[":expected_state"] = expected_state
+        if expected_status is not None:
+            names["#status"] = "status"
+            conditions.append("#status = :expected_status")
+            values[":expected_status"] = expected_status.value
+        try:
+            item = self.table.update(
+                keys.plan_pk(self.tenant_id, plan_id),
+                keys.META,
+                f"SET {', '.join(sets)} ADD version :one",
+                names=names or None,
+                values=values,
+                condition=" AND ".join(conditions),
+            )
+        except ConditionFailed as failed:
+            explained = self._explain(
+                plan_id, failed.current, target, expected_version, expected_state, expected_status
+            )
+            raise explained from None
+        return plan_from_item(item)
+
+    async def set_plan_status(self, plan_id: str, status: PlanStatus | str) -> Plan:
+        """Move a plan to `status` (checked; see `update_plan`)."""
+        return await self.update_plan(plan_id, status=status)
+
+    async def delete_plan(self, plan_id: str) -> int:
+        """Delete a plan and its working memory; returns the number of items deleted."""
+        pk = keys.plan_pk(self.tenant_id, plan_id)
+        found = self.table.query(
+            "pk = :pk",
+            values={":pk": pk, ":user": self.user_id},
+            filter_expression=_OWNED,
+            projection="pk, sk",
+        )
+        return self.table.delete_many([(i["pk"], i["sk"]) for i in found])
+
+    def _explain(
+        self,
+        plan_id: str,
+        current: Item | None,
+        target: PlanStatus | None,
+        expected_version: int | None,
+        expected_state: str | None,
+        expected_status: PlanStatus | None = None,
+    ) -> Exception:
+        if current is None or current.get("user_id") != self.user_id:
+            return NotFoundError(
+                f"no plan {plan_id!r} for user {self.user_id!r} in tenant {self.tenant_id!r}"
+            )
+        status = PlanStatus(current["status"])
+        if target is not None and target not in predecessors_of(status):
+            allowed = ", ".join(sorted(s.value for s in ALLOWED_STATUS_CHANGES[status])) or "none"
+            return IllegalTransitionError(
+                f"plan {plan_id!r}: illegal transition {status.value} -> {target.value} "
+                f"(allowed from {status.value}: {allowed})"
+            )
+        if expected_status is not None and status is not expected_status:
+            return VersionConflictError(
+                f"plan {plan_id!r} is {status.value}, expected {expected_status.value}; it was "
+                "changed concurrently: read it again"
+            )
+        if expected_state is not None and current.get("state") != expected_state:
+            return VersionConflictError(
+                f"plan {plan_id!r} is in state {current.get('state')!r}, expected "
+                f"{expected_state!r}; it was changed concurrently: read it again"
+            )
+        return VersionConflictError(
+            f"plan {plan_id!r} is at version {current.get('version')}, expected "
+            f"{expected_version}; it was changed concurrently: read it again and retry"
+        )
+
+
+def predecessors_of(status: PlanStatus) -> set[PlanStatus]:
+    """The statuses a plan in `status` may move to, itself included."""
+    return {*ALLOWED_STATUS_CHANGES[status], status}

@@ -1,0 +1,163 @@
+"""`TaskContext`: a worker's task, its delegated sub-requests, and the fan-in of their replies.
+
+```python
+@worker.on_task("order.fulfil")
+async def fulfil(event, context):
+    task = TaskContext.for_context(context)
+    await task.delegate_parallel([
+        ("inventory.reserve", {"sku": "A"}, "inventory.reserved"),
+        ("payment.charge", {"amount": 10}, "payment.charged"),
+    ])
+
+@worker.on_result()
+async def gathered(event, context):
+    task = await TaskContext.restore(context)         # from the reply's causation id
+    if task and (await task.record_result()).complete:   # exactly once, when all are in
+        await task.complete({"results": {r.event_type: r.data for r in task.results.values()}})
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from soorma.memory import fanin
+from soorma.memory.fanin import Delegation, FanIn, SubResult
+from soorma.memory.table import Item
+from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import NotFoundError
+from soorma_common.topics import EventTopic
+
+if TYPE_CHECKING:  # pragma: no cover
+    from soorma.context import PlatformContext
+    from soorma.memory.client import MemoryClient
+
+
+def parent_of(request: EventEnvelope) -> dict[str, Any]:
+    """What a later reply to `request` needs: its id, type, reply address and correlation."""
+    return {
+        "request_id": request.id,
+        "event_type": request.type,
+        "response_event": request.response_event,
+        "response_topic": None if request.response_topic is None else request.response_topic.value,
+        "reply_to": request.reply_to,
+        "correlation_id": request.correlation_id,
+    }
+
+
+def reply_to_parent(context: PlatformContext, parent: Mapping[str, Any], data: Any) -> str | None:
+    """Reply to the request a task or plan was working on (None when it wants no reply).
+
+    The reply's `causation_id` is that request's id, so its requester can match it. Its
+    correlation id is the handled event's (the trust rule): the request's own when the reply
+    is sent within its workflow, the resuming event's when a paused plan is resumed from outside.
+    """
+    response_event = parent.get("response_event")
+    if not response_event:
+        return None
+    return context.bus.respond(
+        response_event,
+        data,
+        correlation_id=context.event.correlation_id,
+        topic=parent.get("response_topic") or EventTopic.ACTION_RESULTS,
+        reply_to=parent.get("reply_to"),
+        causation_id=parent["request_id"],
+    )
+
+
+class TaskContext:
+    """The task of the handled request (`for_context`) or of a reply (`restore`)."""
+
+    def __init__(self, context: PlatformContext, task_id: str, group: Item | None = None) -> None:
+        self.context = context
+        self.task_id = task_id
+        self._group = group
+        self._fan_in: FanIn | None = None
+
+    @property
+    def memory(self) -> MemoryClient:
+        """The handled event's memory."""
+        memory: MemoryClient = self.context.memory
+        return memory
+
+    @classmethod
+    def for_context(cls, context: PlatformContext) -> TaskContext:
+        """A task for the request being handled (its id is the request's id); no I/O yet."""
+        return cls(context, context.event.id)
+
+    @classmethod
+    async def restore(cls, context: PlatformContext) -> TaskContext | None:
+        """The task a reply belongs to (found by its `causation_id`), or None if it is not ours."""
+        group = fanin.find_group(context.memory, context.event.causation_id)
+        if group is None or group.get("plan_id"):
+            return None
+        return cls(context, group["task_id"], group)
+
+    @property
+    def parent(self) -> dict[str, Any]:
+        """The request this task works on (id, type, response_event, reply_to, correlation)."""
+        if self._group is not None:
+            return dict(self._group.get("parent") or {})
+        return parent_of(self.context.event)
+
+    @property
+    def results(self) -> dict[str, SubResult]:
+        """The replies recorded so far, by request id."""
+        return {} if self._group is None else fanin.results_of(self._group)
+
+    def results_by_type(self) -> dict[str, Any]:
+        """The replies' data by reply event type (`{"payment.charged": {...}}`)."""
+        return {r.event_type: r.data for r in self.results.values()}
+
+    async def delegate(self, event_type: str, data: Any, response_event: str) -> str:
+        """Ask another agent for `event_type`; its reply comes back to `on_result`."""
+        (request_id,) = await self.delegate_parallel([Delegation(event_type, data, response_event)])
+        return request_id
+
+    async def delegate_parallel(
+        self, delegations: Iterable[Delegation | Mapping[str, Any] | Sequence[Any]]
+    ) -> list[str]:
+        """Ask for several sub-requests at once; `record_result` says when all replies are in."""
+        ids = fanin.delegate(
+            self.memory,
+            self.context.bus,
+            self.task_id,
+            delegations,
+            parent=self.parent,
+            agent=self.context.agent.name,
+            created_by=self.context.event.id,
+        )
+        self._group = None
+        return ids
+
+    async def record_result(self, event: EventEnvelope | None = None) -> FanIn:
+        """Record the reply being handled; `.complete` is True exactly once, for the last one."""
+        if self._group is None:
+            raise NotFoundError(f"task {self.task_id!r} has no delegated requests to record into")
+        self._fan_in = fanin.record(self.memory, self._group, event or self.context.event)
+        self._group = self._fan_in.group
+        return self._fan_in
+
+    async def complete(self, result: Any = None) -> str | None:
+        """Reply to the task's requester with `result` and publish `task.completed`."""
+        reply = reply_to_parent(self.context, self.parent, result)
+        self._lifecycle("task.completed", {"result": result})
+        if self._group is not None:
+            fanin.set_status(self.memory, self._group, "completed")
+        return reply
+
+    async def fail(self, error: str) -> str | None:
+        """Reply `{"success": false, "error": ...}` to the requester and publish `task.failed`."""
+        reply = reply_to_parent(self.context, self.parent, {"success": False, "error": error})
+        self._lifecycle("task.failed", {"error": error})
+        if self._group is not None:
+            fanin.set_status(self.memory, self._group, "failed")
+        return reply
+
+    def _lifecycle(self, event_type: str, data: dict[str, Any]) -> None:
+        self.context.bus.publish(
+            EventTopic.TASK_EVENTS,
+            event_type,
+            {"task_id": self.task_id, "agent": self.context.agent.name, **data},
+        )

@@ -1,0 +1,134 @@
+"""`sync_registry`: make the registry table say what the manifests declare.
+
+Called by the registry-sync custom resource at deploy (`functions/registry_sync`) and by the
+local cloud at start. It upserts every declared event and agent (origin `deploy`), deletes the
+`deploy` entries that are no longer declared, and never touches entries registered at run time
+(origin `runtime`) unless the manifests now declare the same name (then the deploy takes it
+over, subject to the compatibility check). Every check runs before the first write, so a failed
+sync leaves the table as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from soorma.registry.compatibility import IncompatibleSchemaError, incompatibilities
+from soorma.registry.records import AgentRecord, Catalog, EventRecord, Origin
+from soorma.registry.table import RegistryTable
+from soorma_common.manifest import AgentManifest
+
+
+@dataclass
+class SyncReport:
+    """What a sync changed, by entry (`event:<name>` / `agent:<name>`), each list sorted."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    spared: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        """Counts per outcome (small enough for a CloudFormation response's `Data`)."""
+        return {
+            "Created": len(self.created),
+            "Updated": len(self.updated),
+            "Unchanged": len(self.unchanged),
+            "Deleted": len(self.deleted),
+            "Spared": len(self.spared),
+        }
+
+
+def sync_registry(
+    table: str | RegistryTable,
+    manifests: Sequence[AgentManifest],
+    old_manifests: Sequence[AgentManifest] | None = None,
+    *,
+    dynamodb: Any = None,
+) -> SyncReport:
+    """Upsert what `manifests` declare, delete `deploy` entries no longer declared.
+
+    `old_manifests` (CloudFormation's `OldResourceProperties`) is the baseline for the
+    compatibility check of an event that the table has lost; the table's entry is the baseline
+    otherwise. Pass `manifests=[]` to remove every deployed entry (a stack delete). Raises
+    `IncompatibleSchemaError` (nothing written) naming each event and change.
+    """
+    registry = (
+        table if isinstance(table, RegistryTable) else RegistryTable(table, dynamodb=dynamodb)
+    )
+    desired = Catalog.from_manifests(manifests, Origin.DEPLOY)
+    baseline = Catalog.from_manifests(old_manifests or (), Origin.DEPLOY)
+    current = registry.catalog()
+
+    problems: list[str] = []
+    for name, record in sorted(desired.events.items()):
+        registered = current.events.get(name) or baseline.events.get(name)
+        if registered is not None:
+            problems += incompatibilities(registered, record)
+    if problems:
+        raise IncompatibleSchemaError(
+            "the registry refuses the new manifests: " + "; ".join(dict.fromkeys(problems))
+        )
+
+    report = SyncReport()
+    for name, event in sorted(desired.events.items()):
+        _upsert(
+            registry,
+            f"event:{name}",
+            _with_history(event, current.events.get(name)),
+            current.events.get(name),
+            report,
+        )
+    for name, agent in sorted(desired.agents.items()):
+        _upsert(registry, f"agent:{name}", agent, current.agents.get(name), report)
+
+    stale: list[EventRecord | AgentRecord] = [
+        *(e for n, e in current.events.items() if n not in desired.events),
+        *(a for n, a in current.agents.items() if n not in desired.agents),
+    ]
+    for entry in sorted(stale, key=_label):
+        if entry.origin is Origin.RUNTIME:
+            report.spared.append(_label(entry))
+        else:
+            registry.delete(entry)
+            report.deleted.append(_label(entry))
+    return report
+
+
+def _with_history(new: EventRecord, old: EventRecord | None) -> EventRecord:
+    """Keep the schemas a change replaces, so that a rollback may restore them."""
+    if old is None:
+        return new
+    return new.model_copy(
+        update={
+            "previous_payload_schema": old.previous_payload_schema
+            if old.payload_schema == new.payload_schema
+            else old.payload_schema,
+            "previous_response_schema": old.previous_response_schema
+            if old.response_schema == new.response_schema
+            else old.response_schema,
+        }
+    )
+
+
+def _upsert(
+    registry: RegistryTable,
+    label: str,
+    record: EventRecord | AgentRecord,
+    existing: EventRecord | AgentRecord | None,
+    report: SyncReport,
+) -> None:
+    if existing is None:
+        report.created.append(label)
+    elif existing == record:
+        report.unchanged.append(label)
+        return
+    else:
+        report.updated.append(label)
+    registry.put(record)
+
+
+def _label(record: EventRecord | AgentRecord) -> str:
+    return f"{'event' if isinstance(record, EventRecord) else 'agent'}:{record.name}"

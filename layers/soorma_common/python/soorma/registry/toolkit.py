@@ -1,0 +1,82 @@
+"""`EventToolkit`: discovery for planners and LLMs, on top of `RegistryClient`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, overload
+
+from soorma.registry.client import RegistryClient
+from soorma.registry.llm import ToolFlavor, describe_events, tool_specs
+from soorma.registry.records import EventRecord
+from soorma.registry.validation import PayloadValidator
+from soorma_common.errors import PermanentError
+from soorma_common.topics import EventTopic
+
+
+class UnknownEventError(PermanentError, LookupError):
+    """An event name the registry does not hold."""
+
+
+class EventToolkit:
+    """What may be asked for, and how: discovery, descriptions for LLMs, payload checks."""
+
+    def __init__(self, registry: RegistryClient) -> None:
+        self.registry = registry
+
+    @classmethod
+    def for_context(cls, context: Any) -> EventToolkit:
+        """The toolkit a handler gets as `context.toolkit`."""
+        return cls(RegistryClient.for_context(context))
+
+    def discover_events(
+        self, topic: EventTopic | str | None = None, pattern: str | None = None
+    ) -> list[EventRecord]:
+        """Registered events, optionally on one topic and matching a glob (`order.*`), by name."""
+        return self.registry.catalog().find_events(topic=topic, pattern=pattern)
+
+    def discover_actionable_events(
+        self, topic: EventTopic | str = EventTopic.ACTION_REQUESTS
+    ) -> list[EventRecord]:
+        """Events on `topic` that at least one registered agent consumes (asking gets an answer)."""
+        catalog = self.registry.catalog()
+        return [e for e in catalog.find_events(topic=topic) if catalog.consumers_of(e.name)]
+
+    def get_event_info(self, name: str) -> EventRecord | None:
+        """One event's record (topic, description, schemas, metadata), or None."""
+        return self.registry.get_event(name)
+
+    @overload
+    def format_for_llm(self, events: list[EventRecord], form: Literal["text"] = "text") -> str: ...
+
+    @overload
+    def format_for_llm(
+        self, events: list[EventRecord], form: ToolFlavor
+    ) -> list[dict[str, Any]]: ...
+
+    def format_for_llm(
+        self, events: list[EventRecord], form: Literal["text"] | ToolFlavor = "text"
+    ) -> str | list[dict[str, Any]]:
+        """`text`: a compact, deterministic description; `openai` / `bedrock`: tool specs."""
+        if form == "text":
+            return describe_events(events)
+        return tool_specs(events, form)
+
+    def create_payload(self, event_name: str, data: Any) -> Any:
+        """`data` checked against the event's payload schema (defaults filled in); raises
+        `SchemaValidationError` naming the field, or `UnknownEventError`."""
+        record = self._record(event_name)
+        return PayloadValidator(lookup=lambda _: record).check(event_name, data)
+
+    def validate_response(self, event_name: str, data: Any) -> Any:
+        """`data` checked against the event's response schema (what a reply must carry)."""
+        record = self._record(event_name)
+        return PayloadValidator(lookup=lambda _: record, response=True).check(event_name, data)
+
+    def _record(self, event_name: str) -> EventRecord:
+        record = self.registry.get_event(event_name)
+        if record is None:
+            known = ", ".join(e.name for e in self.registry.all_events()) or "none"
+            raise UnknownEventError(
+                f"event {event_name!r} is not in the registry (registered: {known}); "
+                "declare it with an EventDefinition or register it"
+            )
+        return record

@@ -1,0 +1,167 @@
+"""`soorma events`, `soorma graph`, `soorma asyncapi`: the event contract as documents.
+
+Each reads either the manifests of function folders (offline, `soorma events functions/`) or a
+running registry table (no path: `--table` / `SOORMA_REGISTRY_TABLE`, default the stage's table,
+at `--endpoint-url` / `AWS_ENDPOINT_URL`, e.g. the local cloud).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from soorma.registry.records import Catalog
+from soorma_common.manifest import AgentManifest
+from soorma_dev.cli import app
+
+PATHS_HELP = "function folders (functions/<name>) or folders of them; none: read the registry"
+PathsArgument = typer.Argument(None, help=PATHS_HELP, show_default=False)
+EndpointOption = typer.Option(
+    None, "--endpoint-url", envvar="AWS_ENDPOINT_URL", help="DynamoDB endpoint (local cloud)"
+)
+TableOption = typer.Option(
+    None, "--table", envvar="SOORMA_REGISTRY_TABLE", help="registry table name"
+)
+OutputOption = typer.Option(None, "--output", "-o", help="file (default: stdout)")
+StageOption = typer.Option("dev", "--stage", envvar="SOORMA_STAGE", help="stage (table name)")
+
+
+def read_all_manifests(paths: list[Path]) -> list[AgentManifest]:
+    """The manifests of function folders, and of every agent folder under the other paths
+    (`soorma manifest --scan`: platform functions skipped), read in a child process."""
+    import subprocess
+
+    from soorma_dev.manifests import HANDLER_FILE, AgentNotFoundError
+
+    folders = [p for p in paths if p.suffix == ".py" or (p / HANDLER_FILE).is_file()]
+    roots = [p for p in paths if p not in folders]
+    for root in roots:
+        if not root.is_dir():
+            raise typer.BadParameter(f"{root} is neither a function folder nor a folder of them")
+    if len(roots) > 1:  # `--scan` takes one folder: one child per extra root
+        return read_all_manifests(folders + roots[:1]) + read_all_manifests(roots[1:])
+    scan = ["--scan", str(roots[0])] if roots else []
+    command = [sys.executable, "-m", "soorma_dev", "manifest", *map(str, folders), *scan]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise AgentNotFoundError(f"`soorma manifest` failed:\n{done.stderr.strip()}")
+    return [AgentManifest.model_validate(r) for r in json.loads(done.stdout)]
+
+
+def catalog_from_manifests(paths: list[Path]) -> Catalog:
+    """The catalog the manifests declare (agent code is imported in a child process only)."""
+    return Catalog.from_manifests(read_all_manifests(paths))
+
+
+def catalog_from_registry(endpoint_url: str | None, table: str | None, stage: str) -> Catalog:
+    """The catalog a running registry holds."""
+    import boto3
+
+    from soorma.registry.table import RegistryTable
+    from soorma_common.naming import table_name
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    return RegistryTable(table or table_name(stage, "registry"), dynamodb=dynamodb).catalog()
+
+
+def load_catalog(
+    paths: list[Path] | None, endpoint_url: str | None, table: str | None, stage: str
+) -> Catalog:
+    """Offline from `paths`, else from the registry."""
+    if paths:
+        return catalog_from_manifests(paths)
+    return catalog_from_registry(endpoint_url, table, stage)
+
+
+def events_table(catalog: Catalog) -> Table:
+    """The rich table of `soorma events`."""
+    table = Table(title="Soorma events", show_lines=False)
+    for column in ("event", "topic", "version", "producers", "consumers", "schema", "description"):
+        table.add_column(column, overflow="fold")
+    for name in catalog.event_names():
+        record = catalog.events.get(name)
+        topic = catalog.topic_of(name)
+        table.add_row(
+            name,
+            topic.value if topic else "-",
+            str(record.version) if record else "-",
+            ", ".join(catalog.producers_of(name)) or "-",
+            ", ".join(catalog.consumers_of(name)) or "-",
+            "yes" if record and record.payload_schema else "no",
+            record.description if record else "",
+        )
+    return table
+
+
+@app.command("events")
+def events(
+    paths: list[Path] | None = PathsArgument,
+    endpoint_url: str | None = EndpointOption,
+    table: str | None = TableOption,
+    stage: str = StageOption,
+    as_json: bool = typer.Option(False, "--json", help="print the catalog as JSON"),
+) -> None:
+    """List events with their topics, producers and consumers."""
+    catalog = load_catalog(paths, endpoint_url, table, stage)
+    if as_json:
+        typer.echo(catalog.model_dump_json(indent=2))
+        return
+    Console(width=160).print(events_table(catalog))
+
+
+@app.command("graph")
+def graph(
+    paths: list[Path] | None = PathsArgument,
+    endpoint_url: str | None = EndpointOption,
+    table: str | None = TableOption,
+    stage: str = StageOption,
+    fmt: str = typer.Option("mermaid", "--format", help="mermaid, dot, svg or png"),
+    output: Path | None = OutputOption,
+) -> None:
+    """Draw the agent/event flow (Mermaid text; SVG/PNG with Graphviz's `dot`)."""
+    from soorma_dev.graph import GraphvizNotFoundError, dot_graph, mermaid_graph, render
+
+    catalog = load_catalog(paths, endpoint_url, table, stage)
+    if fmt == "mermaid":
+        content: bytes = mermaid_graph(catalog).encode()
+    elif fmt == "dot":
+        content = dot_graph(catalog).encode()
+    elif fmt in ("svg", "png"):
+        try:
+            content = render(dot_graph(catalog), fmt)
+        except GraphvizNotFoundError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    else:
+        raise typer.BadParameter(f"unknown format {fmt!r}: use mermaid, dot, svg or png")
+    if output is not None:
+        output.write_bytes(content)
+    else:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+
+
+@app.command("asyncapi")
+def asyncapi(
+    paths: list[Path] | None = PathsArgument,
+    endpoint_url: str | None = EndpointOption,
+    table: str | None = TableOption,
+    stage: str = StageOption,
+    title: str = typer.Option("Soorma event bus", help="info.title"),
+    version: str = typer.Option("1.0.0", help="info.version of the document"),
+    output: Path | None = OutputOption,
+) -> None:
+    """Write the AsyncAPI 3.0 document of the bus (JSON): channels = topics, messages = events."""
+    from soorma_dev.asyncapi import asyncapi_document
+
+    catalog = load_catalog(paths, endpoint_url, table, stage)
+    text = json.dumps(asyncapi_document(catalog, title=title, version=version), indent=2)
+    if output is not None:
+        output.write_text(text + "\n")
+    else:
+        typer.echo(text)

@@ -1,0 +1,234 @@
+"""`LocalCloud`: moto's server, the platform's resources, and one worker process per agent."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+import soorma_dev
+from soorma_common.delivery import DEFAULT_FUNCTION_TIMEOUT_SECONDS, visibility_timeout_for
+from soorma_common.manifest import AgentKind, AgentManifest
+from soorma_common.naming import function_name
+from soorma_dev.localcloud.activity import ActivityLog, now_iso
+from soorma_dev.localcloud.operations import CloudOperations
+from soorma_dev.localcloud.server import MotoServer
+from soorma_dev.localcloud.session import EndpointSession
+from soorma_dev.localcloud.state import ACTIVITY_FILE, CloudState, remove_state, write_state
+from soorma_dev.localcloud.watcher import DeadLetterWatcher
+from soorma_dev.localcloud.worker import QueueSpec, WorkerSpec
+from soorma_dev.localcloud.workers import WorkerError, WorkerProcess
+from soorma_dev.manifests import read_manifests
+from soorma_dev.provision import Platform, provision
+
+#: The platform's own functions, run when `include_platform` is set.
+PLATFORM_FUNCTIONS = (
+    Path(soorma_dev.__file__).resolve().parent.parent / "functions" / "event_log",
+)
+
+
+class LocalCloud(CloudOperations):
+    """The whole platform on this machine: `with LocalCloud([...]) as cloud: cloud.send(...)`.
+
+    `time_scale` multiplies visibility timeouts (0.1: a failed record returns after 18 s instead
+    of 180 s); SQS visibility is whole seconds, so it never goes below 1 s.
+    """
+
+    def __init__(
+        self,
+        function_paths: Sequence[Path | str],
+        *,
+        stage: str = "local",
+        port: int = 0,
+        time_scale: float = 0.1,
+        include_platform: bool = True,
+        env: dict[str, str] | None = None,
+        state_dir: Path | str = Path(".soorma"),
+        function_timeout_seconds: int = DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+        moto_patches: bool = True,
+        concurrency: int = 1,
+        server_profile: Path | None = None,
+    ) -> None:
+        paths = [Path(p) for p in function_paths]
+        if include_platform:
+            resolved = {p.resolve() for p in paths}
+            paths += [p for p in PLATFORM_FUNCTIONS if p.resolve() not in resolved]
+        self.function_paths = paths
+        self.stage = stage
+        self.time_scale = time_scale
+        self.env = dict(env or {})
+        self.state_dir = Path(state_dir).resolve()
+        self.function_timeout_seconds = function_timeout_seconds
+        self.visibility_timeout_seconds = max(
+            1, round(visibility_timeout_for(function_timeout_seconds) * time_scale)
+        )
+        self.server = MotoServer(
+            port,
+            log_path=self.state_dir / "logs" / "moto.log",
+            patches=moto_patches,
+            profile_path=server_profile,
+        )
+        self.manifests: list[AgentManifest] = []
+        self.concurrency = max(1, concurrency)
+        self.workers: list[WorkerProcess] = []
+        self.watcher: DeadLetterWatcher | None = None
+        self._started = False
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def endpoint_url(self) -> str:
+        """`http://127.0.0.1:PORT` of the moto server."""
+        return self.server.endpoint_url
+
+    def start(self, timeout: float = 120.0) -> LocalCloud:
+        """Start moto, create the resources, start the workers; stop everything on failure."""
+        deadline = time.monotonic() + timeout
+        atexit.register(self.stop)
+        self._started = True
+        try:
+            self._prepare_state_dir()
+            self.manifests = read_manifests(list(self.function_paths))
+            self.server.start(timeout=max(1.0, deadline - time.monotonic()))
+            session = EndpointSession(self.endpoint_url)
+            platform = provision(
+                self.manifests,
+                stage=self.stage,
+                session=session,
+                visibility_timeout_seconds=self.visibility_timeout_seconds,
+            )
+            activity = ActivityLog(self.state_dir / ACTIVITY_FILE)
+            self._bind(session, platform, self.state_dir, activity)
+            self._start_workers(platform, activity, deadline)
+            self.watcher = DeadLetterWatcher(self.dead_letter_queues(), activity)
+            self.watcher.start()
+            write_state(
+                self.state_dir,
+                CloudState(os.getpid(), self.endpoint_url, platform, activity.path, now_iso()),
+            )
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _prepare_state_dir(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / ACTIVITY_FILE).unlink(missing_ok=True)
+        shutil.rmtree(self.state_dir / "run", ignore_errors=True)
+        (self.state_dir / "run").mkdir()
+
+    def _start_workers(self, platform: Platform, activity: ActivityLog, deadline: float) -> None:
+        for manifest, path in zip(self.manifests, self.function_paths, strict=True):
+            queues = platform.agents[manifest.name].queues
+            spec = WorkerSpec(
+                agent=manifest.name,
+                path=str(path.resolve()),
+                function_name=function_name(self.stage, manifest.name),
+                queues=[QueueSpec(t.value, url, arn) for t, (url, arn, _) in queues.items()],
+                activity_path=str(activity.path),
+                timeout_seconds=float(self.function_timeout_seconds),
+                record_handled=manifest.kind != AgentKind.PLATFORM,
+            )
+            env = {
+                **platform.environment(manifest.name),
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+                "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.function_timeout_seconds),
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                **self.env,
+            }
+            instances = 1 if manifest.kind == AgentKind.PLATFORM else self.concurrency
+            for instance in range(1, instances + 1):
+                worker = WorkerProcess(spec, env, self.state_dir / "run", instance)
+                self.workers.append(worker)
+                worker.start()
+        for worker in self.workers:
+            worker.wait_ready(deadline)
+
+    def stop(self) -> None:
+        """Stop the watcher, the workers and the server; remove the state file. Idempotent."""
+        if not self._started:
+            return
+        self._started = False
+        atexit.unregister(self.stop)
+        if self.watcher:
+            self.watcher.stop()
+        for worker in self.workers:
+            worker.request_stop()
+        for worker in self.workers:
+            worker.stop()
+        self.server.stop()
+        remove_state(self.state_dir, os.getpid())
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ---- waiting ------------------------------------------------------------------------------
+
+    def wait_until_idle(self, timeout: float = 30.0) -> None:
+        """Return once every queue is empty with nothing in flight (twice in a row) and dead
+        letters are recorded; raise `TimeoutError` after `timeout` s, `WorkerError` if a worker died."""
+        deadline = time.monotonic() + timeout
+        quiet_rounds = 0
+        while quiet_rounds < 2:
+            self._check_workers()
+            quiet_rounds = quiet_rounds + 1 if self._queues_empty() else 0
+            if quiet_rounds < 2:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"the local cloud was still busy after {timeout} s: {self._busy()}"
+                    )
+                time.sleep(0.05)
+        if self.watcher:
+            self.watcher.check()
+
+    def _queue_urls(self) -> list[str]:
+        return [url for q in self.platform.agents.values() for url, _arn, _dlq in q.queues.values()]
+
+    def _depth(self, url: str) -> int:
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        return sum(int(v) for v in attributes.values())
+
+    def _queues_empty(self) -> bool:
+        return all(self._depth(url) == 0 for url in self._queue_urls())
+
+    def _busy(self) -> dict[str, int]:
+        depths = {url.rsplit("/", 1)[-1]: self._depth(url) for url in self._queue_urls()}
+        return {name: n for name, n in depths.items() if n}
+
+    def _check_workers(self) -> None:
+        for worker in self.workers:
+            if not worker.alive():
+                raise WorkerError(f"worker {worker.label!r} died:\n{worker.log_tail()}")
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages (visible, in flight or delayed) per non-empty queue."""
+        return self._busy()
+
+    def worker_log(self, agent: str) -> str:
+        """The end of one agent's worker log (stdout and stderr)."""
+        return "\n".join(w.log_tail() for w in self.workers if w.spec.agent == agent)
+
+    def __repr__(self) -> str:
+        return f"LocalCloud(stage={self.stage!r}, endpoint={self.endpoint_url!r}, agents={[w.label for w in self.workers]})"

@@ -1,0 +1,106 @@
+"""What you can do with a running local cloud, in its own process or from another terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from soorma_common.envelope import EventEnvelope
+from soorma_common.topics import EventTopic
+from soorma_dev.localcloud.activity import ActivityLog
+from soorma_dev.localcloud.dead_letters import DeadLetterQueues
+from soorma_dev.localcloud.models import ActivityLine, DeadLetter, TraceNode
+from soorma_dev.localcloud.trace import build_tree, logged_envelopes
+from soorma_dev.provision import Platform
+
+
+class CloudOperations:
+    """send / trace / dead_letters / redrive / activity on a platform reached through `session`."""
+
+    session: Any
+    platform: Platform
+    state_dir: Path
+    activity_log: ActivityLog
+
+    def _bind(
+        self, session: Any, platform: Platform, state_dir: Path, activity: ActivityLog
+    ) -> None:
+        self.session = session
+        self.platform = platform
+        self.state_dir = Path(state_dir)
+        self.activity_log = activity
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client of the local endpoint."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
+    # ---- events in ----------------------------------------------------------------------------
+
+    def send(
+        self,
+        event_type: str,
+        data: Any = None,
+        *,
+        topic: EventTopic | str,
+        tenant_id: str | None = None,
+        user_id: str | None = None,
+        correlation_id: str | None = None,
+        source: str = "soorma.cli",
+        **envelope_attrs: Any,
+    ) -> EventEnvelope:
+        """Put one event on the bus with a real PutEvents; return its envelope."""
+        attributes = dict(envelope_attrs)
+        if correlation_id is not None:
+            attributes["correlation_id"] = correlation_id
+        envelope = EventEnvelope(
+            source=source,
+            type=event_type,
+            topic=EventTopic.parse(topic),
+            data=data,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            **attributes,
+        )
+        self.publish([envelope])
+        return envelope
+
+    def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """Put ready-made envelopes on the bus (PutEvents, 10 per call, failed entries retried)."""
+        from soorma.publishing import EventBridgePublisher
+
+        publisher = EventBridgePublisher(
+            self.platform.bus_name, put_events=self.client("events").put_events
+        )
+        publisher.put(envelopes)
+
+    # ---- what happened ------------------------------------------------------------------------
+
+    def activity(self, since: int = 0) -> list[ActivityLine]:
+        """Every handling outcome so far, in order; `since` skips the first lines (a cursor)."""
+        return self.activity_log.read(since)
+
+    def trace(self, correlation_id: str) -> list[TraceNode]:
+        """The causation tree of one workflow (roots first), from the event log and activity."""
+        envelopes = logged_envelopes(
+            self.client("dynamodb"), self.platform.tables["events"], correlation_id
+        )
+        lines = [a for a in self.activity() if a.correlation_id == correlation_id]
+        return build_tree(envelopes, lines)
+
+    # ---- dead letters -------------------------------------------------------------------------
+
+    def dead_letter_queues(self) -> DeadLetterQueues:
+        """The DLQs of the platform."""
+        return DeadLetterQueues(self.platform, self.client("sqs"), self.state_dir)
+
+    def dead_letters(self, agent: str | None = None) -> list[DeadLetter]:
+        """Every dead letter of every agent (or of one), with its kind and reason."""
+        return self.dead_letter_queues().scan(agent)
+
+    def redrive(self, agent: str | None = None, message_ids: list[str] | None = None) -> int:
+        """Send dead letters back to their source queue explicitly; return how many moved."""
+        return self.dead_letter_queues().redrive(agent, message_ids)

@@ -1,0 +1,111 @@
+"""Speed patches applied to moto inside the local cloud's server process only.
+
+Each one leaves moto's observable behaviour unchanged; docs/local-cloud.md says why each exists.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+def memoize_jsonpath_parse() -> None:
+    """moto's EventBridge builds a jsonpath parser for 8 input paths per event per target
+    (`moto/events/utils.py`, `EventTemplateParser.parse` imports `jsonpath_ng.ext.parse` on every
+    call): the parsed expressions are immutable, so cache them by path text."""
+    import jsonpath_ng.ext
+
+    if getattr(jsonpath_ng.ext.parse, "__soorma_memoized__", False):
+        return
+    cached: Any = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+    cached.__soorma_memoized__ = True
+    jsonpath_ng.ext.parse = cached
+
+
+def cache_moto_module_list() -> None:
+    """moto's server lists its own package directory (`os.listdir` + `isdir` on ~150 folders)
+    on every request to find the backend for a host (`backends.list_of_moto_modules`); the list
+    never changes while the server runs."""
+    import moto.backends
+
+    if getattr(moto.backends.list_of_moto_modules, "__soorma_memoized__", False):
+        return
+    modules = tuple(moto.backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> Any:
+        return iter(modules)
+
+    list_of_moto_modules.__soorma_memoized__ = True  # type: ignore[attr-defined]
+    moto.backends.list_of_moto_modules = list_of_moto_modules
+
+
+def fast_sqs_clock() -> None:
+    """moto's SQS asks `unix_time()` (two naive datetimes and a subtraction) for every message
+    it looks at: visibility and delay checks run per message per receive and per attribute
+    read, so the clock dominates receives on deep queues. Without an argument it is
+    `time.time()`."""
+    import time
+
+    import moto.sqs.models as sqs_models
+    from moto.core import utils
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else utils.unix_time(dt)
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return unix_time(dt) * 1000.0
+
+    sqs_models.unix_time = unix_time  # type: ignore[assignment]
+    sqs_models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
+
+
+def single_pass_queue_attributes() -> None:
+    """`SQSBackend.get_queue_attributes` rebuilds `queue.attributes` (every attribute, with
+    O(queue depth) message counts) three times per attribute asked for, and every received
+    message pays one such call for its retention check. Build the attributes once, and read the
+    retention period straight from the queue."""
+    from moto.sqs import models as sqs_models
+    from moto.sqs.exceptions import InvalidAttributeName
+
+    backend = sqs_models.SQSBackend
+
+    def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> Any:
+        queue = self.get_queue(queue_name)
+        if not attribute_names:
+            return {}
+        valid = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
+        invalid = next((n for n in attribute_names if n not in valid), None)
+        if invalid or invalid == "":
+            raise InvalidAttributeName(invalid)
+        every = queue.attributes
+        if "All" in attribute_names:
+            return every
+        return {n: every[n] for n in attribute_names if every.get(n) is not None}
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > sqs_models.unix_time())
+
+    backend.get_queue_attributes = get_queue_attributes
+    backend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+
+
+def quiet_request_log() -> None:
+    """Werkzeug logs one line per request: at local-cloud rates that is most of the output."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def apply_all() -> list[str]:
+    """Apply every patch; return their names (the server prints them)."""
+    patches = [
+        memoize_jsonpath_parse,
+        cache_moto_module_list,
+        fast_sqs_clock,
+        single_pass_queue_attributes,
+        quiet_request_log,
+    ]
+    for patch in patches:
+        patch()
+    return [p.__name__ for p in patches]

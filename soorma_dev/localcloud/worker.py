@@ -1,0 +1,161 @@
+"""One agent's worker process: its own environment, Powertools objects and boto3 clients.
+
+`python -m soorma_dev.localcloud.worker SPEC.json` imports the agent's handler module (as Lambda
+would), then runs one `QueuePump` thread per queue of the agent. Invocations are serialized by a
+lock (one Lambda execution environment). The process ends on SIGTERM or when its stdin closes
+(its parent is gone).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from soorma_dev.localcloud.activity import ActivityLog
+from soorma_dev.localcloud.pump import QueuePump, RecordOutcomes
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """One queue the worker pumps."""
+
+    topic: str
+    url: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs, written as JSON by the parent."""
+
+    agent: str
+    path: str
+    function_name: str
+    queues: list[QueueSpec]
+    activity_path: str
+    timeout_seconds: float
+    wait_seconds: int = 1
+    record_handled: bool = True
+
+    def dump(self, file: Path) -> None:
+        """Write the spec as JSON."""
+        file.write_text(json.dumps(asdict(self)), encoding="utf-8")
+
+    @classmethod
+    def load(cls, file: Path) -> WorkerSpec:
+        """Read a spec written by `dump`."""
+        record = json.loads(Path(file).read_text(encoding="utf-8"))
+        record["queues"] = [QueueSpec(**q) for q in record["queues"]]
+        return cls(**record)
+
+
+def load_handler(path: str) -> tuple[Any, Any]:
+    """(agent, the Lambda handler callable) of a function folder: `handler` if the module
+    defines it (what Lambda calls), else the agent's `lambda_handler`."""
+    from soorma.agents.base import Agent
+    from soorma_dev.manifests import AgentNotFoundError, import_handler_module
+
+    module = import_handler_module(path)
+    agents = {id(v): v for v in vars(module).values() if isinstance(v, Agent)}
+    if len(agents) != 1:
+        raise AgentNotFoundError(f"{path} must define exactly one agent (found {len(agents)})")
+    agent = next(iter(agents.values()))
+    return agent, getattr(module, "handler", agent.lambda_handler)
+
+
+def observe_runtime(agent: Any, outcomes: RecordOutcomes) -> None:
+    """Note each record's failure reason and permanent dead-lettering as the runtime sees them.
+
+    The runtime does not report these in its batch response; the seams are public attributes of
+    `LambdaRuntime` (`handle_record`, `dead_letters`). Agents with another runtime are pumped
+    without reasons.
+    """
+    runtime = getattr(agent, "runtime", None)
+    handle_record = getattr(runtime, "handle_record", None)
+    dead_letters = getattr(runtime, "dead_letters", None)
+    if handle_record is None or dead_letters is None:
+        return
+
+    def recording_handle_record(record: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return handle_record(record, *args, **kwargs)  # the outgoing events, when not flushed
+        except Exception as exc:
+            outcomes.note(str(record.get("messageId")), "failed", f"{type(exc).__name__}: {exc}")
+            raise
+
+    send = dead_letters.send
+
+    def recording_send(record: dict[str, Any], error: BaseException, *args: Any, **kwargs: Any) -> None:
+        send(record, error, *args, **kwargs)
+        outcomes.note(
+            str(record.get("messageId")), "dead-lettered", f"{type(error).__name__}: {error}"
+        )
+
+    runtime.handle_record = recording_handle_record
+    dead_letters.send = recording_send
+
+
+def run(spec: WorkerSpec, stop: threading.Event) -> None:
+    """Pump every queue of the agent until `stop` is set."""
+    import boto3
+
+    agent, handler = load_handler(spec.path)
+    outcomes = RecordOutcomes({})
+    observe_runtime(agent, outcomes)
+    activity = ActivityLog(Path(spec.activity_path))
+    lock = threading.Lock()
+    threads = []
+    for queue in spec.queues:
+        pump = QueuePump(
+            agent=spec.agent,
+            function_name=spec.function_name,
+            queue_url=queue.url,
+            queue_arn=queue.arn,
+            sqs=boto3.client("sqs"),
+            handler=handler,
+            activity=activity,
+            outcomes=outcomes,
+            invoke_lock=lock,
+            timeout_seconds=spec.timeout_seconds,
+            wait_seconds=spec.wait_seconds,
+            record_handled=spec.record_handled,
+        )
+        thread = threading.Thread(target=_pump_forever, args=(pump, stop), daemon=True)
+        thread.start()
+        threads.append(thread)
+    print(f"READY {spec.agent}", flush=True)
+    stop.wait()
+    for thread in threads:
+        thread.join(spec.wait_seconds + spec.timeout_seconds)
+
+
+def _pump_forever(pump: QueuePump, stop: threading.Event) -> None:
+    import time
+
+    while not stop.is_set():
+        try:
+            pump.run(stop)
+        except Exception as exc:  # the server went away or hiccupped: report, back off, retry
+            if stop.is_set():
+                return
+            print(f"pump {pump.queue_url}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            time.sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: `python -m soorma_dev.localcloud.worker SPEC.json`."""
+    args = sys.argv[1:] if argv is None else argv
+    spec = WorkerSpec.load(Path(args[0]))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    run(spec, stop)
+
+
+if __name__ == "__main__":
+    main()

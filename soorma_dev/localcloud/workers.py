@@ -1,0 +1,102 @@
+"""Starting, watching and stopping the agents' worker processes."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from soorma_dev.localcloud.processes import child_environment, stop_process
+from soorma_dev.localcloud.worker import WorkerSpec
+
+
+class WorkerError(RuntimeError):
+    """A worker process did not start or died."""
+
+
+class WorkerProcess:
+    """One agent's worker process; its stdout and stderr go to `log_path`."""
+
+    def __init__(
+        self, spec: WorkerSpec, env: dict[str, str], run_dir: Path, instance: int = 1
+    ) -> None:
+        self.spec = spec
+        self.env = env
+        self.label = spec.agent if instance == 1 else f"{spec.agent}#{instance}"
+        self.spec_path = run_dir / f"{self.label}.worker.json"
+        self.log_path = run_dir / "logs" / f"{self.label}.log"
+        self.process: subprocess.Popen[str] | None = None
+        self.ready = threading.Event()
+        self._log: IO[str] | None = None
+        self._drain: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the process (returns at once; see `wait_ready`)."""
+        self.spec.dump(self.spec_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("a", encoding="utf-8")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "soorma_dev.localcloud.worker", str(self.spec_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=child_environment(self.env),
+        )
+        self._drain = threading.Thread(target=self._copy_output, daemon=True)
+        self._drain.start()
+
+    def _copy_output(self) -> None:
+        assert self.process is not None and self.process.stdout is not None and self._log
+        for line in self.process.stdout:
+            if line.startswith(f"READY {self.spec.agent}"):
+                self.ready.set()
+            else:
+                self._log.write(line)
+                self._log.flush()
+
+    def wait_ready(self, deadline: float) -> None:
+        """Wait until the worker pumps, or raise `WorkerError` (with its log) at `deadline`."""
+        while not self.ready.wait(0.05):
+            if not self.alive() or time.monotonic() > deadline:
+                raise WorkerError(
+                    f"worker for {self.spec.agent!r} did not start:\n{self.log_tail()}"
+                )
+
+    def alive(self) -> bool:
+        """Whether the process is running."""
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The end of the worker's log."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def request_stop(self) -> None:
+        """Ask the process to stop (closes its stdin and sends SIGTERM); `stop` waits for it."""
+        if self.process is not None and self.process.poll() is None:
+            if self.process.stdin:
+                with contextlib.suppress(OSError):
+                    self.process.stdin.close()
+            self.process.terminate()
+
+    def stop(self) -> None:
+        """Stop the process (stdin closed + SIGTERM, then SIGKILL) and reap it."""
+        if self.process is not None:
+            self.request_stop()
+            stop_process(self.process, timeout=5.0 + self.spec.wait_seconds)
+            if self._drain:
+                self._drain.join(2.0)
+            if self.process.stdout:
+                self.process.stdout.close()
+            self.process = None
+        if self._log:
+            self._log.close()
+            self._log = None

@@ -1,0 +1,455 @@
+"""The stage stack for a two-agent app: delivery path, tables, IAM, alarms, cdk-nag, cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.nag import Acknowledgment, acknowledgments
+from soorma_common import naming
+from soorma_common.delivery import (
+    BATCH_SIZE,
+    DLQ_RETENTION_SECONDS,
+    MAX_RECEIVE_COUNT,
+    RULE_MAX_EVENT_AGE_SECONDS,
+    RULE_MAX_RETRY_ATTEMPTS,
+    TTL_ATTRIBUTE,
+)
+from soorma_common.routing import rules_for
+from soorma_common.tables import TABLES
+from soorma_common.topics import EventTopic
+from tests.infra.agent_folders import write_two_agents
+from tests.infra.synth import Synthesized, resources, synthesize
+
+STAGE = "dev"
+ORDER = "order-processor"
+LOG = "event-log"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    root = write_two_agents(tmp_path_factory.mktemp("functions"))
+    return synthesize(root, tmp_path_factory.mktemp("cdk.out"), stage=STAGE)
+
+
+@pytest.fixture(scope="module")
+def changed_app(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    root = write_two_agents(tmp_path_factory.mktemp("functions"), changed=True)
+    return synthesize(root, tmp_path_factory.mktemp("cdk.out"), stage=STAGE)
+
+
+def manifest_of(app: Synthesized, name: str) -> Any:
+    return next(m for m in app.stack.manifests if m.name == name)
+
+
+def by_name(template: dict[str, Any], kind: str, name_key: str) -> dict[str, dict[str, Any]]:
+    return {r["Properties"][name_key]: r["Properties"] for r in resources(template, kind).values()}
+
+
+def logical_id_of(template: dict[str, Any], kind: str, name_key: str, name: str) -> str:
+    return next(
+        k for k, r in resources(template, kind).items() if r["Properties"].get(name_key) == name
+    )
+
+
+def statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        found += policy["Properties"]["PolicyDocument"]["Statement"]
+    for role in resources(template, "AWS::IAM::Role").values():
+        for policy in role["Properties"].get("Policies", []):
+            found += policy["PolicyDocument"]["Statement"]
+    return found
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    action = statement.get("Action", [])
+    return [action] if isinstance(action, str) else list(action)
+
+
+# ---- discovery ------------------------------------------------------------------------------
+
+
+def test_only_folders_defining_an_agent_become_agents(app: Synthesized) -> None:
+    assert sorted(app.stack.agents) == [LOG, ORDER]
+    assert len(resources(app.root, "AWS::CloudFormation::Stack")) == 2
+
+
+def test_registry_sync_runs_on_deploy_with_every_manifest(app: Synthesized) -> None:
+    (sync,) = resources(app.root, "Custom::SoormaRegistrySync").values()
+    manifests = json.loads(sync["Properties"]["Manifests"])
+    assert [m["name"] for m in manifests] == sorted([LOG, ORDER])
+    registry = logical_id_of(
+        app.root, "AWS::DynamoDB::Table", "TableName", naming.table_name(STAGE, "registry")
+    )
+    assert sync["Properties"]["TableName"] == {"Ref": registry}
+
+
+# ---- platform -------------------------------------------------------------------------------
+
+
+def test_bus_and_archive(app: Synthesized) -> None:
+    (bus,) = resources(app.root, "AWS::Events::EventBus").values()
+    assert bus["Properties"]["Name"] == naming.bus_name(STAGE)
+    (archive,) = resources(app.root, "AWS::Events::Archive").values()
+    assert archive["Properties"]["ArchiveName"] == naming.archive_name(STAGE)
+    assert archive["Properties"]["RetentionDays"] == 30
+    assert archive["Properties"]["EventPattern"] == {"source": [{"prefix": "soorma."}]}
+
+
+def test_tables_keys_pitr_ttl_and_on_demand(app: Synthesized) -> None:
+    tables = by_name(app.root, "AWS::DynamoDB::Table", "TableName")
+    assert sorted(tables) == sorted(naming.table_name(STAGE, role) for role in TABLES)
+    for role, spec in TABLES.items():
+        table = tables[naming.table_name(STAGE, role)]
+        keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
+        assert keys == {
+            "HASH": spec.partition_key,
+            **({"RANGE": spec.sort_key} if spec.sort_key else {}),
+        }
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+        indexes = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
+        assert sorted(indexes) == sorted(i.name for i in spec.indexes)
+    assert TABLES["idempotency"].partition_key == "id"
+
+
+def test_dev_tables_are_deleted_with_the_stack(app: Synthesized) -> None:
+    for table in resources(app.root, "AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Delete"
+
+
+def test_layers_common_asset_and_pinned_powertools(app: Synthesized) -> None:
+    (layer,) = resources(app.root, "AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    asset_hash = layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")
+    asset = app.outdir / f"asset.{asset_hash}"
+    assert (asset / "python" / "soorma_common" / "naming.py").is_file()
+    assert (asset / "python" / "soorma" / "runtime" / "handler.py").is_file()
+    assert not list(asset.rglob("__pycache__"))
+    for template in app.nested.values():
+        (function,) = resources(template, "AWS::Lambda::Function").values()
+        powertools = function["Properties"]["Layers"][0]
+        assert powertools == (
+            "{{resolve:ssm:/aws/service/powertools/python/arm64/python3.11/3.37.0}}"
+        )
+
+
+# ---- one agent's delivery path -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("agent", [ORDER, LOG])
+def test_a_queue_and_a_dlq_per_subscribed_topic(app: Synthesized, agent: str) -> None:
+    template = app.nested[agent]
+    queues = by_name(template, "AWS::SQS::Queue", "QueueName")
+    topics = manifest_of(app, agent).topics()
+    expected = {naming.queue_name(STAGE, agent, t) for t in topics}
+    assert set(queues) == expected | {naming.dead_letter_queue_name(q) for q in expected}
+    for name in expected:
+        queue, dlq = queues[name], queues[naming.dead_letter_queue_name(name)]
+        assert queue["VisibilityTimeout"] == 6 * 30
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVE_COUNT
+        dlq_id = logical_id_of(template, "AWS::SQS::Queue", "QueueName", dlq["QueueName"])
+        assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+        assert dlq["MessageRetentionPeriod"] == DLQ_RETENTION_SECONDS
+        assert queue["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
+        assert "KmsMasterKeyId" not in queue
+
+
+@pytest.mark.parametrize("agent", [ORDER, LOG])
+def test_rules_have_the_exact_patterns_of_rules_for(app: Synthesized, agent: str) -> None:
+    template = app.nested[agent]
+    rules = by_name(template, "AWS::Events::Rule", "Name")
+    specs = rules_for(manifest_of(app, agent))
+    assert sorted(rules) == [s.name for s in specs]
+    for spec in specs:
+        rule = rules[spec.name]
+        assert rule["EventPattern"] == spec.pattern
+        (target,) = rule["Targets"]
+        queue = naming.queue_name(STAGE, agent, spec.topic)
+        queue_id = logical_id_of(template, "AWS::SQS::Queue", "QueueName", queue)
+        dlq_id = logical_id_of(
+            template, "AWS::SQS::Queue", "QueueName", naming.dead_letter_queue_name(queue)
+        )
+        assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dlq_id, "Arn"]}}
+        assert target["RetryPolicy"] == {
+            "MaximumRetryAttempts": RULE_MAX_RETRY_ATTEMPTS,
+            "MaximumEventAgeInSeconds": RULE_MAX_EVENT_AGE_SECONDS,
+        }
+
+
+def test_order_processor_patterns_spelled_out(app: Synthesized) -> None:
+    rules = by_name(app.nested[ORDER], "AWS::Events::Rule", "Name")
+    assert rules["order-processor-business-facts"]["EventPattern"] == {
+        "detail": {"topic": ["business-facts"]},
+        "detail-type": [{"prefix": "order."}, "order.placed"],
+    }
+    assert rules["order-processor-action-results-replies"]["EventPattern"] == {
+        "detail": {"topic": ["action-results"], "replyto": ["order-processor"]}
+    }
+    assert rules["order-processor-action-requests"]["EventPattern"] == {
+        "detail": {"topic": ["action-requests"]},
+        "detail-type": ["order.check"],
+    }
+    log_rules = by_name(app.nested[LOG], "AWS::Events::Rule", "Name")
+    assert log_rules["event-log-plan-events"]["EventPattern"] == {
+        "detail": {"topic": ["plan-events"]}
+    }
+
+
+@pytest.mark.parametrize("agent", [ORDER, LOG])
+def test_event_source_mappings(app: Synthesized, agent: str) -> None:
+    template = app.nested[agent]
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == len(manifest_of(app, agent).topics())
+    for mapping in mappings.values():
+        props = mapping["Properties"]
+        assert props["BatchSize"] == BATCH_SIZE
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert "ScalingConfig" not in props  # max_concurrency not set by default
+    (function,) = resources(template, "AWS::Lambda::Function").values()
+    assert "ReservedConcurrentExecutions" not in function["Properties"]
+
+
+@pytest.mark.parametrize("agent", [ORDER, LOG])
+def test_queue_policies_tls_only_and_eventbridge_from_its_own_rule(
+    app: Synthesized, agent: str
+) -> None:
+    template = app.nested[agent]
+    rule_ids = {
+        spec.topic: logical_id_of(template, "AWS::Events::Rule", "Name", spec.name)
+        for spec in rules_for(manifest_of(app, agent))
+    }
+    policies = resources(template, "AWS::SQS::QueuePolicy").values()
+    queue_ids = set(resources(template, "AWS::SQS::Queue"))
+    covered = {p["Properties"]["Queues"][0]["Ref"] for p in policies}
+    assert covered == queue_ids  # every queue and every DLQ has a policy
+    for policy in policies:
+        statements_ = policy["Properties"]["PolicyDocument"]["Statement"]
+        deny = [s for s in statements_ if s["Effect"] == "Deny"]
+        assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        allows = [s for s in statements_ if s["Effect"] == "Allow"]
+        assert allows, "EventBridge must be allowed to send"
+        for allow in allows:
+            assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+            source = allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0]
+            assert source in rule_ids.values()
+
+
+# ---- the function and its permissions ------------------------------------------------------
+
+
+def test_function_settings_and_environment(app: Synthesized) -> None:
+    (function,) = resources(app.nested[ORDER], "AWS::Lambda::Function").values()
+    props = function["Properties"]
+    assert props["FunctionName"] == naming.function_name(STAGE, ORDER)
+    assert props["Runtime"] == "python3.11" and props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "handler.handler"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Timeout"] == 30 and props["MemorySize"] == 512
+    env = props["Environment"]["Variables"]
+    assert env["SOORMA_STAGE"] == STAGE
+    assert env["POWERTOOLS_SERVICE_NAME"] == ORDER
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Soorma"
+    for variable in (
+        "SOORMA_EVENT_BUS",
+        "SOORMA_EVENTS_TABLE",
+        "SOORMA_IDEMPOTENCY_TABLE",
+        "SOORMA_REGISTRY_TABLE",
+        "SOORMA_MEMORY_TABLE",
+    ):
+        assert "Ref" in env[variable]  # wired to the platform's resources
+
+
+def test_every_put_events_statement_is_conditioned_on_the_agents_source(app: Synthesized) -> None:
+    checked = 0
+    for template in app.templates():
+        for statement in statements(template):
+            if not any(a in ("events:PutEvents", "events:*", "*") for a in actions_of(statement)):
+                continue
+            checked += 1
+            condition = statement["Condition"]["StringEquals"]
+            assert condition["events:source"] == naming.event_source(ORDER)
+            assert sorted(condition["events:detail-type"]) == ["inventory.reserve", "order.checked"]
+    # order-processor publishes; event-log declared events_produced=[] and may not publish
+    assert checked == 1
+
+
+def test_roles_touch_only_their_own_queues_and_the_tables_they_need(app: Synthesized) -> None:
+    for agent, template in app.nested.items():
+        own_queues = set(resources(template, "AWS::SQS::Queue"))
+        table_access: dict[str, set[str]] = {}
+        for statement in statements(template):
+            resources_ = statement["Resource"]
+            resources_ = resources_ if isinstance(resources_, list) else [resources_]
+            if any(a.startswith("sqs:") for a in actions_of(statement)):
+                for resource in resources_:
+                    assert resource["Fn::GetAtt"][0] in own_queues
+            if any(a.startswith("dynamodb:") for a in actions_of(statement)):
+                ref = json.dumps(resources_[0])
+                role = next(r for r in TABLES if r.capitalize() + "Table" in ref)
+                table_access[role] = set(actions_of(statement))
+        assert "dynamodb:PutItem" in table_access["idempotency"]
+        assert "dynamodb:PutItem" in table_access["memory"]
+        assert "dynamodb:PutItem" not in table_access["registry"]
+        assert "dynamodb:GetItem" in table_access["registry"]
+        if agent == LOG:
+            assert "dynamodb:PutItem" in table_access["events"]
+        else:
+            assert "events" not in table_access
+
+
+def test_runtime_may_send_to_its_own_dlqs(app: Synthesized) -> None:
+    template = app.nested[ORDER]
+    dlq_ids = {
+        k
+        for k, q in resources(template, "AWS::SQS::Queue").items()
+        if q["Properties"]["QueueName"].endswith("-dlq")
+    }
+    (send,) = [
+        s
+        for s in statements(template)
+        if s.get("Sid") == "SendPermanentFailuresToOwnDeadLetterQueues"
+    ]
+    assert set(actions_of(send)) == {"sqs:GetQueueUrl", "sqs:SendMessage"}
+    assert {r["Fn::GetAtt"][0] for r in send["Resource"]} == dlq_ids
+
+
+# ---- operations ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("agent", [ORDER, LOG])
+def test_an_alarm_on_every_dlq_and_on_function_errors(app: Synthesized, agent: str) -> None:
+    template = app.nested[agent]
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    dlqs = [
+        q["Properties"]["QueueName"]
+        for q in resources(template, "AWS::SQS::Queue").values()
+        if q["Properties"]["QueueName"].endswith("-dlq")
+    ]
+    depth = [
+        a["Properties"]
+        for a in alarms.values()
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    ]
+    assert len(depth) == len(dlqs)
+    for alarm in depth:
+        assert alarm["Threshold"] == 0
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    errors = [a["Properties"] for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
+    assert len(errors) == 1 and errors[0]["Namespace"] == "AWS/Lambda"
+
+
+def test_one_dashboard_naming_every_agent(app: Synthesized) -> None:
+    (dashboard,) = resources(app.root, "AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == f"soorma-{STAGE}"
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for agent in (ORDER, LOG):
+        assert naming.function_name(STAGE, agent) in body
+        assert naming.queue_name(STAGE, agent, EventTopic.ACTION_REQUESTS) in body
+    for nested in app.nested.values():
+        assert not resources(nested, "AWS::CloudWatch::Dashboard")
+
+
+# ---- a manifest change ---------------------------------------------------------------------
+
+
+def test_a_new_subscription_changes_the_template_as_expected(
+    app: Synthesized, changed_app: Synthesized
+) -> None:
+    before, after = app.nested[ORDER], changed_app.nested[ORDER]
+    old_rules = by_name(before, "AWS::Events::Rule", "Name")
+    new_rules = by_name(after, "AWS::Events::Rule", "Name")
+    assert set(new_rules) - set(old_rules) == {"order-processor-notification-events"}
+    assert new_rules["order-processor-notification-events"]["EventPattern"] == {
+        "detail": {"topic": ["notification-events"]},
+        "detail-type": ["customer.notified"],
+    }
+    assert new_rules["order-processor-business-facts"]["EventPattern"]["detail-type"] == [
+        {"prefix": "order."},
+        "order.placed",
+        "payment.received",
+    ]
+    new_queues = set(by_name(after, "AWS::SQS::Queue", "QueueName")) - set(
+        by_name(before, "AWS::SQS::Queue", "QueueName")
+    )
+    queue = naming.queue_name(STAGE, ORDER, EventTopic.NOTIFICATION_EVENTS)
+    assert new_queues == {queue, naming.dead_letter_queue_name(queue)}
+    grow = {
+        kind: len(resources(after, kind)) - len(resources(before, kind))
+        for kind in (
+            "AWS::Lambda::EventSourceMapping",
+            "AWS::CloudWatch::Alarm",
+            "AWS::SQS::QueuePolicy",
+        )
+    }
+    assert grow == {
+        "AWS::Lambda::EventSourceMapping": 1,
+        "AWS::CloudWatch::Alarm": 1,
+        "AWS::SQS::QueuePolicy": 2,
+    }
+    assert app.nested[LOG] == changed_app.nested[LOG]
+
+
+# ---- checks ----------------------------------------------------------------------------------
+
+
+def test_cdk_nag_reports_no_unacknowledged_finding(app: Synthesized) -> None:
+    # synth raises on any unacknowledged finding; the written report must be empty too
+    report = json.loads((app.outdir / "validation-report.json").read_text())
+    assert report["pluginReports"] == []
+
+
+def test_cdk_nag_acknowledgments_are_exactly_these(app: Synthesized) -> None:
+    runtime = (
+        "python3.11 is the runtime the soorma_common layer and the pinned Powertools layer "
+        "are built and tested for"
+    )
+    xray = (
+        "X-Ray PutTraceSegments/PutTelemetryRecords (tracing ACTIVE) support no resource-level "
+        "permissions"
+    )
+    memory_indexes = "queries on the memory table's own global secondary indexes"
+    index_rule = (
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:"
+        f"<AWS::AccountId>:table/{naming.table_name(STAGE, 'memory')}/index/*]"
+    )
+    expected = []
+    for agent in (ORDER, LOG):
+        base = f"soorma-{STAGE}/{naming.logical_id(agent, 'agent')}/Agent"
+        expected += [
+            Acknowledgment("AwsSolutions-L1", f"{base}/Function", runtime),
+            Acknowledgment("AwsSolutions-IAM5[Resource::*]", f"{base}/Role/DefaultPolicy", xray),
+            Acknowledgment(index_rule, f"{base}/Role/DefaultPolicy", memory_indexes),
+        ]
+    expected.append(
+        Acknowledgment("AwsSolutions-L1", f"soorma-{STAGE}/RegistrySync/Function", runtime)
+    )
+    assert acknowledgments(app.app) == sorted(expected)
+
+
+def test_cfn_lint_passes_on_every_template(app: Synthesized) -> None:
+    files = [str(p) for p in app.template_files()]
+    assert len(files) == 3
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), "-i", "W3005", "--", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cdk_assets_have_no_bytecode(app: Synthesized) -> None:
+    for function in (app.stack.agents[a].agent for a in app.stack.agents):
+        assert Path(function.props.code_path).is_dir()
+    for asset in app.outdir.glob("asset.*"):
+        assert not list(asset.rglob("*.pyc"))

@@ -1,0 +1,197 @@
+"""Schemas enforced on the wire: publish inside a handler, and consume, on moto (MotoHarness)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from pydantic import BaseModel, Field
+
+from soorma import Agent, BusClient, Worker, clients
+from soorma.config import settings
+from soorma.registry import RegistryClient, sync_registry
+from soorma.registry.client import reset_shared_clients
+from soorma.registry.validation import validator_for_agent
+from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE, REASON_ATTRIBUTE
+from soorma_common import EventDefinition, EventEnvelope, EventTopic
+from soorma_common.errors import SchemaValidationError
+from soorma_dev.harness import MotoHarness
+
+
+class OrderPlaced(BaseModel):
+    order_id: str
+    total: float = Field(ge=0)
+
+
+class Reserve(BaseModel):
+    sku: str
+    quantity: int
+
+
+ORDER_PLACED = EventDefinition(
+    event_name="order.placed",
+    topic=EventTopic.BUSINESS_FACTS,
+    description="An order was placed",
+    payload_schema=OrderPlaced,
+)
+RESERVE = EventDefinition(
+    event_name="inventory.reserve",
+    topic=EventTopic.ACTION_REQUESTS,
+    description="Reserve stock",
+    payload_schema=Reserve,
+)
+
+
+def build_agents(reserve_quantity: Any) -> tuple[Agent, Worker]:
+    orders = Agent("order-processor", events_consumed=[ORDER_PLACED], events_produced=[RESERVE])
+
+    @orders.on_event("order.placed", topic=EventTopic.BUSINESS_FACTS)
+    def placed(event: EventEnvelope, context: Any) -> None:
+        context.bus.publish(
+            EventTopic.ACTION_REQUESTS,
+            "inventory.reserve",
+            {"sku": "A-1", "quantity": reserve_quantity},
+        )
+
+    # declares the event by name only: its schema comes from the registry table
+    inventory = Worker("inventory", events_consumed=["inventory.reserve"])
+    inventory.handled = []  # type: ignore[attr-defined]
+
+    @inventory.on_event("inventory.reserve")
+    def reserve(event: EventEnvelope, context: Any) -> None:
+        inventory.handled.append(event.data)  # type: ignore[attr-defined]
+
+    return orders, inventory
+
+
+@pytest.fixture
+def moto_env() -> Iterator[None]:
+    saved = dict(os.environ)  # MotoHarness exports the platform's SOORMA_* variables
+    with mock_aws():
+        reset_shared_clients()
+        yield
+    os.environ.clear()
+    os.environ.update(saved)
+    reset_shared_clients()
+    settings.cache_clear()
+    clients.reset()
+
+
+def reason_of(message: dict[str, Any]) -> str:
+    return str(message["MessageAttributes"][REASON_ATTRIBUTE]["StringValue"])
+
+
+def test_valid_events_flow_and_registry_schemas_apply(moto_env: None) -> None:
+    orders, inventory = build_agents(2)
+    harness = MotoHarness([orders, inventory], stage="test")
+    sync_registry(harness.platform.tables["registry"], [orders.manifest(), inventory.manifest()])
+
+    harness.publisher().publish(
+        EventTopic.BUSINESS_FACTS, "order.placed", {"order_id": "o-1", "total": 10}
+    )
+    harness.run_until_idle()
+
+    assert inventory.handled == [{"sku": "A-1", "quantity": 2}]  # type: ignore[attr-defined]
+
+
+def test_consume_of_an_invalid_payload_goes_to_the_dlq_with_its_reason(moto_env: None) -> None:
+    orders, inventory = build_agents(2)
+    harness = MotoHarness([orders, inventory], stage="test")
+
+    harness.publisher().publish(
+        EventTopic.BUSINESS_FACTS, "order.placed", {"order_id": "o-1", "total": -5}
+    )
+    harness.run_until_idle()
+
+    [dead] = harness.dead_letters("order-processor", EventTopic.BUSINESS_FACTS)
+    reason = reason_of(dead)
+    assert "event 'order.placed'" in reason
+    assert "field 'total' = -5" in reason
+    assert "greater_than_equal" in reason
+    assert dead["MessageAttributes"][ERROR_TYPE_ATTRIBUTE]["StringValue"] == "SchemaValidationError"
+    assert harness.receive("inventory", EventTopic.ACTION_REQUESTS) == []
+
+
+def test_an_invalid_publish_in_a_handler_dead_letters_and_sends_nothing(moto_env: None) -> None:
+    orders, inventory = build_agents("two")
+    harness = MotoHarness([orders, inventory], stage="test")
+
+    harness.publisher().publish(
+        EventTopic.BUSINESS_FACTS, "order.placed", {"order_id": "o-1", "total": 3}
+    )
+    harness.run_until_idle()
+
+    [dead] = harness.dead_letters("order-processor", EventTopic.BUSINESS_FACTS)
+    assert "event 'inventory.reserve': field 'quantity' = 'two'" in reason_of(dead)
+    assert inventory.handled == []  # type: ignore[attr-defined]
+    assert harness.dead_letters("inventory", EventTopic.ACTION_REQUESTS) == []
+
+
+def test_consumer_checks_schemas_read_from_the_registry(moto_env: None) -> None:
+    orders, inventory = build_agents(2)
+    harness = MotoHarness([orders, inventory], stage="test")
+    sync_registry(harness.platform.tables["registry"], [orders.manifest(), inventory.manifest()])
+    # a producer outside the SDK's checks puts a bad request straight on the bus
+    harness.publisher("soorma.legacy").publish(
+        EventTopic.ACTION_REQUESTS, "inventory.reserve", {"sku": "A-1"}
+    )
+    harness.run_until_idle()
+
+    [dead] = harness.dead_letters("inventory", EventTopic.ACTION_REQUESTS)
+    assert "field 'quantity' = missing breaks rule 'required" in reason_of(dead)
+    assert inventory.handled == []  # type: ignore[attr-defined]
+
+
+def test_publish_raises_before_any_put_events(moto_env: None) -> None:
+    orders, _ = build_agents(2)
+    MotoHarness([orders], stage="test")
+    validator = validator_for_agent(orders)
+    bus = BusClient(
+        orders.name,
+        orders.source,
+        produced=orders.produced_event_names(),
+        validate_payload=validator,
+    )
+
+    with pytest.raises(SchemaValidationError, match=r"field 'quantity' = 'x'"):
+        bus.publish(EventTopic.ACTION_REQUESTS, "inventory.reserve", {"sku": "A", "quantity": "x"})
+    assert bus.outbox == []
+
+
+def test_strict_mode_rejects_events_without_a_schema(
+    moto_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders, _ = build_agents(2)
+    MotoHarness([orders], stage="test")
+    lenient = validator_for_agent(orders)
+    assert lenient is not None
+    lenient("audit.noted", {"anything": True})  # no schema: passes
+
+    monkeypatch.setenv("SOORMA_SCHEMA_MODE", "strict")
+    settings.cache_clear()
+    strict = validator_for_agent(orders)
+    assert strict is not None
+    with pytest.raises(SchemaValidationError, match=r"no registered schema.*strict"):
+        strict("audit.noted", {"anything": True})
+    strict("order.placed", {"order_id": "o", "total": 1})
+
+
+def test_registry_reads_are_cached_per_cold_start(moto_env: None) -> None:
+    orders, inventory = build_agents(2)
+    harness = MotoHarness([orders, inventory], stage="test")
+    table = harness.platform.tables["registry"]
+    sync_registry(table, [orders.manifest(), inventory.manifest()])
+    validator = validator_for_agent(inventory)
+    assert validator is not None
+    calls: list[str] = []
+    clients.client("dynamodb").meta.events.register(
+        "before-call.dynamodb.*", lambda **kw: calls.append(kw["model"].name)
+    )
+    for _ in range(5):
+        validator("inventory.reserve", {"sku": "A", "quantity": 1})
+        validator("unknown.event", {"x": 1})
+    assert calls == ["GetItem", "GetItem"]  # one read per event type, misses included
+    assert RegistryClient(table).get_event("inventory.reserve") is not None

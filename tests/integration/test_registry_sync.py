@@ -1,0 +1,378 @@
+"""The registry sync, driven by CloudFormation custom-resource requests, on moto DynamoDB.
+
+The requests have the documented shape (Create, Update with OldResourceProperties, Delete,
+and the rollback Update CloudFormation sends after a failed update); the function PUTs its
+response to `ResponseURL`, captured here by an HTTP server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pydantic import BaseModel
+
+from soorma import Agent, Worker, clients
+from soorma.config import settings
+from soorma.registry import RegistryClient, sync_registry
+from soorma.registry.client import reset_shared_clients
+from soorma.registry.table import RegistryTable
+from soorma_common import EventDefinition, EventTopic
+from soorma_common.manifest import AgentManifest
+from soorma_common.naming import table_name
+from soorma_dev.provision import create_table
+
+TABLE = table_name("test", "registry")
+HANDLER = Path(__file__).resolve().parents[2] / "functions" / "registry_sync" / "handler.py"
+STACK_ID = (
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/soorma-test/"
+    "51af3dc0-da77-11e4-872e-1234567db123"
+)
+SERVICE_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:soorma-test-registry-sync"
+
+
+class OrderPlaced(BaseModel):
+    order_id: str
+    total: float
+
+
+class OrderPlacedWithNote(OrderPlaced):
+    note: str | None = None
+
+
+class OrderPlacedWithCustomer(OrderPlaced):
+    customer_id: str
+
+
+class OrderPlacedTotalAsText(BaseModel):
+    order_id: str
+    total: str
+
+
+class Reserve(BaseModel):
+    sku: str
+    quantity: int
+
+
+def manifests(
+    order_model: type[BaseModel] = OrderPlaced,
+    *,
+    with_inventory: bool = True,
+    order_event: str = "order.placed",
+) -> list[AgentManifest]:
+    placed = EventDefinition(
+        event_name=order_event,
+        topic=EventTopic.BUSINESS_FACTS,
+        description="An order was placed",
+        payload_schema=order_model,
+    )
+    reserve = EventDefinition(
+        event_name="inventory.reserve",
+        topic=EventTopic.ACTION_REQUESTS,
+        description="Reserve stock",
+        payload_schema=Reserve,
+    )
+    orders = Agent("order-processor", events_consumed=[placed], events_produced=[reserve])
+    orders.on_event(order_event, topic=EventTopic.BUSINESS_FACTS)(lambda e, c: None)
+    agents: list[Agent] = [orders]
+    if with_inventory:
+        inventory = Worker("inventory", events_consumed=[reserve])
+        inventory.on_event("inventory.reserve")(lambda e, c: None)
+        agents.append(inventory)
+    return [a.manifest() for a in agents]
+
+
+def properties(items: list[AgentManifest]) -> dict[str, Any]:
+    return {
+        "ServiceToken": SERVICE_TOKEN,
+        "TableName": TABLE,
+        "Manifests": json.dumps([m.model_dump(mode="json") for m in items]),
+    }
+
+
+class ResponseCatcher:
+    """The presigned S3 URL stand-in: records every PUT."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        catcher = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                length = int(self.headers["Content-Length"])
+                catcher.bodies.append(json.loads(self.rfile.read(length)))
+                catcher.headers.append(dict(self.headers))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return (
+            f"http://{host}:{port}/cloudformation-custom-resource-response-useast1/"
+            f"{uuid.uuid4()}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc"
+        )
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def catcher(monkeypatch: pytest.MonkeyPatch) -> Iterator[ResponseCatcher]:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    found = ResponseCatcher()
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("SOORMA_REGISTRY_TABLE", TABLE)
+    with mock_aws():
+        settings.cache_clear()
+        clients.reset()
+        reset_shared_clients()
+        dynamodb = boto3.client("dynamodb")
+        create_table(dynamodb, TABLE, "registry")
+        yield dynamodb
+    settings.cache_clear()
+    clients.reset()
+    reset_shared_clients()
+
+
+@pytest.fixture
+def handler() -> Any:
+    spec = importlib.util.spec_from_file_location("registry_sync_handler", HANDLER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.handler
+
+
+def request(
+    kind: str,
+    url: str,
+    props: dict[str, Any],
+    *,
+    old: dict[str, Any] | None = None,
+    physical_id: str | None = None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "RequestType": kind,
+        "ServiceToken": SERVICE_TOKEN,
+        "ResponseURL": url,
+        "StackId": STACK_ID,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "RegistrySync",
+        "ResourceType": "Custom::SoormaRegistrySync",
+        "ResourceProperties": props,
+    }
+    if old is not None:
+        event["OldResourceProperties"] = old
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    return event
+
+
+def registry() -> RegistryClient:
+    return RegistryClient(TABLE, cache_seconds=0)
+
+
+def test_create_update_rollback_delete_keep_one_physical_id(
+    aws: Any, handler: Any, catcher: ResponseCatcher
+) -> None:
+    v1, v2 = (
+        properties(manifests()),
+        properties(manifests(OrderPlacedWithNote, with_inventory=False)),
+    )
+
+    create = request("Create", catcher.url(), v1)
+    assert handler(create, None) == catcher.bodies[-1]
+    created = catcher.bodies[-1]
+    assert created["Status"] == "SUCCESS", created["Reason"]
+    assert created["RequestId"] == create["RequestId"]
+    assert catcher.headers[-1].get("Content-Type", "") == ""
+    physical_id = created["PhysicalResourceId"]
+    assert registry().get_event("order.placed") is not None
+    assert registry().get_agent("inventory") is not None
+
+    # an update: optional field added (compatible), the inventory agent removed
+    handler(request("Update", catcher.url(), v2, old=v1, physical_id=physical_id), None)
+    updated = catcher.bodies[-1]
+    assert updated["Status"] == "SUCCESS", updated["Reason"]
+    assert updated["PhysicalResourceId"] == physical_id
+    event = registry().get_event("order.placed")
+    assert event is not None and "note" in event.payload_schema["properties"]
+    assert registry().get_agent("inventory") is None
+    assert registry().consumers_of("inventory.reserve") == []
+
+    # the rollback CloudFormation sends when a later resource fails: old properties are new again
+    handler(request("Update", catcher.url(), v1, old=v2, physical_id=physical_id), None)
+    rolled_back = catcher.bodies[-1]
+    assert rolled_back["Status"] == "SUCCESS", rolled_back["Reason"]
+    assert rolled_back["PhysicalResourceId"] == physical_id
+    event = registry().get_event("order.placed")
+    assert event is not None and "note" not in event.payload_schema["properties"]
+    assert registry().get_agent("inventory") is not None
+
+    handler(request("Delete", catcher.url(), v1, physical_id=physical_id), None)
+    deleted = catcher.bodies[-1]
+    assert deleted["Status"] == "SUCCESS"
+    assert deleted["PhysicalResourceId"] == physical_id
+    assert registry().all_events() == [] and registry().all_agents() == []
+    assert all(
+        b["StackId"] == STACK_ID and b["LogicalResourceId"] == "RegistrySync"
+        for b in catcher.bodies
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "change"),
+    [
+        (OrderPlacedWithCustomer, "payload required field 'customer_id' added"),
+        (OrderPlacedTotalAsText, "payload type of field 'total' changed from number to string"),
+    ],
+)
+def test_incompatible_change_fails_the_update_and_writes_nothing(
+    aws: Any, handler: Any, catcher: ResponseCatcher, model: type[BaseModel], change: str
+) -> None:
+    v1 = properties(manifests())
+    handler(request("Create", catcher.url(), v1), None)
+    physical_id = catcher.bodies[-1]["PhysicalResourceId"]
+    before = registry().catalog()
+
+    bad = properties(manifests(model, with_inventory=False))
+    handler(request("Update", catcher.url(), bad, old=v1, physical_id=physical_id), None)
+
+    failed = catcher.bodies[-1]
+    assert failed["Status"] == "FAILED"
+    assert failed["PhysicalResourceId"] == physical_id
+    assert f"event 'order.placed': {change}" in failed["Reason"]
+    assert "'order.placed.v2'" in failed["Reason"]
+    assert registry().catalog() == before  # nothing written, inventory still there
+
+    # CloudFormation's rollback update (old properties again) succeeds
+    handler(request("Update", catcher.url(), v1, old=bad, physical_id=physical_id), None)
+    assert catcher.bodies[-1]["Status"] == "SUCCESS"
+
+
+def test_a_new_versioned_name_may_change_the_schema(aws: Any) -> None:
+    sync_registry(TABLE, manifests())
+    report = sync_registry(TABLE, manifests(OrderPlacedWithCustomer, order_event="order.placed.v2"))
+    assert "event:order.placed.v2" in report.created
+    assert "event:order.placed" in report.deleted
+    event = registry().get_event("order.placed.v2")
+    assert event is not None and event.version == 2
+
+
+def test_run_time_registrations_are_spared(aws: Any) -> None:
+    sync_registry(TABLE, manifests())
+    outsider = Worker(
+        "partner-bridge",
+        events_consumed=[
+            EventDefinition(
+                event_name="partner.quote",
+                topic=EventTopic.ACTION_REQUESTS,
+                payload_schema={
+                    "type": "object",
+                    "required": ["sku"],
+                    "properties": {"sku": {"type": "string"}},
+                },
+            )
+        ],
+    )
+    outsider.on_event("partner.quote")(lambda e, c: None)
+    registry().register_agent(outsider)
+
+    report = sync_registry(TABLE, manifests(with_inventory=False), manifests())
+
+    assert "agent:partner-bridge" in report.spared and "event:partner.quote" in report.spared
+    assert "agent:inventory" in report.deleted
+    assert registry().get_event("partner.quote") is not None
+    assert registry().consumers_of("partner.quote") == ["partner-bridge"]
+    report = sync_registry(TABLE, [])
+    assert registry().get_agent("partner-bridge") is not None
+    assert sorted(report.deleted) == [
+        "agent:order-processor",
+        "event:inventory.reserve",
+        "event:order.placed",
+    ]
+
+
+def test_failed_create_then_its_delete_touches_nothing(
+    aws: Any, handler: Any, catcher: ResponseCatcher
+) -> None:
+    sync_registry(TABLE, manifests())
+    bad = properties(manifests(OrderPlacedTotalAsText))
+    handler(request("Create", catcher.url(), bad), None)
+    failed = catcher.bodies[-1]
+    assert failed["Status"] == "FAILED"
+
+    handler(request("Delete", catcher.url(), bad, physical_id=failed["PhysicalResourceId"]), None)
+
+    assert catcher.bodies[-1]["Status"] == "SUCCESS"
+    assert registry().get_event("order.placed") is not None
+
+
+def test_sync_is_idempotent(aws: Any) -> None:
+    first = sync_registry(RegistryTable(TABLE), manifests())
+    second = sync_registry(TABLE, manifests())
+    assert len(first.created) == 4
+    assert second.created == second.updated == second.deleted == []
+    assert sorted(second.unchanged) == sorted(first.created)
+
+
+def test_long_failure_reasons_keep_the_response_under_4096_bytes(
+    aws: Any, handler: Any, catcher: ResponseCatcher
+) -> None:
+    wide = {"type": "object", "properties": {f"f{i}": {"type": "string"} for i in range(300)}}
+    narrow = {
+        "type": "object",
+        "properties": {f"f{i}": {"type": "integer"} for i in range(300)},
+        "required": [f"f{i}" for i in range(300)],
+    }
+
+    def with_schema(schema: dict[str, Any]) -> dict[str, Any]:
+        agent = Agent(
+            "wide",
+            events_consumed=[
+                EventDefinition(
+                    event_name="wide.thing", topic="business-facts", payload_schema=schema
+                )
+            ],
+        )
+        return properties([agent.manifest()])
+
+    handler(request("Create", catcher.url(), with_schema(wide)), None)
+    physical_id = catcher.bodies[-1]["PhysicalResourceId"]
+    handler(
+        request(
+            "Update",
+            catcher.url(),
+            with_schema(narrow),
+            old=with_schema(wide),
+            physical_id=physical_id,
+        ),
+        None,
+    )
+    failed = catcher.bodies[-1]
+    assert failed["Status"] == "FAILED"
+    assert len(json.dumps(failed).encode()) <= 4096
+    assert failed["Reason"].startswith("the registry refuses the new manifests: event 'wide.thing'")

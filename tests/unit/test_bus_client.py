@@ -1,0 +1,95 @@
+"""`BusClient` inside a handler: carried ids, trust rules, deterministic ids, declared events."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from soorma.bus import BusClient, derived_event_id
+from soorma_common import EventEnvelope, EventTopic
+from soorma_common.errors import PermanentError, TrustViolationError, UndeclaredEventError
+
+HANDLED = EventEnvelope(
+    id="evt-1",
+    source="soorma.upstream",
+    type="job.requested",
+    topic="action-requests",
+    correlation_id="corr-1",
+    tenant_id="acme",
+    user_id="u-1",
+    session_id="s-1",
+    plan_id="p-1",
+    reply_to="upstream",
+    response_event="job.done",
+)
+
+
+def bus(**kwargs: object) -> BusClient:
+    return BusClient("worker", "soorma.worker", handled=HANDLED, **kwargs)  # type: ignore[arg-type]
+
+
+def test_carried_and_inherited_attributes() -> None:
+    client = bus()
+    client.publish(EventTopic.BUSINESS_FACTS, "job.noted", {"n": 1}, session_id="s-2")
+    [event] = client.outbox
+    assert event.source == "soorma.worker"
+    assert (event.correlation_id, event.tenant_id, event.user_id) == ("corr-1", "acme", "u-1")
+    assert event.causation_id == "evt-1"
+    assert (event.session_id, event.plan_id) == ("s-2", "p-1")  # session overridable, plan kept
+
+
+@pytest.mark.parametrize("name", ["tenant_id", "user_id", "correlation_id"])
+def test_pinned_attributes_cannot_be_overridden(name: str) -> None:
+    client = bus()
+    with pytest.raises(TrustViolationError, match=f"{name}.*'other'") as raised:
+        client.publish(EventTopic.BUSINESS_FACTS, "job.noted", {}, **{name: "other"})
+    assert isinstance(raised.value, PermanentError)
+    assert client.outbox == []
+
+
+def test_passing_the_same_pinned_value_is_allowed() -> None:
+    client = bus()
+    client.respond("job.done", {}, correlation_id="corr-1")
+    assert client.outbox[0].reply_to == "upstream"
+
+
+def test_ids_are_derived_from_agent_parent_and_position() -> None:
+    first, second = bus(), bus()
+    ids_one = [first.announce("a.b", {}), first.announce("a.b", {})]
+    ids_two = [second.announce("a.b", {}), second.announce("a.b", {})]
+    assert ids_one == ids_two == [derived_event_id("worker", "evt-1", n) for n in (0, 1)]
+    assert ids_one[0] != ids_one[1]
+    replayed = BusClient("worker", "soorma.worker", handled=HANDLED, replay="r1")
+    assert replayed.announce("a.b", {}) != ids_one[0]
+    assert derived_event_id("other", "evt-1", 0) != ids_one[0]
+
+
+def test_event_ids_can_be_awaited() -> None:
+    client = bus()
+
+    async def publish() -> str:
+        return await client.announce("a.b", {})
+
+    assert asyncio.run(publish()) == client.outbox[0].id
+
+
+def test_only_declared_events_may_be_published() -> None:
+    client = bus(produced=frozenset({"job.done"}))
+    with pytest.raises(UndeclaredEventError, match=r"'job\.other'.*job\.done"):
+        client.announce("job.other", {})
+
+
+def test_the_payload_validator_is_consulted() -> None:
+    seen: list[tuple[str, object]] = []
+    client = bus(validate_payload=lambda event_type, data: seen.append((event_type, data)))
+    client.announce("a.b", {"k": 1})
+    assert seen == [("a.b", {"k": 1})]
+
+
+def test_outside_a_handler_a_new_workflow_starts() -> None:
+    client = BusClient("script", "soorma.script")
+    first = client.request("a.requested", {}, response_event="a.done")
+    [event] = client.outbox
+    assert event.id == first and event.causation_id is None
+    assert event.reply_to == "script" and event.response_topic == EventTopic.ACTION_RESULTS

@@ -1,0 +1,161 @@
+"""Round trips of `EventEnvelope`: the wire (dict and JSON) and the `cloudevents` SDK."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from cloudevents.core.formats.json import JSONFormat
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soorma_common import EventEnvelope, EventTopic
+from soorma_common.envelope import EXTENSION_WIRE_NAMES
+from soorma_common.errors import InvalidEnvelopeError, UnknownTopicError
+
+text = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
+names = st.from_regex(r"\A[a-z][a-z0-9]{0,8}(\.[a-z][a-z0-9_]{0,8}){1,2}\Z")
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=12,
+)
+times = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+topics = st.sampled_from(list(EventTopic))
+optional_text = st.none() | text
+
+
+@st.composite
+def envelopes(draw: st.DrawFn) -> EventEnvelope:
+    fields: dict[str, Any] = {
+        "id": draw(text),
+        "source": draw(st.from_regex(r"\Asoorma\.[a-z][a-z0-9-]{0,20}\Z")),
+        "type": draw(names),
+        "time": draw(times),
+        "topic": draw(topics),
+        "data": draw(json_values),
+        "subject": draw(optional_text),
+        "correlation_id": draw(text),
+        "response_topic": draw(st.none() | topics),
+    }
+    for name in EXTENSION_WIRE_NAMES:
+        if name not in fields and name != "topic":
+            fields[name] = draw(optional_text)
+    return EventEnvelope(**fields)
+
+
+@given(envelopes())
+def test_wire_round_trip(envelope: EventEnvelope) -> None:
+    assert EventEnvelope.from_wire(envelope.to_wire()) == envelope
+    assert EventEnvelope.from_json(envelope.to_json()) == envelope
+
+
+@given(envelopes())
+def test_wire_names_are_cloudevents_names(envelope: EventEnvelope) -> None:
+    wire = envelope.to_wire()
+    for name in wire:
+        assert name in {"data"} or (name.isalnum() and name.islower()), name
+    assert wire["specversion"] == "1.0"
+    assert wire["time"].endswith("Z")
+
+
+@settings(max_examples=60)
+@given(envelopes())
+def test_cloudevents_sdk_round_trip(envelope: EventEnvelope) -> None:
+    event = envelope.to_cloudevent()
+    assert event.get_id() == envelope.id
+    assert event.get_extension("correlationid") == envelope.correlation_id
+    assert EventEnvelope.from_cloudevent(event) == envelope
+
+
+@settings(max_examples=60)
+@given(envelopes())
+def test_cloudevents_sdk_json_format_reads_our_wire_and_writes_it_back(
+    envelope: EventEnvelope,
+) -> None:
+    form = JSONFormat()
+    read = form.read(None, envelope.to_json())
+    assert read.get_type() == envelope.type
+    assert read.get_extension("topic") == envelope.topic.value
+    assert EventEnvelope.from_cloudevent(read) == envelope
+    assert EventEnvelope.from_json(form.write(envelope.to_cloudevent())) == envelope
+
+
+@pytest.mark.parametrize(
+    ("wire", "fragment"),
+    [
+        ({"source": "s", "specversion": "1.0", "type": "a.b", "topic": "business-facts"}, "id"),
+        ({"id": "1", "specversion": "1.0", "type": "a.b", "topic": "business-facts"}, "source"),
+        ({"id": "1", "source": "s", "type": "a.b", "topic": "business-facts"}, "specversion"),
+        ({"id": "1", "source": "s", "specversion": "1.0", "topic": "business-facts"}, "type"),
+        ({"id": "1", "source": "s", "specversion": "1.0", "type": "a.b"}, "topic"),
+        (
+            {
+                "id": "1",
+                "source": "s",
+                "specversion": "0.3",
+                "type": "a.b",
+                "topic": "business-facts",
+            },
+            "'0.3'",
+        ),
+        (
+            {
+                "id": "1",
+                "source": "s",
+                "specversion": "1.0",
+                "type": "a b",
+                "topic": "business-facts",
+            },
+            "white space",
+        ),
+    ],
+)
+def test_invalid_wire_envelopes_are_rejected_naming_the_problem(
+    wire: dict[str, Any], fragment: str
+) -> None:
+    with pytest.raises(InvalidEnvelopeError, match=fragment):
+        EventEnvelope.from_wire(wire)
+
+
+def test_an_unknown_topic_names_the_eight_allowed() -> None:
+    wire = {"id": "1", "source": "s", "specversion": "1.0", "type": "a.b", "topic": "orders"}
+    with pytest.raises((InvalidEnvelopeError, UnknownTopicError), match="action-requests"):
+        EventEnvelope.from_wire(wire)
+
+
+def test_missing_correlation_id_on_the_wire_is_the_event_id() -> None:
+    wire = {
+        "id": "e-1",
+        "source": "s",
+        "specversion": "1.0",
+        "type": "a.b",
+        "topic": "business-facts",
+    }
+    assert EventEnvelope.from_wire(wire).correlation_id == "e-1"
+
+
+def test_unknown_extensions_travel_unchanged() -> None:
+    wire = {
+        "id": "e-1",
+        "source": "s",
+        "specversion": "1.0",
+        "type": "a.b",
+        "topic": "business-facts",
+        "partnerref": "x-9",
+    }
+    assert EventEnvelope.from_wire(wire).to_wire()["partnerref"] == "x-9"
+
+
+def test_not_an_object_and_not_json_are_rejected() -> None:
+    with pytest.raises(InvalidEnvelopeError, match="JSON object"):
+        EventEnvelope.from_wire(["a"])
+    with pytest.raises(InvalidEnvelopeError, match="not JSON"):
+        EventEnvelope.from_json("{nope")
