@@ -15,6 +15,7 @@ top entries of a cProfile of the moto server (every request, merged) in a second
 from __future__ import annotations
 
 import argparse
+import os
 import pstats
 import sys
 import tempfile
@@ -28,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "soorma_common" / "python")]
 from soorma_common.envelope import EventEnvelope  # noqa: E402
 from soorma_common.topics import EventTopic  # noqa: E402
 from soorma_dev.localcloud import LocalCloud  # noqa: E402
+from soorma_dev.localcloud.worker import PROFILE_ENV  # noqa: E402
 
 SINK = """
 from soorma import Agent
@@ -77,12 +79,21 @@ def publish(cloud: LocalCloud, events: int, publishers: int) -> float:
     return time.perf_counter() - start
 
 
-def run(events: int, agents: int, publishers: int, profile: Path | None) -> dict[str, float]:
+def run(
+    events: int, agents: int, publishers: int, concurrency: int, profile: Path | None
+) -> dict[str, float]:
     """One measured run; returns its numbers."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         paths = write_agents(root, agents)
-        with LocalCloud(paths, state_dir=root / "state", server_profile=profile) as cloud:
+        env = {PROFILE_ENV: str(profile.parent)} if profile else {}
+        with LocalCloud(
+            paths,
+            state_dir=root / "state",
+            server_profile=profile,
+            env=env,
+            concurrency=concurrency,
+        ) as cloud:
             expected = events * agents
             start = time.perf_counter()
             published = publish(cloud, events, publishers)
@@ -94,6 +105,7 @@ def run(events: int, agents: int, publishers: int, profile: Path | None) -> dict
             done = time.perf_counter() - start
             cloud.wait_until_idle(timeout=600)
             idle = time.perf_counter() - start
+            cpu = cpu_seconds(cloud)
     return {
         "events": events,
         "handled": handled,
@@ -102,7 +114,30 @@ def run(events: int, agents: int, publishers: int, profile: Path | None) -> dict
         "idle_s": idle,
         "events_per_s": handled / done,
         "deliveries_per_s": (handled + events) / idle,  # agents' + the event log's
+        **{f"cpu_ms_per_event_{k}": 1000 * v / events for k, v in cpu.items()},
     }
+
+
+def cpu_seconds(cloud: LocalCloud) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the moto server, the agents' workers and the
+    event log's worker (from /proc, Linux only; empty elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def of(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    assert cloud.server.process is not None
+    used = {"moto": of(cloud.server.process.pid), "agents": 0.0, "event_log": 0.0}
+    for worker in cloud.workers:
+        if worker.process is not None:
+            key = "event_log" if worker.spec.agent == "event-log" else "agents"
+            used[key] += of(worker.process.pid)
+    used["total"] = sum(used.values())
+    return used
 
 
 def main() -> None:
@@ -112,11 +147,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--agents", type=int, default=1, help="sink agents (fan-out)")
     parser.add_argument("--publishers", type=int, default=2, help="publishing threads")
+    parser.add_argument("--concurrency", type=int, default=1, help="worker processes per agent")
     parser.add_argument("--profile", action="store_true", help="also profile moto in a 2nd run")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
-    numbers = run(args.events, args.agents, args.publishers, None)
+    numbers = run(args.events, args.agents, args.publishers, args.concurrency, None)
     print(
         f"{numbers['handled']:.0f} handlings of {args.events} events by {args.agents} agent(s): "
         f"{numbers['events_per_s']:.0f} events/s publish -> handler done "
@@ -124,18 +160,38 @@ def main() -> None:
         f"all queues incl. event log empty at {numbers['idle_s']:.2f} s = "
         f"{numbers['deliveries_per_s']:.0f} deliveries/s)"
     )
+    if "cpu_ms_per_event_total" in numbers:
+        total = numbers["cpu_ms_per_event_total"]
+        print(
+            f"CPU per event: {total:.2f} ms (moto server {numbers['cpu_ms_per_event_moto']:.2f}, "
+            f"agent workers {numbers['cpu_ms_per_event_agents']:.2f}, event log "
+            f"{numbers['cpu_ms_per_event_event_log']:.2f}); the publisher's not counted. "
+            f"Ceiling on an idle machine: {1000 / total:.0f} events/s per core, "
+            f"{os.cpu_count() or 1} core(s) here"
+        )
     if args.profile:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "moto.pstats"
-            profiled = run(args.events, args.agents, args.publishers, path)
-            print(
-                f"\nprofiled run (slower: every request profiled): {profiled['events_per_s']:.0f} events/s"
-            )
-            print(f"moto server, top {args.top} by cumulative time:")
-            stats = pstats.Stats(str(path))
-            stats.sort_stats("cumulative").print_stats(args.top)
-            print(f"moto server, top {args.top} by own time:")
-            stats.sort_stats("tottime").print_stats(args.top)
+            profiled = run(args.events, args.agents, args.publishers, args.concurrency, path)
+            print(f"\nprofiled run (slower): {profiled['events_per_s']:.0f} events/s")
+            show("moto server (every request)", [path], args.top)
+            for prefix, title in (
+                ("soorma-local-bench", "agent workers"),
+                ("soorma-local-event-log", "event log worker"),
+            ):
+                files = sorted(Path(tmp).glob(f"{prefix}*.pstats"))
+                show(f"{title} (pump threads)", files, args.top)
+
+
+def show(title: str, files: list[Path], top: int) -> None:
+    """Print the top entries of merged cProfile files, by own time and by cumulative time."""
+    if not files:
+        return
+    stats = pstats.Stats(*map(str, files))
+    stats.strip_dirs()
+    for order in ("tottime", "cumulative"):
+        print(f"\n== {title}: top {top} by {order}")
+        stats.sort_stats(order).print_stats(top)
 
 
 if __name__ == "__main__":

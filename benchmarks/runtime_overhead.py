@@ -253,8 +253,10 @@ def main() -> None:
         for name in order:
             seconds[name].append(run(handlers[name][0], batches, table, put, context))
 
-    print(f"events per round: {args.events} in batches of 10; rounds: {args.rounds}; "
-          f"AWS clients: {args.clients}")
+    print(
+        f"events per round: {args.events} in batches of 10; rounds: {args.rounds}; "
+        f"AWS clients: {args.clients}"
+    )
     print(
         f"metrics (EMF): {'off' if os.environ['POWERTOOLS_METRICS_DISABLED'] == 'true' else 'on'}"
     )

@@ -16,16 +16,17 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.manifests import EVENT_LOG_AGENT
+from infra.bundling import function_code
 from infra.nag import acknowledge
 from infra.permissions import (
-    TABLE_READ_ACTIONS,
+    IDEMPOTENCY_ACTIONS,
+    MEMORY_ACTIONS,
+    REGISTRY_READ_ACTIONS,
     TABLE_WRITE_ACTIONS,
     dead_letter_send_statement,
     put_events_statement,
     table_statement,
 )
-from infra.platform import LAYER_EXCLUDES
 from infra.powertools import ARCHITECTURE, RUNTIME
 from infra.subscription_queue import SubscriptionQueue
 from soorma_common import naming
@@ -37,7 +38,7 @@ from soorma_common.delivery import (
     VISIBILITY_TIMEOUT_FACTOR,
     visibility_timeout_for,
 )
-from soorma_common.manifest import AgentManifest
+from soorma_common.manifest import AgentKind, AgentManifest
 from soorma_common.routing import RuleSpec, rules_for
 from soorma_common.tables import TABLES
 from soorma_common.topics import EventTopic
@@ -57,15 +58,17 @@ class DeliverySettingsError(ValueError):
 class AgentFunctionProps:
     """What one agent is built from. Defaults are documented in docs/deployment.md.
 
-    - `manifest`, `code_path`: the agent's manifest and its folder (the Lambda asset).
+    - `manifest`, `code_path`: the agent's manifest and its folder (the Lambda asset; a
+      `requirements.txt` in it is installed into the asset for Lambda's platform, see
+      `infra.bundling`).
     - `stage`, `bus`, `tables` (role -> table), `layers`: from `SoormaPlatform`.
     - `timeout_seconds` (default 30) and `memory_mib` (default 512).
     - `max_concurrency`: the event-source mappings' `MaximumConcurrency` (2-1000; default None =
       not capped). Reserved concurrency is never set: throttled invocations burn receive counts.
     - `visibility_timeout_seconds`: default 6 x timeout; a smaller value is a synth error.
     - `log_retention`: the function's log group retention (default one month).
-    - `writes_event_log`: grant write on the events table (default: platform agents and
-      `event-log`).
+    - `writes_event_log`: grant write on the events table (default: agents of
+      `kind="platform"` only).
     - `environment`: extra environment variables.
     """
 
@@ -115,10 +118,11 @@ class AgentFunctionProps:
         return chosen
 
     def event_log_writer(self) -> bool:
-        """Whether this agent writes the events table."""
+        """Whether this agent writes the events table (by kind, never by name: any agent may
+        call itself `event-log`)."""
         if self.writes_event_log is not None:
             return self.writes_event_log
-        return self.manifest.kind.value == "platform" or self.manifest.name == EVENT_LOG_AGENT
+        return self.manifest.kind is AgentKind.PLATFORM
 
 
 class AgentFunction(Construct):
@@ -128,8 +132,9 @@ class AgentFunction(Construct):
     agent's Lambda (Python 3.11, arm64, X-Ray active).
 
     The role may put events on the bus only as `soorma.<agent>` (and only its declared event
-    types), consume only its queues, send only to its DLQs, read the registry, read/write the
-    idempotency and memory tables, and write the events table if it is the event log.
+    types), consume only its queues, send only to its DLQs, read the registry, get/put/update/
+    delete idempotency items, read/write memory items (no Scan), and write the events table if
+    it is a platform agent.
 
     Attributes: `function`, `role`, `log_group`, `queues` (topic -> SubscriptionQueue),
     `rules` (rule name -> Rule).
@@ -164,7 +169,7 @@ class AgentFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=manifest.handler,
-            code=lambda_.Code.from_asset(str(props.code_path), exclude=LAYER_EXCLUDES),
+            code=function_code(props.code_path),
             layers=list(props.layers),
             role=self.role,
             log_group=self.log_group,
@@ -247,10 +252,10 @@ class AgentFunction(Construct):
         dead_letter_arns = [q.dead_letter_queue.queue_arn for q in self.queues.values()]
         if dead_letter_arns:
             self.role.add_to_principal_policy(dead_letter_send_statement(dead_letter_arns))
-        access = {
-            "idempotency": TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS,
-            "memory": TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS,
-            "registry": TABLE_READ_ACTIONS,
+        access: dict[str, tuple[str, ...]] = {
+            "idempotency": IDEMPOTENCY_ACTIONS,
+            "memory": MEMORY_ACTIONS,
+            "registry": REGISTRY_READ_ACTIONS,
         }
         if props.event_log_writer():
             access["events"] = TABLE_WRITE_ACTIONS

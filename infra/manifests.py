@@ -20,8 +20,6 @@ from soorma_common.manifest import AgentKind, AgentManifest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: The folder of the `soorma_common` layer (its `python/` dir holds `soorma_common` and `soorma`).
 LAYER_ROOT = REPO_ROOT / "layers" / "soorma_common"
-#: The platform agent that writes every event to the events table.
-EVENT_LOG_AGENT = "event-log"
 
 
 class ManifestReadError(RuntimeError):
@@ -37,8 +35,9 @@ class FunctionManifest:
 
     @property
     def is_platform(self) -> bool:
-        """Whether the agent is one of the platform's own (the event log)."""
-        return self.manifest.kind is AgentKind.PLATFORM or self.manifest.name == EVENT_LOG_AGENT
+        """Whether the agent is one of the platform's own (`kind="platform"`, e.g. the event
+        log); decided by kind, never by name."""
+        return self.manifest.kind is AgentKind.PLATFORM
 
 
 def read_function_manifests(

@@ -57,6 +57,21 @@ TABLE_WRITE_ACTIONS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 )
+#: What Powertools' idempotency (`DynamoDBPersistenceLayer`) calls: one item at a time.
+IDEMPOTENCY_ACTIONS = (
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+#: An agent's memory access: items, queries and batches, but no Scan (a whole-table read is
+#: the admin deletion path's, not a handler's).
+MEMORY_ACTIONS = tuple(
+    a for a in sorted(set(TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS)) if a != "dynamodb:Scan"
+)
+#: What an agent reads of the registry: one event (`GetItem`, the validator) or a Scan
+#: (`RegistryClient`'s whole-table copy).
+REGISTRY_READ_ACTIONS = TABLE_READ_ACTIONS
 
 
 def table_statement(

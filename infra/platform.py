@@ -11,6 +11,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.bundling import ASSET_EXCLUDES
 from infra.manifests import LAYER_ROOT
 from infra.powertools import ARCHITECTURE, RUNTIME, PowertoolsLayerProps, powertools_layer
 from soorma_common import naming
@@ -18,7 +19,7 @@ from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.tables import TABLES, TableSpec
 
 #: Files never shipped in the `soorma_common` layer.
-LAYER_EXCLUDES = ["**/__pycache__", "**/__pycache__/**", "**/*.pyc", "**/.mypy_cache/**"]
+LAYER_EXCLUDES = ASSET_EXCLUDES
 
 
 def retains_data(stage: str) -> bool:

@@ -22,10 +22,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.bundling import function_code
 from infra.manifests import REPO_ROOT
 from infra.nag import acknowledge
 from infra.permissions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS, table_statement
-from infra.platform import LAYER_EXCLUDES
 from infra.powertools import ARCHITECTURE, RUNTIME
 from soorma_common.manifest import AgentManifest
 
@@ -94,7 +94,7 @@ class RegistrySync(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(str(code_path), exclude=LAYER_EXCLUDES),
+            code=function_code(code_path),
             layers=list(layers),
             role=self.role,
             log_group=self.log_group,

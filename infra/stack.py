@@ -89,7 +89,8 @@ class AgentStack(NestedStack):
 
 class SoormaStack(Stack):
     """The stage `soorma-<stage>`: `SoormaPlatform`, an `AgentStack` per agent, the registry
-    sync (`RegistrySync`, run on every deploy), one dashboard.
+    sync (`RegistrySync`, run on every deploy, before any agent stack is created or updated),
+    one dashboard.
 
     Attributes for the platform's other parts (e.g. the registry sync): `platform`,
     `registry_table`, `layers`, `manifests`, `functions`, `agents` (name -> AgentStack).
@@ -135,6 +136,10 @@ class SoormaStack(Stack):
             layers=self.layers,
             function_name=naming.function_name(props.stage, "registry-sync"),
         )
+        # Agents start consuming only once the registry holds their schemas: a consumer that
+        # read "no schema" before the sync would pass unchecked payloads until its cache expires.
+        for agent in self.agents.values():
+            agent.node.add_dependency(self.registry_sync.resource)
         self.dashboard = stage_dashboard(self, "Dashboard", props.stage, self.manifests)
 
     @property

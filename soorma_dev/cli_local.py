@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
 import sys
 import time
@@ -306,8 +307,10 @@ def dlq_redrive(
 # ---- soorma dev ------------------------------------------------------------------------------
 
 
-def resolve_target(path: Path, scenario: str | None) -> tuple[list[Path], Scenario | None]:
-    """The agent folders to run and the scenario to send, from `soorma dev`'s arguments."""
+def resolve_target(
+    path: Path, scenario: str | None, once: bool = False
+) -> tuple[list[Path], Scenario | None]:
+    """The agent folders to run and the scenario to run (with `--scenario` or `--once`)."""
     if not path.is_dir():
         raise CommandError(
             f"{path} is not a folder",
@@ -324,7 +327,12 @@ def resolve_target(path: Path, scenario: str | None) -> tuple[list[Path], Scenar
                 f"no scenario {scenario!r} in {path}",
                 hint=f"scenarios there: {', '.join(known) or 'none'}",
             )
-    if is_scenario(folder):
+    if scenario is not None or once:
+        if not is_scenario(folder):
+            raise CommandError(
+                f"--once runs a scenario, and {folder} has no scenario.json",
+                hint="give a scenario folder (examples/order-fanout), or leave --once out",
+            )
         loaded = Scenario.load(folder)
     folders = agent_folders(folder)
     if not folders:
@@ -335,7 +343,16 @@ def resolve_target(path: Path, scenario: str | None) -> tuple[list[Path], Scenar
     return folders, loaded
 
 
-@app.command("dev")
+DEV_HELP = (
+    "Run the local cloud with the agents under PATH and show a live line per event; Ctrl-C "
+    "stops it.\n\n"
+    "To run a scenario (a folder with scenario.json): `soorma dev PATH --scenario NAME` or "
+    "`soorma dev SCENARIO --once` sends its events, waits until everything is handled, prints "
+    "the trace tree and exits (non-zero when the scenario's expectations are not met)."
+)
+
+
+@app.command("dev", help=DEV_HELP)
 def dev(
     path: Annotated[
         Path,
@@ -345,6 +362,9 @@ def dev(
         str | None,
         typer.Option("--scenario", "-s", help="run the scenario PATH/NAME, print its trace, exit"),
     ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="PATH is a scenario: run it, print its trace, exit")
+    ] = False,
     watch: Annotated[
         bool, typer.Option("--watch", help="keep running after a scenario (Ctrl-C stops)")
     ] = False,
@@ -361,20 +381,15 @@ def dev(
     ] = 120.0,
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
-    """Run the local cloud with the agents under PATH and show a live line per event.
-
-    With a scenario (PATH holds scenario.json, or --scenario NAME) it sends the scenario's
-    events, waits until everything is handled, prints the trace tree and exits (non-zero when
-    the scenario's expectations are not met).
-    """
+    """Run the local cloud (see `DEV_HELP`)."""
     with reported_errors():
-        folders, loaded = resolve_target(path, scenario)
+        folders, loaded = resolve_target(path, scenario, once)
         refuse_a_second_cloud(state_dir)
         cloud = _start_cloud(folders, port, time_scale, stage, state_dir)
     code = 0
     live = LiveLines(cloud)
     try:
-        _print_started(cloud, folders, state_dir)
+        _print_started(cloud, folders, state_dir, offer_scenario=loaded is None)
         if loaded is not None:
             code = _run_scenario(cloud, loaded, timeout, live)
         if loaded is None or watch:
@@ -410,7 +425,8 @@ def refuse_a_second_cloud(state_dir: Path) -> None:
 def _start_cloud(
     folders: list[Path], port: int, time_scale: float, stage: str, state_dir: Path
 ) -> Any:
-    from soorma_dev.localcloud import LocalCloud
+    from soorma_dev.localcloud import LocalCloud, WorkerError
+    from soorma_dev.localcloud.server import MotoServerError
     from soorma_dev.manifests import AgentNotFoundError
 
     cloud = LocalCloud(folders, stage=stage, port=port, time_scale=time_scale, state_dir=state_dir)
@@ -425,10 +441,29 @@ def _start_cloud(
     except ValueError as exc:  # invalid stage or agent name
         _stop_quietly(cloud)
         raise CommandError(str(exc)) from None
+    except (MotoServerError, WorkerError) as exc:
+        _stop_quietly(cloud)
+        raise CommandError(
+            f"the local cloud did not start: {exc}",
+            hint=_why_not_started(str(exc), port),
+            code=EXIT_FAILED,
+        ) from None
     except BaseException:
         _stop_quietly(cloud)
         raise
     return cloud
+
+
+def _why_not_started(message: str, port: int) -> str:
+    """The last line of the log a start error points at (`...; see PATH`), and what to do."""
+    found = re.search(r"see (\S+)$", message)
+    log = Path(found.group(1)) if found else None
+    last = ""
+    if log is not None and log.is_file():
+        last = next((line for line in reversed(log.read_text().splitlines()) if line.strip()), "")
+    if port and "in use" in last:
+        return f"{last} Pick another --port, or leave it out for a free one."
+    return last or "see the logs under the state folder (.soorma/logs, .soorma/run/logs)"
 
 
 def summarize_traceback(text: str) -> str:
@@ -452,7 +487,10 @@ def _stop_quietly(cloud: Any) -> None:
         cloud.stop()
 
 
-def _print_started(cloud: Any, folders: list[Path], state_dir: Path) -> None:
+def _print_started(
+    cloud: Any, folders: list[Path], state_dir: Path, *, offer_scenario: bool
+) -> None:
+    scenarios = {f.parent for f in folders if offer_scenario and is_scenario(f.parent)}
     names = ", ".join(folder.name for folder in folders)
     console.print(f"[bold green]local cloud running[/] at {cloud.endpoint_url}")
     console.print(f"agents: {names}")
@@ -460,6 +498,8 @@ def _print_started(cloud: Any, folders: list[Path], state_dir: Path) -> None:
         f"[dim]state in {state_dir}/; from another terminal:[/] soorma send EVENT_TYPE --topic "
         "TOPIC --data JSON[dim], then[/] soorma trace CORRELATION_ID"
     )
+    for folder in sorted(scenarios):
+        console.print(f"[dim]to run the scenario instead:[/] soorma dev {folder} --once")
 
 
 class LiveLines:

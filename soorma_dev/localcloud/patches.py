@@ -82,12 +82,48 @@ def single_pass_queue_attributes() -> None:
             return every
         return {n: every[n] for n in attribute_names if every.get(n) is not None}
 
-    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+    def is_message_valid_based_on_retention_period(
+        self: Any, queue_name: str, message: Any
+    ) -> bool:
         retention = int(self.get_queue(queue_name).message_retention_period)
         return bool(retention + message.sent_timestamp / 1000 > sqs_models.unix_time())
 
     backend.get_queue_attributes = get_queue_attributes
     backend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+
+
+def single_pass_message_counts() -> None:
+    """Every SendMessage reads `queue.attributes` (for one FIFO setting), which counts visible,
+    in-flight and delayed messages with three scans calling two clock reads per message; every
+    ReceiveMessage scans for visible messages the same way. Read the clock once per scan and
+    compare the messages' own timestamps (same rules: visible once `now > visible_at`, delayed
+    while `now < delayed_until`). Still O(queue depth), about ten times cheaper."""
+    import time
+
+    from moto.sqs.models import Queue
+
+    def now_ms() -> float:
+        return time.time() * 1000.0
+
+    def messages(self: Any) -> list[Any]:
+        now = now_ms()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed(self: Any) -> int:
+        now = now_ms()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    def not_visible(self: Any) -> int:
+        now = now_ms()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    def visible(self: Any) -> int:
+        return len(messages(self))
+
+    Queue.messages = property(messages)  # type: ignore[assignment,method-assign]
+    Queue.approximate_number_of_messages_delayed = property(delayed)  # type: ignore[assignment,method-assign]
+    Queue.approximate_number_of_messages_not_visible = property(not_visible)  # type: ignore[assignment,method-assign]
+    Queue.approximate_number_of_messages = property(visible)  # type: ignore[assignment,method-assign]
 
 
 def quiet_request_log() -> None:
@@ -104,6 +140,7 @@ def apply_all() -> list[str]:
         cache_moto_module_list,
         fast_sqs_clock,
         single_pass_queue_attributes,
+        single_pass_message_counts,
         quiet_request_log,
     ]
     for patch in patches:

@@ -21,6 +21,7 @@ from soorma_dev.localcloud.models import ActivityLine, Outcome
 from soorma_dev.sqs_events import RECEIVE_ATTRIBUTES, lambda_event, queue_region
 
 _UNEXPLAINED = "reported in batchItemFailures (no reason observed)"
+_UNFLUSHED = "handled, but its events could not be put on the bus (PutEvents failed): retried"
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -105,7 +106,10 @@ class QueuePump:
             message_id = message["MessageId"]
             if message_id in failed:
                 outcome: Outcome = "failed"
-                reason = crash or reported.get(message_id, ("failed", _UNEXPLAINED))[1]
+                noted, reason = reported.get(message_id, ("failed", _UNEXPLAINED))
+                if noted == "handled":
+                    reason = _UNFLUSHED
+                reason = crash or reason
             else:
                 outcome, reason = reported.get(message_id, ("handled", None))
                 if outcome == "failed":  # reported failed but not in batchItemFailures

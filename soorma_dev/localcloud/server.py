@@ -131,8 +131,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"{READY} {server.server_port}", flush=True)
-    print(f"moto server on {HOST}:{server.server_port}, patches: {', '.join(applied) or 'none'}",
-          file=sys.stderr)
+    print(
+        f"moto server on {HOST}:{server.server_port}, patches: {', '.join(applied) or 'none'}",
+        file=sys.stderr,
+    )
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

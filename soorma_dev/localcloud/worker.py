@@ -82,15 +82,21 @@ def observe_runtime(agent: Any, outcomes: RecordOutcomes) -> None:
         return
 
     def recording_handle_record(record: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        message_id = str(record.get("messageId"))
         try:
-            return handle_record(record, *args, **kwargs)  # the outgoing events, when not flushed
+            result = handle_record(record, *args, **kwargs)  # outgoing events, when not flushed
         except Exception as exc:
-            outcomes.note(str(record.get("messageId")), "failed", f"{type(exc).__name__}: {exc}")
+            outcomes.note(message_id, "failed", f"{type(exc).__name__}: {exc}")
             raise
+        if message_id not in outcomes.by_message:  # a dead letter noted itself
+            outcomes.note(message_id, "handled", None)
+        return result
 
     send = dead_letters.send
 
-    def recording_send(record: dict[str, Any], error: BaseException, *args: Any, **kwargs: Any) -> None:
+    def recording_send(
+        record: dict[str, Any], error: BaseException, *args: Any, **kwargs: Any
+    ) -> None:
         send(record, error, *args, **kwargs)
         outcomes.note(
             str(record.get("messageId")), "dead-lettered", f"{type(error).__name__}: {error}"
@@ -134,7 +140,30 @@ def run(spec: WorkerSpec, stop: threading.Event) -> None:
         thread.join(spec.wait_seconds + spec.timeout_seconds)
 
 
+#: A folder: each pump thread writes a cProfile of itself there when it stops (benchmarks).
+PROFILE_ENV = "SOORMA_LOCALCLOUD_PROFILE_DIR"
+
+
 def _pump_forever(pump: QueuePump, stop: threading.Event) -> None:
+    import os
+
+    folder = os.environ.get(PROFILE_ENV)
+    if not folder:
+        _pump_until(pump, stop)
+        return
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        _pump_until(pump, stop)
+    finally:
+        profile.disable()
+        queue = pump.queue_url.rsplit("/", 1)[-1]
+        profile.dump_stats(str(Path(folder) / f"{queue}.{os.getpid()}.pstats"))
+
+
+def _pump_until(pump: QueuePump, stop: threading.Event) -> None:
     import time
 
     while not stop.is_set():

@@ -47,3 +47,27 @@ def test_importing_an_agent_module_defers_every_heavy_dependency(tmp_path: Path)
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+FIRST_BATCH_PROBE = """
+import json, sys
+import handler
+from soorma.runtime.handler import _batch_utilities
+processor_class, event_type, process = _batch_utilities()
+assert processor_class.__name__ == "BatchProcessor" and callable(process)
+print(json.dumps("aws_lambda_powertools.utilities.parser" in sys.modules))
+"""
+
+
+def test_the_runtime_loads_powertools_batch_without_its_parser_models(tmp_path: Path) -> None:
+    (tmp_path / "handler.py").write_text(textwrap.dedent(AGENT))
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_BATCH_PROBE],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) is False

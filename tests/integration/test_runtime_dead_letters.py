@@ -146,6 +146,8 @@ def test_an_oversized_event_dead_letters_its_record_and_sends_none_of_its_events
     assert "2000-byte limit" in reason(dead) and "report.ready" in reason(dead)
     assert json.loads(dead["Body"])["detail"]["id"] == big.id
     harness.run_until_idle()
-    published = [d for d in harness.delivered_details("size-watch") if d["source"] != "soorma.tests"]
+    published = [
+        d for d in harness.delivered_details("size-watch") if d["source"] != "soorma.tests"
+    ]
     assert {d["causationid"] for d in published} == {small.id}
     assert sorted(d["type"] for d in published) == ["report.ready", "report.small"]

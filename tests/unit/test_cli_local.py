@@ -2,12 +2,13 @@
 
 These run without a local cloud: every command that needs one must say that none is running
 (exit 3) instead of failing with a traceback. The commands driving a real local cloud are tested
-in tests/e2e/test_cli_local.py.
+in tests/e2e/test_cli_terminals.py.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -162,6 +163,12 @@ def test_dev_lists_the_scenarios_when_the_name_is_unknown(tmp_path: Path) -> Non
     assert "hello-world, order-fanout" in output
 
 
+def test_dev_once_needs_a_scenario_folder(tmp_path: Path) -> None:
+    code, output = invoke("dev", str(tmp_path), "--once")
+    assert code == cli_local.EXIT_BAD_INPUT
+    assert f"{tmp_path} has no scenario.json" in output
+
+
 def test_dev_reports_a_folder_without_agents(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     code, output = invoke("dev", str(tmp_path / "empty"))
@@ -173,7 +180,7 @@ def test_dev_reports_a_folder_without_agents(tmp_path: Path) -> None:
 def test_dev_reports_an_invalid_scenario_file(tmp_path: Path) -> None:
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "scenario.json").write_text('{"name": "broken", "send": [}')
-    code, output = invoke("dev", str(tmp_path / "broken"))
+    code, output = invoke("dev", str(tmp_path / "broken"), "--once")
     assert code == cli_local.EXIT_BAD_INPUT
     assert "scenario.json: invalid JSON at line 1" in output
 
@@ -182,7 +189,7 @@ def test_dev_reports_an_unknown_topic_in_a_scenario(tmp_path: Path) -> None:
     (tmp_path / "s").mkdir()
     scenario = {"name": "s", "send": [{"topic": "orders", "event_type": "order.placed"}]}
     (tmp_path / "s" / "scenario.json").write_text(json.dumps(scenario))
-    code, output = invoke("dev", str(tmp_path / "s"))
+    code, output = invoke("dev", str(tmp_path / "s"), "--once")
     assert code == cli_local.EXIT_BAD_INPUT
     assert "unknown topic 'orders'" in output
 
@@ -202,30 +209,39 @@ def test_dev_shows_where_an_agent_failed_to_import_without_the_cli_frames(
     assert "typer" not in output
 
 
+def test_dev_says_when_its_port_is_taken(tmp_path: Path) -> None:
+    agent = Path(__file__).resolve().parents[2] / "examples" / "hello-world" / "greeter"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = invoke(
+            "dev", str(agent), "--port", str(port), "--state-dir", str(tmp_path / ".soorma")
+        )
+    assert code == cli_local.EXIT_FAILED
+    assert "the local cloud did not start" in output
+    assert f"Port {port} is in use" in output
+    assert "Traceback" not in output
+
+
 # ---- soorma init ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["worker", "tool", "planner"])
-def test_init_creates_an_agent_folder_whose_files_compile(tmp_path: Path, kind: str) -> None:
-    code, output = invoke("init", f"my-{kind}", "--kind", kind, "--dir", str(tmp_path))
-    assert code == 0, output
-    folder = tmp_path / f"my-{kind}"
-    assert sorted(p.name for p in folder.iterdir()) == ["handler.py", f"test_my_{kind}.py"]
-    for file in folder.iterdir():
-        compile(file.read_text(), str(file), "exec")
+def test_init_creates_agents_that_compile_and_pass_their_own_tests(tmp_path: Path) -> None:
     from soorma_dev.manifests import read_manifests
 
-    (manifest,) = read_manifests([folder])
-    assert manifest.name == f"my-{kind}"
-    assert manifest.kind.value == kind
-
-
-def test_init_output_passes_its_own_tests_and_they_catch_a_broken_handler(
-    tmp_path: Path,
-) -> None:
-    for kind in ("worker", "tool", "planner"):
+    kinds = ("worker", "tool", "planner")
+    for kind in kinds:
         code, output = invoke("init", f"new-{kind}", "--kind", kind, "--dir", str(tmp_path))
         assert code == 0, output
+        folder = tmp_path / f"new-{kind}"
+        assert f"created {kind} 'new-{kind}'" in output
+        assert sorted(p.name for p in folder.iterdir()) == ["handler.py", f"test_new_{kind}.py"]
+        for file in folder.iterdir():
+            compile(file.read_text(), str(file), "exec")
+    manifests = read_manifests([tmp_path / f"new-{kind}" for kind in kinds])
+    assert [(m.name, m.kind.value) for m in manifests] == [(f"new-{k}", k) for k in kinds]
+
     passed = _pytest(tmp_path)
     assert passed.returncode == 0, passed.stdout
     assert "3 passed" in passed.stdout

@@ -14,6 +14,7 @@
 | `SOORMA_PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents tries for failed entries, then the record fails |
 | `SOORMA_PUBLISH_BACKOFF_SECONDS` | `0.05` | first retry delay (doubles each attempt) |
 | `SOORMA_SCHEMA_MODE` | `lenient` | `strict` rejects events with no registered schema |
+| `SOORMA_REGISTRY_CACHE_SECONDS` | `60` | how long registry entries (and misses) are trusted |
 | `SOORMA_MEMORY_TTL_SECONDS` | `604800` | TTL of working-memory and episodic items |
 """
 
@@ -47,6 +48,7 @@ class Settings:
     publish_backoff_seconds: float
     strict_schemas: bool
     memory_ttl_seconds: int
+    registry_cache_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -67,6 +69,7 @@ class Settings:
             publish_backoff_seconds=float(env.get("SOORMA_PUBLISH_BACKOFF_SECONDS", "0.05")),
             strict_schemas=env.get("SOORMA_SCHEMA_MODE", "lenient").lower() == "strict",
             memory_ttl_seconds=int(env.get("SOORMA_MEMORY_TTL_SECONDS", str(7 * 24 * 3600))),
+            registry_cache_seconds=max(0.0, float(env.get("SOORMA_REGISTRY_CACHE_SECONDS", "60"))),
         )
 
 

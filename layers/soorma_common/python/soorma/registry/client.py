@@ -11,11 +11,15 @@ from soorma.registry.compatibility import check_compatible
 from soorma.registry.records import AgentRecord, Catalog, EventRecord, Origin
 from soorma.registry.table import RegistryTable
 from soorma_common.definitions import EventDefinition
+from soorma_common.errors import VersionConflictError
 from soorma_common.manifest import AgentManifest
 from soorma_common.topics import EventTopic
 
-#: How long a client trusts its copy of the registry before reading the table again.
+#: How long a client trusts its copy of the registry before reading the table again
+#: (`from_env` reads `SOORMA_REGISTRY_CACHE_SECONDS`).
 DEFAULT_CACHE_SECONDS = 60.0
+#: Conditional writes `register_event` tries before giving up on a contended entry.
+REGISTER_ATTEMPTS = 5
 
 
 class RegistryNotConfiguredError(RuntimeError):
@@ -57,7 +61,7 @@ class RegistryClient:
             )
         shared = _SHARED.get(table)
         if shared is None:
-            shared = _SHARED[table] = cls(table)
+            shared = _SHARED[table] = cls(table, cache_seconds=settings().registry_cache_seconds)
         return shared
 
     @classmethod
@@ -114,22 +118,34 @@ class RegistryClient:
         """Register (or re-register) an event at run time, for agents deployed outside the stack.
 
         Raises `IncompatibleSchemaError` when it would change a registered schema incompatibly.
+        The write is conditional on the entry being unchanged since it was checked: when another
+        writer got there first, the check runs again against what that writer wrote
+        (`VersionConflictError` after `REGISTER_ATTEMPTS` lost races).
         """
-        record = EventRecord.from_definition(definition, Origin.RUNTIME)
-        registered = self.table.get_event(record.name)
-        if registered is not None:
-            check_compatible(registered, record)
-            if registered.origin is Origin.DEPLOY and registered.same_contract(record):
-                return registered  # already deployed as declared: keep it owned by the deploy
-            record = record.model_copy(
-                update={
-                    "previous_payload_schema": registered.payload_schema,
-                    "previous_response_schema": registered.response_schema,
-                }
-            )
-        self.table.put(record)
-        self.refresh()
-        return record
+        declared = EventRecord.from_definition(definition, Origin.RUNTIME)
+        for _ in range(REGISTER_ATTEMPTS):
+            registered, revision = self.table.get_event_for_update(declared.name)
+            record = declared
+            if registered is not None:
+                check_compatible(registered, declared)
+                if registered.origin is Origin.DEPLOY and registered.same_contract(declared):
+                    return registered  # already deployed as declared: keep it owned by the deploy
+                record = declared.model_copy(
+                    update={
+                        "previous_payload_schema": registered.payload_schema,
+                        "previous_response_schema": registered.response_schema,
+                    }
+                )
+            try:
+                self.table.put(record, expected=revision)
+            except VersionConflictError:
+                continue
+            self.refresh()
+            return record
+        raise VersionConflictError(
+            f"event {declared.name!r}: {REGISTER_ATTEMPTS} concurrent registrations won the race; "
+            "try again"
+        )
 
     def register_agent(self, agent: AgentManifest | Any) -> AgentRecord:
         """Register an agent (an `AgentManifest` or an `Agent`) and its event definitions."""

@@ -13,6 +13,8 @@ framework: one function fewer, and the response is a plain document that tests c
   wrote). A failed Create answers `...:create-failed`, and the Delete CloudFormation then sends for
   it does nothing.
 - A rollback is an Update whose properties are the old ones: it is synced like any update.
+- A Delete whose table is already gone (deleted first, or by hand) answers SUCCESS: there is
+  nothing left to remove, and a FAILED answer would leave the stack in DELETE_FAILED.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def handle_request(
             )
         elif kind == "Delete":
             if not str(resource_id).endswith(FAILED_CREATE_SUFFIX):
-                report = sync_registry(table, [], parse_manifests(properties), dynamodb=dynamodb)
+                report = _delete(table, properties, dynamodb)
         else:
             raise ValueError(f"unknown RequestType {kind!r}")
     except Exception as exc:
@@ -78,6 +80,23 @@ def handle_request(
         return response_document(request, "FAILED", resource_id, reason=str(exc)), None
     data = report.summary() if report else {}
     return response_document(request, "SUCCESS", resource_id, data=data), report
+
+
+def _delete(table: str, properties: dict[str, Any], dynamodb: Any) -> SyncReport | None:
+    """Remove the deployed entries; None when the table no longer exists."""
+    try:
+        return sync_registry(table, [], parse_manifests(properties), dynamodb=dynamodb)
+    except Exception as exc:
+        if _error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
 
 
 def response_document(

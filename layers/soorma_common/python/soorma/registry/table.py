@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +17,34 @@ from soorma.registry.records import (
     from_item,
     to_item,
 )
+from soorma_common.errors import VersionConflictError
+
+#: The attribute every write sets to a fresh token: what a conditional write compares.
+REVISION_ATTRIBUTE = "revision"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What a reader saw of one item: whether it existed and its revision token (None for an
+    item written before revisions existed)."""
+
+    exists: bool
+    token: str | None = None
+
+    def condition(self) -> dict[str, Any]:
+        """The `ConditionExpression` arguments of a write that expects this item unchanged."""
+        if not self.exists:
+            return {"ConditionExpression": "attribute_not_exists(pk)"}
+        if self.token is None:
+            return {
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#rev)",
+                "ExpressionAttributeNames": {"#rev": REVISION_ATTRIBUTE},
+            }
+        return {
+            "ConditionExpression": "#rev = :rev",
+            "ExpressionAttributeNames": {"#rev": REVISION_ATTRIBUTE},
+            "ExpressionAttributeValues": {":rev": {"S": self.token}},
+        }
 
 
 def _now() -> str:
@@ -37,12 +67,17 @@ class RegistryTable:
 
     def get_event(self, name: str) -> EventRecord | None:
         """One event (a consistent read), or None."""
-        record = self._get(event_key(name))
+        record, _ = self._get(event_key(name))
         return record if isinstance(record, EventRecord) else None
+
+    def get_event_for_update(self, name: str) -> tuple[EventRecord | None, Revision]:
+        """One event (a consistent read) and the revision a conditional `put` expects."""
+        record, revision = self._get(event_key(name))
+        return (record if isinstance(record, EventRecord) else None), revision
 
     def get_agent(self, name: str) -> AgentRecord | None:
         """One agent (a consistent read), or None."""
-        record = self._get(agent_key(name))
+        record, _ = self._get(agent_key(name))
         return record if isinstance(record, AgentRecord) else None
 
     def catalog(self) -> Catalog:
@@ -60,20 +95,28 @@ class RegistryTable:
                     records.append(record)
         return Catalog.from_records(records)
 
-    def put(self, record: EventRecord | AgentRecord) -> None:
-        """Write (replace) one record."""
+    def put(self, record: EventRecord | AgentRecord, *, expected: Revision | None = None) -> None:
+        """Write (replace) one record; with `expected`, only if the item is still as read
+        (`VersionConflictError` otherwise)."""
         from boto3.dynamodb.types import TypeSerializer
 
         serializer = TypeSerializer()
-        item = {k: serializer.serialize(v) for k, v in to_item(record, _now()).items()}
-        self.dynamodb.put_item(TableName=self.name, Item=item)
+        fields = {**to_item(record, _now()), REVISION_ATTRIBUTE: uuid.uuid4().hex}
+        item = {k: serializer.serialize(v) for k, v in fields.items()}
+        condition = expected.condition() if expected is not None else {}
+        try:
+            self.dynamodb.put_item(TableName=self.name, Item=item, **condition)
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            raise VersionConflictError(
+                f"registry entry {record.name!r} changed while it was being written"
+            ) from None
 
     def delete(self, record: EventRecord | AgentRecord) -> None:
         """Delete one record."""
         key = event_key(record.name) if isinstance(record, EventRecord) else agent_key(record.name)
         self.dynamodb.delete_item(TableName=self.name, Key={k: {"S": v} for k, v in key.items()})
 
-    def _get(self, key: dict[str, str]) -> EventRecord | AgentRecord | None:
+    def _get(self, key: dict[str, str]) -> tuple[EventRecord | AgentRecord | None, Revision]:
         from boto3.dynamodb.types import TypeDeserializer
 
         response = self.dynamodb.get_item(
@@ -81,6 +124,8 @@ class RegistryTable:
         )
         raw = response.get("Item")
         if raw is None:
-            return None
+            return None, Revision(exists=False)
         deserializer = TypeDeserializer()
-        return from_item({k: deserializer.deserialize(v) for k, v in raw.items()})
+        item = {k: deserializer.deserialize(v) for k, v in raw.items()}
+        token = item.get(REVISION_ATTRIBUTE)
+        return from_item(item), Revision(exists=True, token=None if token is None else str(token))

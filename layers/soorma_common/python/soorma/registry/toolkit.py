@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal, overload
 
 from soorma.registry.client import RegistryClient
@@ -21,6 +22,8 @@ class EventToolkit:
 
     def __init__(self, registry: RegistryClient) -> None:
         self.registry = registry
+        # (event, response?) -> the record it was built for and its validator
+        self._validators: dict[tuple[str, bool], tuple[EventRecord, PayloadValidator]] = {}
 
     @classmethod
     def for_context(cls, context: Any) -> EventToolkit:
@@ -63,13 +66,22 @@ class EventToolkit:
     def create_payload(self, event_name: str, data: Any) -> Any:
         """`data` checked against the event's payload schema (defaults filled in); raises
         `SchemaValidationError` naming the field, or `UnknownEventError`."""
-        record = self._record(event_name)
-        return PayloadValidator(lookup=lambda _: record).check(event_name, data)
+        return self._validator(self._record(event_name), response=False).check(event_name, data)
 
     def validate_response(self, event_name: str, data: Any) -> Any:
         """`data` checked against the event's response schema (what a reply must carry)."""
-        record = self._record(event_name)
-        return PayloadValidator(lookup=lambda _: record, response=True).check(event_name, data)
+        return self._validator(self._record(event_name), response=True).check(event_name, data)
+
+    def _validator(self, record: EventRecord, *, response: bool) -> PayloadValidator:
+        """One validator per (event, schema): rebuilt only when the registered record changed."""
+        key = (record.name, response)
+        cached = self._validators.get(key)
+        if cached is None or (cached[0] is not record and cached[0] != record):
+            validator = PayloadValidator(
+                lookup=lambda _: record, response=response, cache_seconds=math.inf
+            )
+            cached = self._validators[key] = (record, validator)
+        return cached[1]
 
     def _record(self, event_name: str) -> EventRecord:
         record = self.registry.get_event(event_name)

@@ -4,16 +4,21 @@
 `(event_type, data) -> None` raises `SchemaValidationError` (permanent) naming the field, the value
 and the rule. Schemas come from the agent's own `EventDefinition`s first (a pydantic model when the
 definition was made from one), then from the registry table (`SOORMA_REGISTRY_TABLE`), read once
-per event type per cold start; "no schema" is cached too. An event with no schema passes, unless
-`SOORMA_SCHEMA_MODE=strict`.
+per event type and kept `SOORMA_REGISTRY_CACHE_SECONDS` (60 s): "no schema" is cached too, and
+expires the same way, so an event registered (or changed) after a cold start is enforced within a
+minute. An event with no schema passes, unless `SOORMA_SCHEMA_MODE=strict`.
 
-JSON Schemas are compiled once with fastjsonschema (the engine of Powertools' validation utility,
-whose `validate()` recompiles the schema on every call).
+JSON Schemas are compiled with fastjsonschema (the engine of Powertools' validation utility,
+whose `validate()` recompiles the schema on every call) once per distinct schema per process.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import time
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -28,10 +33,18 @@ PayloadCheck = Callable[[Any], Any]
 SchemaLookup = Callable[[str], EventRecord | None]
 
 _MAX_VALUE_CHARS = 80
+#: How long a schema read from the registry (or its absence) is trusted by default.
+DEFAULT_CACHE_SECONDS = 60.0
+#: Distinct JSON Schemas kept compiled per process.
+_COMPILED_SCHEMAS = 256
 
 
 class PayloadValidator:
-    """Checks payloads by event type; compiled checks (and misses) cached for its lifetime."""
+    """Checks payloads by event type.
+
+    Checks built from the agent's own definitions are kept for the validator's lifetime; checks
+    (and misses) from `lookup` (the registry) are kept `cache_seconds`, then looked up again.
+    """
 
     def __init__(
         self,
@@ -40,12 +53,16 @@ class PayloadValidator:
         lookup: SchemaLookup | None = None,
         strict: bool = False,
         response: bool = False,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._definitions = {d.event_name: d for d in definitions}
         self._lookup = lookup
         self.strict = strict
         self._response = response
-        self._checks: dict[str, PayloadCheck | None] = {}
+        self.cache_seconds = cache_seconds
+        self._clock = clock
+        self._checks: dict[str, tuple[PayloadCheck | None, float]] = {}
 
     def __call__(self, event_type: str, data: Any) -> None:
         """Raise `SchemaValidationError` when `data` breaks the schema of `event_type`."""
@@ -53,10 +70,11 @@ class PayloadValidator:
 
     def check(self, event_type: str, data: Any) -> Any:
         """Validate and return the payload (with JSON Schema defaults filled in)."""
-        if event_type in self._checks:
-            check = self._checks[event_type]
-        else:
-            check = self._checks[event_type] = self._compile(event_type)
+        now = self._clock()
+        cached = self._checks.get(event_type)
+        if cached is None or now >= cached[1]:
+            cached = self._checks[event_type] = self._compile(event_type, now)
+        check = cached[0]
         if check is None:
             if self.strict:
                 raise SchemaValidationError(
@@ -75,27 +93,34 @@ class PayloadValidator:
                 raise _from_fastjsonschema(event_type, exc) from None
             raise
 
-    def _compile(self, event_type: str) -> PayloadCheck | None:
+    def _compile(self, event_type: str, now: float) -> tuple[PayloadCheck | None, float]:
+        """The check of `event_type` and until when it may be trusted."""
         definition = self._definitions.get(event_type)
         if definition is not None:
             model = definition.response_model if self._response else definition.payload_model
             if model is not None:
-                return _model_check(model)
+                return _model_check(model), math.inf
             schema = definition.response_schema if self._response else definition.payload_schema
             if schema is not None:
-                return compile_schema(schema)
+                return compile_schema(schema), math.inf
+        expires = now + self.cache_seconds
         record = self._lookup(event_type) if self._lookup is not None else None
         if record is None:
-            return None
+            return None, expires
         schema = record.response_schema if self._response else record.payload_schema
-        return compile_schema(schema) if schema is not None else None
+        return (compile_schema(schema) if schema is not None else None), expires
 
 
 def compile_schema(schema: JsonSchema) -> PayloadCheck:
-    """A fastjsonschema check of `schema` (compiled once)."""
+    """A fastjsonschema check of `schema`, compiled once per distinct schema in this process."""
+    return _compile_text(json.dumps(schema, sort_keys=True, separators=(",", ":")))
+
+
+@lru_cache(maxsize=_COMPILED_SCHEMAS)
+def _compile_text(schema_json: str) -> PayloadCheck:
     import fastjsonschema
 
-    check: PayloadCheck = fastjsonschema.compile(schema)
+    check: PayloadCheck = fastjsonschema.compile(json.loads(schema_json))
     return check
 
 
@@ -146,7 +171,8 @@ def _from_fastjsonschema(event_type: str, exc: Any) -> SchemaValidationError:
 
 
 def registry_lookup(table: str) -> SchemaLookup:
-    """Read one event's record from the registry table (GetItem; the validator caches it)."""
+    """Read one event's record from the registry table (GetItem; the validator caches it for
+    `SOORMA_REGISTRY_CACHE_SECONDS`)."""
     registry = RegistryTable(table)
     return registry.get_event
 
@@ -165,7 +191,10 @@ def validator_for_agent(agent: Any) -> PayloadValidator | None:
     if not with_schema and not table and not conf.strict_schemas:
         return None
     return PayloadValidator(
-        with_schema, lookup=registry_lookup(table) if table else None, strict=conf.strict_schemas
+        with_schema,
+        lookup=registry_lookup(table) if table else None,
+        strict=conf.strict_schemas,
+        cache_seconds=conf.registry_cache_seconds,
     )
 
 
@@ -177,4 +206,5 @@ def validator_for_publisher() -> PayloadValidator | None:
     return PayloadValidator(
         lookup=registry_lookup(conf.registry_table) if conf.registry_table else None,
         strict=conf.strict_schemas,
+        cache_seconds=conf.registry_cache_seconds,
     )

@@ -2,9 +2,9 @@
 
 - The README's main command (`make demo`: `soorma dev examples --scenario order-fanout`) runs
   the scenario on a fresh local cloud, prints its trace tree and exits 0.
-- `soorma dev PATH` keeps running and prints a live line per handling; `soorma send`,
-  `soorma trace` and `soorma dlq list|show|redrive` talk to it from other processes; Ctrl-C
-  stops it cleanly (its state file is removed).
+- `soorma dev PATH` (here a scenario folder, without --once) keeps running and prints a live
+  line per handling; `soorma send`, `soorma trace` and `soorma dlq list|show|redrive` talk to
+  it from other processes; Ctrl-C stops it cleanly (its state file is removed).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_a_scenario_whose_expectations_fail_exits_non_zero(tmp_path: Path) -> No
     spec["expect"]["handled"].append(["greeter", "visitor.arrived"])
     (scenario / "scenario.json").write_text(json.dumps(spec))
 
-    done = soorma("dev", str(scenario), cwd=tmp_path)
+    done = soorma("dev", str(scenario), "--once", cwd=tmp_path)
     assert done.returncode == 1
     assert "missing handling: ('greeter', 'visitor.arrived')" in done.stderr
     assert "greeting.composed" in done.stdout  # the trace is printed all the same
@@ -79,12 +79,12 @@ def test_a_scenario_whose_expectations_fail_exits_non_zero(tmp_path: Path) -> No
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """`soorma dev examples/poison-message/order-validator` running in the background."""
+    """`soorma dev examples/poison-message` running in the background, as its README says."""
     cwd = tmp_path_factory.mktemp("terminal")
     log = (cwd / "dev.log").open("w")
-    agent = REPO / "examples" / "poison-message" / "order-validator"
+    scenario = REPO / "examples" / "poison-message"
     process = subprocess.Popen(
-        [*SOORMA, "dev", str(agent), "--time-scale", str(1 / 180)],
+        [*SOORMA, "dev", str(scenario), "--time-scale", str(1 / 180)],
         cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -178,6 +178,7 @@ def test_send_trace_and_dead_letters_from_other_terminals(running: dict[str, Any
     assert again["message_id"] != letter["message_id"]
 
     live = running["log"].read_text()
+    assert "to run the scenario instead: soorma dev" in live  # started, did not run it
     assert re.search(r"business-facts\s+order\.placed\s+order-validator\s+handled", live)
     assert re.search(r"business-facts\s+order\.placed\s+order-validator\s+dead-lettered", live)
 
