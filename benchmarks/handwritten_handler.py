@@ -4,6 +4,12 @@ AWS's Powertools documentation shows (clients and utilities built at module leve
 parse SQS + EventBridge, validate the envelope with pydantic, check the source, one log line
 with the correlation id per record, dispatch by type, Powertools idempotency (the handler's
 outgoing events stored with the completed record), buffered publish in batches of 10.
+
+The envelope validated (incoming) and built (outgoing) is the platform's wire contract,
+`soorma_common.envelope.EventEnvelope` (a pydantic model, pydantic its only dependency): what is
+on the wire is that envelope with all its attributes, so a hand-written handler for this
+platform validates that same model. (An earlier baseline used a 12-attribute model of its own,
+which checked less than the wire contract requires.)
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -28,7 +33,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+
+from soorma_common.envelope import EventEnvelope as Envelope
 
 AGENT = "handwritten"
 SOURCE = f"soorma.{AGENT}"
@@ -42,25 +48,6 @@ persistence = DynamoDBPersistenceLayer(
     table_name=os.environ.get("IDEMPOTENCY_TABLE", "bench-idempotency"), expiry_attr="expires_at"
 )
 config = IdempotencyConfig(expires_after_seconds=86400)
-
-
-class Envelope(BaseModel):
-    """The Soorma envelope, by hand."""
-
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
-
-    id: str
-    source: str
-    specversion: str = "1.0"
-    type: str
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    datacontenttype: str | None = "application/json"
-    data: Any = None
-    topic: str
-    correlationid: str
-    causationid: str | None = None
-    tenantid: str | None = None
-    userid: str | None = None
 
 
 def use_stubs(dynamodb_client: Any, put_events: Any) -> None:
@@ -79,10 +66,10 @@ def on_order_placed(envelope: Envelope, outbox: list[Envelope]) -> None:
             type="order.seen",
             topic="business-facts",
             data={"order": envelope.data["order"]},
-            correlationid=envelope.correlationid,
+            correlationid=envelope.correlation_id,
             causationid=envelope.id,
-            tenantid=envelope.tenantid,
-            userid=envelope.userid,
+            tenantid=envelope.tenant_id,
+            userid=envelope.user_id,
         )
     )
 
@@ -94,7 +81,7 @@ HANDLERS = {"order.placed": on_order_placed}
 def handle_once(claim: dict[str, str], envelope: Envelope) -> list[dict[str, Any]]:
     outbox: list[Envelope] = []
     HANDLERS[envelope.type](envelope, outbox)
-    return [e.model_dump(mode="json", exclude_none=True) for e in outbox]
+    return [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in outbox]
 
 
 def publish(outgoing: list[dict[str, Any]]) -> None:
@@ -119,12 +106,12 @@ def record_handler(record: Any) -> None:
     envelope = Envelope.model_validate(body["detail"])
     if envelope.source != body["source"]:
         raise ValueError("forged source")
-    logger.set_correlation_id(envelope.correlationid)
+    logger.set_correlation_id(envelope.correlation_id)
     logger.append_keys(
         event_id=envelope.id,
         event_type=envelope.type,
         topic=envelope.topic,
-        tenant_id=envelope.tenantid,
+        tenant_id=envelope.tenant_id,
     )
     publish(handle_once(claim={"key": f"{AGENT}#{envelope.id}"}, envelope=envelope))
 

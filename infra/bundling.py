@@ -88,9 +88,9 @@ class PipLocalBundling:
             self.code_path / REQUIREMENTS_FILE, Path(output_dir), python=self.python
         )
 
-    def try_bundle(self, output_dir: str, **options: Any) -> bool:
+    def try_bundle(self, output_dir: str, *options: Any, **fields: Any) -> bool:
         """Install the requirements, then copy the folder's files over them (they win)."""
-        del options  # the `BundlingOptions` fields, as keywords (jsii): nothing to read
+        del options, fields  # the `BundlingOptions` (jsii passes them either way): unused
         done = subprocess.run(self.command(output_dir), capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise BundlingError(

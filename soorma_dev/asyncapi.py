@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 from soorma.registry.records import Catalog, EventRecord
+from soorma_common.envelope import EXTENSION_WIRE_NAMES, REQUIRED_WIRE_ATTRIBUTES
 from soorma_common.topics import EventTopic
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -33,25 +34,12 @@ _STRING = {"type": "string"}
 
 
 def envelope_schema() -> dict[str, Any]:
-    """The wire envelope (CloudEvents 1.0 structured JSON plus Soorma's extensions)."""
-    extensions = [
-        "correlationid",
-        "causationid",
-        "traceid",
-        "tenantid",
-        "userid",
-        "sessionid",
-        "planid",
-        "goalid",
-        "responseevent",
-        "responsetopic",
-        "replyto",
-        "payloadschemaname",
-        "responseschemaname",
-    ]
+    """The wire envelope (CloudEvents 1.0 structured JSON plus Soorma's extensions, named as
+    `soorma_common.envelope` puts them on the wire)."""
+    extensions = [wire for wire in EXTENSION_WIRE_NAMES.values() if wire != "topic"]
     return {
         "type": "object",
-        "required": ["id", "source", "specversion", "type", "topic"],
+        "required": list(REQUIRED_WIRE_ATTRIBUTES),
         "properties": {
             "id": _STRING,
             "source": {"type": "string", "description": "soorma.<agent>"},

@@ -101,7 +101,9 @@ def _not_running_error(exc: Exception) -> CommandError | None:
     """The error to show when `exc` means that no local cloud answers, else None."""
     from botocore.exceptions import EndpointConnectionError
 
-    if type(exc).__name__ == "LocalCloudNotRunning" or isinstance(exc, EndpointConnectionError):
+    from soorma_dev.localcloud import LocalCloudNotRunning
+
+    if isinstance(exc, LocalCloudNotRunning | EndpointConnectionError):
         return CommandError(
             f"no local cloud is running: {exc}",
             hint="start one in another terminal with `soorma dev [PATH]` in this folder, "
@@ -148,6 +150,25 @@ def parse_data(value: str) -> Any:
         ) from None
 
 
+def check_event(event_type: str, topic: EventTopic, data: Any, **attributes: Any) -> None:
+    """Raise `CommandError` if these would not make a valid envelope (before any cloud is asked)."""
+    from pydantic import ValidationError
+
+    from soorma_common.envelope import EventEnvelope
+
+    given = {name: value for name, value in attributes.items() if value is not None}
+    try:
+        EventEnvelope(source="soorma.cli", type=event_type, topic=topic, data=data, **given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))} {e['input']!r}: {e['msg']}" for e in exc.errors()
+        )
+        raise CommandError(
+            f"not a valid event: {problems}",
+            hint="event types are `domain.action` without spaces, e.g. order.placed",
+        ) from None
+
+
 def connect(state_dir: Path) -> Any:
     """A client of the local cloud running with `state_dir` (raises `LocalCloudNotRunning`)."""
     from soorma_dev.localcloud import LocalCloudClient
@@ -183,6 +204,14 @@ def send(
     with reported_errors():
         parsed_topic = parse_topic(topic)
         payload = parse_data(data)
+        check_event(
+            event_type,
+            parsed_topic,
+            payload,
+            tenant_id=tenant,
+            user_id=user,
+            correlation_id=correlation_id,
+        )
         client = connect(state_dir)
         envelope = client.send(
             event_type,
@@ -300,8 +329,25 @@ def dlq_redrive(
 ) -> None:
     """Send dead letters back to their source queues, to be handled again."""
     with reported_errors():
-        count = connect(state_dir).redrive(agent=agent, message_ids=message_ids or None)
+        client = connect(state_dir)
+        chosen = None
+        if message_ids:
+            known = [letter.message_id for letter in client.dead_letters(agent=agent)]
+            chosen = [expand_message_id(given, known) for given in message_ids]
+        count = client.redrive(agent=agent, message_ids=chosen)
     console.print(f"[magenta]redriven[/] {count} dead letter(s) to their source queue(s)")
+
+
+def expand_message_id(given: str, known: list[str]) -> str:
+    """The one known message id that `given` is or starts, else `CommandError`."""
+    matches = [message_id for message_id in known if message_id.startswith(given)]
+    if len(matches) != 1:
+        raise CommandError(
+            f"{'no' if not matches else 'more than one'} dead letter matches {given!r}",
+            hint=f"dead letters now: {', '.join(known) or 'none'}",
+            code=EXIT_FAILED,
+        )
+    return matches[0]
 
 
 # ---- soorma dev ------------------------------------------------------------------------------
@@ -386,6 +432,8 @@ def dev(
         folders, loaded = resolve_target(path, scenario, once)
         refuse_a_second_cloud(state_dir)
         cloud = _start_cloud(folders, port, time_scale, stage, state_dir)
+    from soorma_dev.localcloud import WorkerError
+
     code = 0
     live = LiveLines(cloud)
     try:
@@ -397,9 +445,7 @@ def dev(
     except KeyboardInterrupt:
         console.print("\n[dim]Ctrl-C: stopping the local cloud…[/]")
         code = 130
-    except Exception as exc:
-        if type(exc).__name__ != "WorkerError":
-            raise
+    except WorkerError as exc:  # an agent's worker process died: its log tail says why
         errors.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         code = EXIT_FAILED
     finally:

@@ -34,23 +34,20 @@ StageOption = typer.Option("dev", "--stage", envvar="SOORMA_STAGE", help="stage 
 def read_all_manifests(paths: list[Path]) -> list[AgentManifest]:
     """The manifests of function folders, and of every agent folder under the other paths
     (`soorma manifest --scan`: platform functions skipped), read in a child process."""
-    import subprocess
-
-    from soorma_dev.manifests import HANDLER_FILE, AgentNotFoundError
+    from soorma_dev.manifests import HANDLER_FILE, read_manifests
 
     folders = [p for p in paths if p.suffix == ".py" or (p / HANDLER_FILE).is_file()]
     roots = [p for p in paths if p not in folders]
     for root in roots:
         if not root.is_dir():
             raise typer.BadParameter(f"{root} is neither a function folder nor a folder of them")
-    if len(roots) > 1:  # `--scan` takes one folder: one child per extra root
-        return read_all_manifests(folders + roots[:1]) + read_all_manifests(roots[1:])
-    scan = ["--scan", str(roots[0])] if roots else []
-    command = [sys.executable, "-m", "soorma_dev", "manifest", *map(str, folders), *scan]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise AgentNotFoundError(f"`soorma manifest` failed:\n{done.stderr.strip()}")
-    return [AgentManifest.model_validate(r) for r in json.loads(done.stdout)]
+    if not roots:
+        return read_manifests(folders)
+    # `--scan` takes one folder: one child process per folder of functions
+    found = read_manifests(folders, scan=roots[0])
+    for root in roots[1:]:
+        found += read_manifests([], scan=root)
+    return found
 
 
 def catalog_from_manifests(paths: list[Path]) -> Catalog:

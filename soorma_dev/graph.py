@@ -44,8 +44,8 @@ def mermaid_graph(catalog: Catalog) -> str:
         topic = catalog.topic_of(name)
         label = f"{name} [{topic.value}]" if topic else name
         lines.append(f'    {_node_id("event", name)}(["{label}"])')
-    for kind, agent, event in _edges(catalog):
-        a, e = _node_id("agent", agent), _node_id("event", event)
+    for kind, agent_name, event in _edges(catalog):
+        a, e = _node_id("agent", agent_name), _node_id("event", event)
         lines.append(f"    {a} --> {e}" if kind == "publishes" else f"    {e} --> {a}")
     return "\n".join(lines) + "\n"
 
@@ -61,8 +61,8 @@ def dot_graph(catalog: Catalog) -> str:
         topic = catalog.topic_of(name)
         label = f"{name}\\n{topic.value}" if topic else name
         lines.append(f'    "{_node_id("event", name)}" [shape=ellipse, label="{label}"];')
-    for kind, agent, event in _edges(catalog):
-        a, e = _node_id("agent", agent), _node_id("event", event)
+    for kind, agent_name, event in _edges(catalog):
+        a, e = _node_id("agent", agent_name), _node_id("event", event)
         lines.append(f'    "{a}" -> "{e}";' if kind == "publishes" else f'    "{e}" -> "{a}";')
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -54,7 +54,12 @@ class LambdaContextStub:
 
 
 class MotoHarness:
-    """Provision agents on the active moto backend and pump their queues in this process."""
+    """Provision agents on the active moto backend and pump their queues in this process.
+
+    The harness points the SDK at what it provisioned by setting `SOORMA_*` variables in
+    `os.environ`; `close()` (or leaving a `with MotoHarness(...)` block) puts back the values they
+    had before, and resets the SDK's cached settings and clients and the agents' runtimes.
+    """
 
     def __init__(self, agents: Iterable[Any], *, stage: str = "test", session: Any = None) -> None:
         import boto3
@@ -67,7 +72,9 @@ class MotoHarness:
         self.platform: Platform = provision(
             [a.manifest() for a in self.agents.values()], stage=stage, session=self.session
         )
-        os.environ.update(self.platform.environment("harness"))
+        environment = self.platform.environment("harness")
+        self._saved_environment = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
         settings.cache_clear()
         clients.reset()
         for agent in self.agents.values():
@@ -75,6 +82,31 @@ class MotoHarness:
         self.sqs = self.session.client("sqs")
         self.events = self.session.client("events")
         self.deliveries: list[Delivery] = []
+
+    def close(self) -> None:
+        """Restore the environment variables the harness set, reset the SDK's cached settings
+        and clients and the agents' runtimes. Calling it again does nothing."""
+        from soorma import clients
+        from soorma.config import settings
+
+        saved, self._saved_environment = self._saved_environment, {}
+        if not saved:
+            return
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        settings.cache_clear()
+        clients.reset()
+        for agent in self.agents.values():
+            agent.use_runtime(None)
+
+    def __enter__(self) -> MotoHarness:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def publisher(self, source: str = "soorma.tests") -> Any:
         """An `EventPublisher` on the harness's bus."""

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -124,11 +125,20 @@ def manifests_json(paths: list[str | Path]) -> str:
     return json.dumps(records, indent=2, sort_keys=True)
 
 
-def read_manifests(paths: list[str | Path], *, python: str | None = None) -> list[AgentManifest]:
-    """Run `soorma manifest PATH...` in a child process and parse the manifests it prints."""
-    if not paths:
+def read_manifests(
+    paths: Sequence[str | Path],
+    *,
+    scan: str | Path | None = None,
+    python: str | None = None,
+) -> list[AgentManifest]:
+    """Run `soorma manifest PATH... [--scan FOLDER]` in a child process and parse the manifests
+    it prints: the agents of `paths` (function folders or handler files), then those of every
+    folder under `scan` whose handler defines an agent (platform functions skipped)."""
+    if not paths and scan is None:
         return []
     command = [python or sys.executable, "-m", "soorma_dev", "manifest", *map(str, paths)]
+    if scan is not None:
+        command += ["--scan", str(scan)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise AgentNotFoundError(f"`soorma manifest` failed:\n{done.stderr.strip()}")

@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
     IdempotencyItemNotFoundError,
@@ -40,7 +39,6 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
     DataRecord,
 )
 
-from soorma.runtime import claims
 from soorma.runtime.claims import ClaimStore
 from soorma_common import naming
 from soorma_common.delivery import BATCH_SIZE, MAX_RECEIVE_COUNT
@@ -170,15 +168,12 @@ class InMemoryClaimStore(ClaimStore):
     persistence layer instead of DynamoDB."""
 
     def __init__(self, *, expires_after_seconds: int = 3600) -> None:
-        # The DynamoDB layer built by ClaimStore is never called (no client is ever used): the
-        # idempotent function is rebuilt below on the in-memory layer with the same config.
-        super().__init__(
-            "in-memory", expires_after_seconds=expires_after_seconds, dynamodb_client=object()
-        )
         self.persistence = InMemoryPersistenceLayer()
-        self._once = idempotent_function(
-            data_keyword_argument="claim", persistence_store=self.persistence, config=self.config
-        )(claims._run_work)
+        super().__init__(
+            "in-memory",
+            expires_after_seconds=expires_after_seconds,
+            persistence_layer=self.persistence,
+        )
 
 
 # ---- the bus ----------------------------------------------------------------------------------

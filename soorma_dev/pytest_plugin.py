@@ -94,9 +94,8 @@ def soorma_moto() -> Iterator[Callable[..., Any]]:
     try:
         with mock_aws():
             yield make
-            for harness in harnesses:
-                for agent in harness.agents.values():
-                    agent.use_runtime(None)
+            for harness in reversed(harnesses):
+                harness.close()
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -12,11 +12,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from soorma_dev.localcloud.client import LocalCloudClient
-    from soorma_dev.localcloud.cloud import LocalCloud
-    from soorma_dev.localcloud.models import ActivityLine, DeadLetter, Handling, TraceNode
-    from soorma_dev.localcloud.state import LocalCloudNotRunning
-    from soorma_dev.localcloud.workers import WorkerError
+    from soorma_dev.localcloud.client import LocalCloudClient as LocalCloudClient
+    from soorma_dev.localcloud.cloud import LocalCloud as LocalCloud
+    from soorma_dev.localcloud.models import ActivityLine as ActivityLine
+    from soorma_dev.localcloud.models import DeadLetter as DeadLetter
+    from soorma_dev.localcloud.models import Handling as Handling
+    from soorma_dev.localcloud.models import TraceNode as TraceNode
+    from soorma_dev.localcloud.state import LocalCloudNotRunning as LocalCloudNotRunning
+    from soorma_dev.localcloud.workers import WorkerError as WorkerError
 
 _EXPORTS = {
     "ActivityLine": "models",

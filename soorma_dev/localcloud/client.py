@@ -1,4 +1,4 @@
-"""`LocalCloudClient`: a running local cloud, reached from another terminal through its state file."""
+"""`LocalCloudClient`: a running local cloud, reached from another terminal (its state file)."""
 
 from __future__ import annotations
 

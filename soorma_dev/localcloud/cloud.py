@@ -93,6 +93,9 @@ class LocalCloud(CloudOperations):
         try:
             self._prepare_state_dir()
             self.manifests = read_manifests(list(self.function_paths))
+            # every pump thread may hold one waitress thread in a long poll
+            pollers = sum(len(m.topics()) for m in self.manifests) * self.concurrency
+            self.server.threads = pollers + 32
             self.server.start(timeout=max(1.0, deadline - time.monotonic()))
             session = EndpointSession(self.endpoint_url)
             platform = provision(
@@ -181,7 +184,8 @@ class LocalCloud(CloudOperations):
 
     def wait_until_idle(self, timeout: float = 30.0) -> None:
         """Return once every queue is empty with nothing in flight (twice in a row) and dead
-        letters are recorded; raise `TimeoutError` after `timeout` s, `WorkerError` if a worker died."""
+        letters are recorded; raise `TimeoutError` after `timeout` s, or `WorkerError` if a
+        worker died."""
         deadline = time.monotonic() + timeout
         quiet_rounds = 0
         while quiet_rounds < 2:
@@ -231,4 +235,5 @@ class LocalCloud(CloudOperations):
         return "\n".join(w.log_tail() for w in self.workers if w.spec.agent == agent)
 
     def __repr__(self) -> str:
-        return f"LocalCloud(stage={self.stage!r}, endpoint={self.endpoint_url!r}, agents={[w.label for w in self.workers]})"
+        workers = [w.label for w in self.workers]
+        return f"LocalCloud(stage={self.stage!r}, endpoint={self.endpoint_url!r}, {workers=})"

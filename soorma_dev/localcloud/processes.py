@@ -29,8 +29,8 @@ def import_paths() -> list[str]:
 
 
 def child_environment(extra: dict[str, str]) -> dict[str, str]:
-    """This process's environment minus every AWS_* variable (profiles, endpoints), plus dummy credentials,
-    the import paths of our packages, and `extra`."""
+    """This process's environment minus every AWS_* variable (profiles, endpoints), plus dummy
+    credentials, the import paths of our packages, and `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(LOCAL_CREDENTIALS)
     python_path = [*import_paths(), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]

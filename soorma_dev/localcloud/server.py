@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,8 +40,12 @@ class MotoServer:
         log_path: Path | None = None,
         patches: bool = True,
         profile_path: Path | None = None,
+        http: str = "waitress",
+        threads: int = 64,
     ) -> None:
         self.port = port
+        self.http = http
+        self.threads = threads
         self.profile_path = profile_path
         self.log_path = log_path
         self.patches = patches
@@ -59,6 +64,7 @@ class MotoServer:
             command.append("--no-patches")
         if self.profile_path:
             command += ["--profile", str(self.profile_path)]
+        command += ["--http", self.http, "--threads", str(self.threads)]
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("a")
@@ -114,25 +120,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-patches", action="store_true")
     parser.add_argument("--profile", help="write a cProfile of every request to this file")
+    parser.add_argument("--http", choices=["waitress", "werkzeug"], default="waitress")
+    parser.add_argument("--threads", type=int, default=64, help="waitress request threads")
     args = parser.parse_args(argv)
 
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     applied = [] if args.no_patches else _apply_patches()
     app: Any = DomainDispatcherApplication(create_backend_app)
     profiler = RequestProfiler(app) if args.profile else None
-    server = make_server(
-        HOST, args.port, profiler or app, threaded=True, request_handler=MotoRequestHandler
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"{READY} {server.server_port}", flush=True)
+    serve = _waitress if args.http == "waitress" else _werkzeug
+    port, run, shutdown = serve(profiler or app, args.port, args.threads)
+    threading.Thread(target=run, daemon=True).start()
+    print(f"{READY} {port}", flush=True)
     print(
-        f"moto server on {HOST}:{server.server_port}, patches: {', '.join(applied) or 'none'}",
+        f"moto server on {HOST}:{port} ({args.http}), patches: {', '.join(applied) or 'none'}",
         file=sys.stderr,
     )
 
@@ -140,10 +142,33 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
     done.wait()
-    server.shutdown()
+    shutdown()
     if profiler is not None:
         profiler.dump(args.profile)
     os._exit(0)
+
+
+Serving = tuple[int, Callable[[], None], Callable[[], None]]
+
+
+def _waitress(app: Any, port: int, threads: int) -> Serving:
+    """waitress: a pool of `threads` and HTTP/1.1 keep-alive, so clients reuse connections
+    (werkzeug's dev server closes every connection and starts a thread per request)."""
+    import waitress
+
+    server: Any = waitress.create_server(
+        app, host=HOST, port=port, threads=threads, channel_timeout=120, ident="moto"
+    )
+    return int(server.effective_port), server.run, server.close
+
+
+def _werkzeug(app: Any, port: int, threads: int) -> Serving:
+    """moto's own choice: werkzeug's threaded development server."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+    return server.server_port, server.serve_forever, server.shutdown
 
 
 class RequestProfiler:

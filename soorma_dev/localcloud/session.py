@@ -11,7 +11,7 @@ from soorma_dev.localcloud.processes import LOCAL_CREDENTIALS, LOCAL_REGION
 
 
 class EndpointSession(boto3.session.Session):
-    """`boto3.Session` with dummy credentials whose `client()`/`resource()` default to one endpoint."""
+    """`boto3.Session` with dummy credentials; `client()` and `resource()` use one endpoint."""
 
     def __init__(self, endpoint_url: str) -> None:
         super().__init__(

@@ -94,7 +94,8 @@ def read_state(state_dir: Path) -> CloudState:
         raise LocalCloudNotRunning(f"{path} is not a local cloud state file ({exc})") from None
     if not _alive(state.pid):
         raise LocalCloudNotRunning(
-            f"the local cloud that wrote {path} (pid {state.pid}) is gone: start one with `soorma dev`"
+            f"the local cloud that wrote {path} (pid {state.pid}) is gone: "
+            "start one with `soorma dev`"
         )
     return state
 

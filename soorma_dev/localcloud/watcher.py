@@ -15,7 +15,7 @@ class DeadLetterWatcher:
     (the runtime's permanent errors are recorded by the worker that sent them)."""
 
     def __init__(
-        self, queues: DeadLetterQueues, activity: ActivityLog, interval: float = 0.5
+        self, queues: DeadLetterQueues, activity: ActivityLog, interval: float = 1.0
     ) -> None:
         self.queues = queues
         self.activity = activity

@@ -167,7 +167,7 @@ def test_send_trace_and_dead_letters_from_other_terminals(running: dict[str, Any
     assert '"o-poison"' in shown.stdout
 
     # Redriven without the fix, the poison order fails again and is back in the DLQ.
-    redriven = soorma("dlq", "redrive", "--agent", "order-validator", cwd=cwd)
+    redriven = soorma("dlq", "redrive", letter["message_id"][:8], cwd=cwd)
     assert redriven.returncode == 0, redriven.stderr
     assert "redriven 1 dead letter(s)" in redriven.stdout
     poll(

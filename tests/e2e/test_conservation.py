@@ -18,9 +18,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
-
 from soorma_dev.localcloud import LocalCloud
 
 SENT = 2000
@@ -216,8 +216,13 @@ def test_the_injected_failures_really_happened(run) -> None:
     reasons = Counter()
     for line in cloud.activity():
         if line.outcome == "failed":
-            for marker in ("before the side effect", "after the side effect", "PutEvents failed",
-                           "held by another invocation", "every delivery"):
+            for marker in (
+                "before the side effect",
+                "after the side effect",
+                "PutEvents failed",
+                "held by another invocation",
+                "every delivery",
+            ):
                 if marker in (line.reason or ""):
                     reasons[marker] += 1
     assert reasons["before the side effect"] > 50

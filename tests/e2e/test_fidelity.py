@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+
 from soorma_common.delivery import MAX_RECEIVE_COUNT
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
-
 from soorma_dev.localcloud import ActivityLine, LocalCloud
 
 #: 180 s (6 x the 30 s function timeout) x 1/180 = a 1 s visibility timeout.
@@ -68,7 +68,9 @@ def add(event, context):
 @worker.on_event("fid.burst.start")
 def burst(event, context):
     for i in range(event.data["count"]):
-        context.bus.publish(topic=EventTopic.BUSINESS_FACTS, event_type="fid.burst.item", data={"i": i})
+        context.bus.publish(
+            topic=EventTopic.BUSINESS_FACTS, event_type="fid.burst.item", data={"i": i}
+        )
 
 handler = worker.lambda_handler
 """,
@@ -292,7 +294,7 @@ def test_failed_record_comes_back_after_the_visibility_timeout(
 
 
 def test_sqs_moves_a_message_to_the_dlq_after_max_receive_count(cloud: LocalCloud) -> None:
-    """SQS: "maxReceiveCount – The number of times a message is delivered to the source queue
+    """SQS: "maxReceiveCount - The number of times a message is delivered to the source queue
     before being moved to the dead-letter queue" (SQS Developer Guide, "Using dead-letter
     queues"); the DLQ message is the EventBridge event, and our redrive is explicit."""
     doomed = cloud.send("fid.flaky.always", {}, topic="task-events")
@@ -300,7 +302,9 @@ def test_sqs_moves_a_message_to_the_dlq_after_max_receive_count(cloud: LocalClou
 
     outcomes = [a.outcome for a in lines_for(cloud, doomed.id)]
     assert outcomes == ["failed"] * MAX_RECEIVE_COUNT + ["dead-lettered"]
-    [letter] = [d for d in cloud.dead_letters("fid-flaky") if d.envelope and d.envelope.id == doomed.id]
+    [letter] = [
+        d for d in cloud.dead_letters("fid-flaky") if d.envelope and d.envelope.id == doomed.id
+    ]
     assert letter.kind == "redrive-after-max-receives"
     assert letter.queue == "soorma-local-fid-flaky-task-events"
     assert letter.topic == "task-events"
@@ -319,7 +323,9 @@ def test_permanent_error_goes_to_the_dlq_at_once_and_is_redriven_after_the_fix(
     [line] = lines_for(cloud, poison.id)
     assert line.outcome == "dead-lettered"
     assert "DomainError" in (line.reason or "")
-    [letter] = [d for d in cloud.dead_letters("fid-flaky") if d.envelope and d.envelope.id == poison.id]
+    [letter] = [
+        d for d in cloud.dead_letters("fid-flaky") if d.envelope and d.envelope.id == poison.id
+    ]
     assert letter.kind == "permanent-error"
     assert "poison until fixed" in (letter.reason or "")
 

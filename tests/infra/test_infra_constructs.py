@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,19 @@ def test_max_concurrency_and_larger_visibility_are_applied(code: Path) -> None:
         "AWS::SQS::Queue",
         {"QueueName": "soorma-dev-checker-action-requests", "VisibilityTimeout": 120},
     )
+
+
+def test_the_events_table_is_written_by_platform_agents_chosen_by_kind_not_name(
+    code: Path,
+) -> None:
+    stack = Stack(App(), "s")
+    platform = SoormaPlatform(stack, "Platform", SoormaPlatformProps(stage="dev"))
+    impostor = MANIFEST.model_copy(update={"name": "event-log"})
+    platform_agent = MANIFEST.model_copy(update={"kind": AgentKind.PLATFORM})
+    props = agent_props(platform, code)
+    assert not props.event_log_writer()
+    assert not replace(props, manifest=impostor).event_log_writer()
+    assert replace(props, manifest=platform_agent).event_log_writer()
 
 
 def test_powertools_layer_pinned_by_number_is_region_aware() -> None:

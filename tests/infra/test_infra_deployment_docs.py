@@ -55,3 +55,19 @@ def test_cost_table_adds_up() -> None:
     # the prices behind the rows: $0.40/M SQS requests, $0.20/M invocations, $0.625/M WRU
     assert amounts["Lambda invocation (batch of 10)"] == round(0.1 * 0.20, 2)
     assert round(0.5 * 0.02 * 0.0000133334 * 1e6, 2) == amounts["Lambda duration (0.5 GB x 0.02 s)"]
+
+
+def test_prices_cite_aws_pricing_pages_and_a_date_not_files_outside_the_repository() -> None:
+    assert "../" not in DOC  # every link resolves inside the repository or on the web
+    for page in ("eventbridge", "sqs", "lambda", "dynamodb"):
+        assert f"https://aws.amazon.com/{page}/pricing/" in DOC
+    prices = DOC[DOC.index("## Cost per million events") :]
+    assert re.search(r"as of\s+\d{4}-\d{2}-\d{2}", prices)
+
+
+def test_the_bundling_command_in_the_doc_is_the_one_synth_runs() -> None:
+    from infra.bundling import LAMBDA_PLATFORM, python_version
+
+    assert f"--platform {LAMBDA_PLATFORM}" in DOC
+    assert f"--python-version {python_version()}" in DOC
+    assert "--only-binary=:all:" in DOC

@@ -207,6 +207,39 @@ def test_test_agents_handle_a_record_and_publish(
     assert result == {"batchItemFailures": []}
 
 
+def registry_sync_create(
+    python: Path, folder: Path, session: Any, endpoint: str, platform: Platform, tmp_path: Path
+) -> dict[str, Any]:
+    """Run the registry-sync function with a CloudFormation Create request carrying the
+    repository's manifests; its answer goes to a presigned-style S3 URL (moto's S3)."""
+    manifests = [f.manifest for f in read_function_manifests(REPO_ROOT / "functions")]
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket="cfn-responses")
+    request = {
+        "RequestType": "Create",
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:soorma-repo-registry-sync",
+        "ResponseURL": f"{endpoint}/cfn-responses/registry-sync-create",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/soorma-repo/1",
+        "RequestId": "create-1",
+        "LogicalResourceId": "RegistrySync",
+        "ResourceType": "Custom::SoormaRegistrySync",
+        "ResourceProperties": {
+            "TableName": platform.tables["registry"],
+            "Manifests": json.dumps([m.model_dump(mode="json") for m in manifests]),
+        },
+    }
+    env = {
+        "SOORMA_REGISTRY_TABLE": platform.tables["registry"],
+        "POWERTOOLS_SERVICE_NAME": "registry-sync",
+        "AWS_ENDPOINT_URL": endpoint,
+        "NO_PROXY": "127.0.0.1",
+    }
+    result, _ = run_handler(python, folder, request, env, tmp_path)
+    sent = s3.get_object(Bucket="cfn-responses", Key="registry-sync-create")["Body"].read()
+    assert json.loads(sent) == result  # what CloudFormation would have read
+    return result
+
+
 def test_every_repository_function_imports_and_agents_handle_a_record(
     lambda_python: Path, moto_endpoint: str, tmp_path: Path
 ) -> None:
@@ -216,17 +249,23 @@ def test_every_repository_function_imports_and_agents_handle_a_record(
     )
     functions = read_function_manifests(root)
     agent_folders = {f.path.resolve() for f in functions}
-    for folder in folders:
-        if folder.resolve() not in agent_folders:  # a platform function: import only
-            result, _ = run_handler(lambda_python, folder, {}, {}, tmp_path)
-            assert result == {"imported": True}
-    if not functions:
-        return
     session = session_for(moto_endpoint)
     platform = provision([f.manifest for f in functions], stage="repo", session=session)
+    for folder in folders:
+        if folder.resolve() in agent_folders:
+            continue
+        if folder.name == "registry_sync":  # a custom resource: drive it with a Create request
+            answer = registry_sync_create(
+                lambda_python, folder, session, moto_endpoint, platform, tmp_path
+            )
+            assert answer["Status"] == "SUCCESS", answer["Reason"]
+            assert answer["Data"]["Created"] > 0
+        else:  # another platform function: import only
+            result, _ = run_handler(lambda_python, folder, {}, {}, tmp_path)
+            assert result == {"imported": True}
     for function in functions:
         result, done = deliver_one(
             platform, session, function, lambda_python, moto_endpoint, tmp_path
         )
-        assert set(result) == {"batchItemFailures"}, function.manifest.name
+        assert result == {"batchItemFailures": []}, function.manifest.name
         assert "ModuleNotFoundError" not in done.stderr and "ImportError" not in done.stderr

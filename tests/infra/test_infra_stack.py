@@ -224,24 +224,36 @@ def test_queue_policies_tls_only_and_eventbridge_from_its_own_rule(
     app: Synthesized, agent: str
 ) -> None:
     template = app.nested[agent]
-    rule_ids = {
-        spec.topic: logical_id_of(template, "AWS::Events::Rule", "Name", spec.name)
-        for spec in rules_for(manifest_of(app, agent))
-    }
-    policies = resources(template, "AWS::SQS::QueuePolicy").values()
+    # queue or DLQ logical id -> the rules that send to it (as target, or as the target's DLQ)
+    senders: dict[str, set[str]] = {}
+    for rule_id, rule in resources(template, "AWS::Events::Rule").items():
+        for target in rule["Properties"]["Targets"]:
+            senders.setdefault(target["Arn"]["Fn::GetAtt"][0], set()).add(rule_id)
+            dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+            senders.setdefault(dlq, set()).add(rule_id)
+    policies = list(resources(template, "AWS::SQS::QueuePolicy").values())
     queue_ids = set(resources(template, "AWS::SQS::Queue"))
-    covered = {p["Properties"]["Queues"][0]["Ref"] for p in policies}
-    assert covered == queue_ids  # every queue and every DLQ has a policy
+    assert {p["Properties"]["Queues"][0]["Ref"] for p in policies} == queue_ids
+    assert set(senders) == queue_ids  # every queue and DLQ is fed by some rule of the agent
     for policy in policies:
+        (queue_id,) = [q["Ref"] for q in policy["Properties"]["Queues"]]
         statements_ = policy["Properties"]["PolicyDocument"]["Statement"]
         deny = [s for s in statements_ if s["Effect"] == "Deny"]
         assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         allows = [s for s in statements_ if s["Effect"] == "Allow"]
-        assert allows, "EventBridge must be allowed to send"
         for allow in allows:
             assert allow["Principal"] == {"Service": "events.amazonaws.com"}
-            source = allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0]
-            assert source in rule_ids.values()
+            assert allow["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        allowed = {a["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0] for a in allows}
+        assert allowed == senders[queue_id], queue_id  # exactly the rules that target it
+
+
+def test_agent_stacks_wait_for_the_registry_sync(app: Synthesized) -> None:
+    (sync_id,) = resources(app.root, "Custom::SoormaRegistrySync")
+    nested = resources(app.root, "AWS::CloudFormation::Stack")
+    assert len(nested) == 2
+    for stack in nested.values():
+        assert sync_id in stack["DependsOn"]
 
 
 # ---- the function and its permissions ------------------------------------------------------
@@ -297,12 +309,39 @@ def test_roles_touch_only_their_own_queues_and_the_tables_they_need(app: Synthes
                 ref = json.dumps(resources_[0])
                 role = next(r for r in TABLES if r.capitalize() + "Table" in ref)
                 table_access[role] = set(actions_of(statement))
-        assert "dynamodb:PutItem" in table_access["idempotency"]
-        assert "dynamodb:PutItem" in table_access["memory"]
-        assert "dynamodb:PutItem" not in table_access["registry"]
-        assert "dynamodb:GetItem" in table_access["registry"]
-        if agent == LOG:
-            assert "dynamodb:PutItem" in table_access["events"]
+        assert table_access["idempotency"] == {
+            f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+        }
+        assert table_access["memory"] == {
+            f"dynamodb:{a}"
+            for a in (
+                "BatchGetItem",
+                "BatchWriteItem",
+                "ConditionCheckItem",
+                "DeleteItem",
+                "DescribeTable",
+                "GetItem",
+                "PutItem",
+                "Query",
+                "UpdateItem",
+            )
+        }  # no Scan: whole-table reads are the admin deletion path's
+        assert table_access["registry"] == {
+            f"dynamodb:{a}"
+            for a in (
+                "BatchGetItem",
+                "ConditionCheckItem",
+                "DescribeTable",
+                "GetItem",
+                "Query",
+                "Scan",
+            )
+        }
+        if agent == LOG:  # kind="platform"
+            assert table_access["events"] == {
+                f"dynamodb:{a}"
+                for a in ("BatchWriteItem", "DeleteItem", "DescribeTable", "PutItem", "UpdateItem")
+            }
         else:
             assert "events" not in table_access
 

@@ -23,27 +23,13 @@ from infra.registry_sync import (
     manifests_property,
 )
 from soorma import Worker
-from soorma_common import EventDefinition, EventTopic
+from soorma_common import EventDefinition
 from soorma_common.manifest import AgentManifest
+from tests.registry_catalog import order_manifests
 
 
 def example_manifests() -> list[AgentManifest]:
-    placed = EventDefinition(
-        event_name="order.placed",
-        topic=EventTopic.BUSINESS_FACTS,
-        payload_schema={
-            "type": "object",
-            "required": ["order_id", "total"],
-            "properties": {
-                "order_id": {"type": "string"},
-                "total": {"type": "number", "minimum": 0},
-            },
-            "additionalProperties": False,
-        },
-    )
-    worker = Worker("inventory", events_consumed=[placed])
-    worker.on_event("order.placed", topic=EventTopic.BUSINESS_FACTS)(lambda e, c: None)
-    return [worker.manifest()]
+    return order_manifests(with_inventory=False)  # consumes order.placed (additionalProperties)
 
 
 class Synth:
@@ -88,7 +74,9 @@ def test_custom_resource_carries_the_manifests_as_json(synth: Synth) -> None:
     assert props["TableName"] == {"Ref": synth.table_id}
     assert props["ServiceTimeout"] == "300"
     manifests = [AgentManifest.model_validate(m) for m in json.loads(props["Manifests"])]
-    assert manifests == example_manifests()
+    assert [m.model_dump(mode="json") for m in manifests] == [
+        m.model_dump(mode="json") for m in example_manifests()
+    ]
     schema = manifests[0].events_consumed[0].payload_schema
     assert schema is not None
     assert schema["additionalProperties"] is False  # not "false": JSON survives as JSON

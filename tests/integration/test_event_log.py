@@ -96,3 +96,19 @@ def test_ttl_can_be_configured(harness: MotoHarness, monkeypatch: pytest.MonkeyP
 
     [item] = items(harness)
     assert int(item["expires_at"]["N"]) - time.time() <= 60
+
+
+def test_a_malformed_record_goes_to_the_dlq_and_the_rest_are_stored(harness: MotoHarness) -> None:
+    url, _, _ = harness.queue("event-log", "business-facts")
+    sqs = harness.session.client("sqs")
+    sqs.send_message(QueueUrl=url, MessageBody="not an EventBridge event")
+    good = EventEnvelope(source="soorma.tests", type="order.placed", topic="business-facts")
+    harness.put(good)
+    delivery = harness.deliver("event-log", "business-facts")
+
+    assert delivery.failed_ids == []
+    assert [i["event_id"]["S"] for i in items(harness)] == [good.id]
+    [letter] = harness.dead_letters("event-log", "business-facts")
+    assert letter["Body"] == "not an EventBridge event"
+    kind = letter["MessageAttributes"]["SoormaDeadLetterKind"]["StringValue"]
+    assert kind == "permanent-error"

@@ -1,5 +1,7 @@
 """The right to be forgotten: per-user and per-tenant deletion remove every item of that user
-or tenant (plans, sessions, working memory, task contexts, episodic memory) and nothing else."""
+or tenant (plans, sessions, working memory, task contexts, episodic memory) and nothing else.
+Deletion is `MemoryEraser`'s (operators), never reachable from a handler's `context.memory`; its
+scan is strongly consistent and resumable (segments, cursors)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from soorma import Worker
 from soorma.bus import BusClient
 from soorma.config import settings
 from soorma.context import PlatformContext
-from soorma.memory import MemoryClient, TaskContext, WorkflowState
+from soorma.memory import MemoryClient, MemoryEraser, TaskContext, WorkflowState
+from soorma.memory.deletion import InvalidErasureCursorError
 from soorma_common import EventEnvelope, EventTopic
 
 
@@ -73,7 +76,9 @@ def populated(soorma_moto) -> list[dict[str, Any]]:
 def test_forgetting_a_user_deletes_all_of_theirs_and_nothing_else(
     populated: list[dict[str, Any]],
 ) -> None:
-    deleted = run(MemoryClient("acme", "ada").forget_user())
+    progress = MemoryEraser().forget_user("acme", "ada")
+    deleted = progress.deleted
+    assert progress.done and progress.cursor is None
 
     mine = [i for i in populated if owner(i) == ("acme", "ada")]
     assert deleted == len(mine) == 10
@@ -83,10 +88,98 @@ def test_forgetting_a_user_deletes_all_of_theirs_and_nothing_else(
 def test_forgetting_a_tenant_deletes_all_of_its_users_and_nothing_else(
     populated: list[dict[str, Any]],
 ) -> None:
-    deleted = run(MemoryClient("acme", "bob").forget_tenant())
+    deleted = MemoryEraser().forget_tenant("acme").deleted
 
     theirs = [i for i in populated if owner(i)[0] == "acme"]
     assert deleted == len(theirs) == 20
     remaining = items()
     assert sorted(map(str, remaining)) == sorted(str(i) for i in populated if i not in theirs)
     assert {owner(i) for i in remaining} == {("globex", "ada")}
+
+
+def test_a_handler_cannot_reach_deletion(soorma_moto) -> None:
+    """Any agent handling one event of a tenant must not be able to erase the tenant."""
+    worker = Worker(name="anyone")
+    seen: list[bool] = []
+
+    @worker.on_event("x.happened", topic=EventTopic.BUSINESS_FACTS)
+    def happened(event: EventEnvelope, context: Any) -> None:
+        seen.append(any(hasattr(context.memory, n) for n in ("forget_user", "forget_tenant")))
+
+    harness = soorma_moto(worker)
+    harness.publisher().publish(
+        EventTopic.BUSINESS_FACTS, "x.happened", {}, tenant_id="acme", user_id="ada"
+    )
+    harness.run_until_idle()
+    assert seen == [False]
+
+
+def test_the_erasure_scan_is_strongly_consistent(populated: list[dict[str, Any]]) -> None:
+    scans: list[dict[str, Any]] = []
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        scans.append(params)
+
+    from soorma import clients
+
+    events = clients.client("dynamodb").meta.events
+    events.register("provide-client-params.dynamodb.Scan", hook)
+    try:
+        MemoryEraser().forget_user("acme", "ada")
+    finally:
+        events.unregister("provide-client-params.dynamodb.Scan", hook)
+    assert scans and all(s["ConsistentRead"] is True for s in scans)
+
+
+@pytest.mark.parametrize("forget", ["user", "tenant"])
+def test_erasure_in_segments_resumes_from_cursors_and_misses_nothing(
+    populated: list[dict[str, Any]], forget: str
+) -> None:
+    eraser = MemoryEraser()
+    calls, deleted = 0, 0
+    for segment in range(3):
+        cursor = None
+        while True:
+            if forget == "user":
+                progress = eraser.forget_user(
+                    "acme",
+                    "ada",
+                    segment=segment,
+                    total_segments=3,
+                    cursor=cursor,
+                    max_pages=1,
+                    page_size=2,
+                )
+            else:
+                progress = eraser.forget_tenant(
+                    "acme",
+                    segment=segment,
+                    total_segments=3,
+                    cursor=cursor,
+                    max_pages=1,
+                    page_size=2,
+                )
+            calls += 1
+            deleted += progress.deleted
+            if progress.done:
+                break
+            cursor = progress.cursor
+
+    gone = (
+        [i for i in populated if owner(i) == ("acme", "ada")]
+        if forget == "user"
+        else [i for i in populated if owner(i)[0] == "acme"]
+    )
+    assert calls > 3  # the pages were small: every segment was resumed at least once
+    assert deleted == len(gone)
+    assert sorted(map(str, items())) == sorted(str(i) for i in populated if i not in gone)
+
+
+def test_a_cursor_resumes_only_the_erasure_it_came_from(populated: list[dict[str, Any]]) -> None:
+    eraser = MemoryEraser()
+    progress = eraser.forget_tenant("acme", max_pages=1, page_size=1)
+    assert not progress.done
+    with pytest.raises(InvalidErasureCursorError, match="same target, segment"):
+        eraser.forget_tenant("globex", cursor=progress.cursor)
+    with pytest.raises(InvalidErasureCursorError, match="not an erasure cursor"):
+        eraser.forget_tenant("acme", cursor="{}")

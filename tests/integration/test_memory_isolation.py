@@ -95,21 +95,15 @@ def test_forged_ids_read_nothing_and_overwrite_nothing(
     assert run(m.clear("p-b")) == 0
     assert snapshot() == before
 
-    # writes to the same plan id and key land in the caller's own space, or are refused
+    # writes to the same plan id and keys land in the caller's own entries (the user and the
+    # tenant are part of the key), never in the victim's
     state = WorkflowState(m, "p-b")
-    if tenant == "globex":  # same tenant, other user: the entries exist and are not theirs
-        for write in (
-            lambda: state.set("secret", "forged"),
-            lambda: state.increment("counter"),
-            lambda: state.append("secret", "x"),
-            lambda: state.delete("secret"),
-        ):
-            with pytest.raises(TenantIsolationError, match="belongs to another user"):
-                run(write())
-        assert snapshot() == before
-    else:
-        run(state.set("secret", "forged"))
-        assert run(state.get("secret")) == "forged"
+    run(state.delete("secret"))
+    run(state.set("secret", "forged"))
+    run(state.increment("counter", 5))
+    run(state.append("list", "x"))
+    assert run(state.to_dict()) == {"secret": "forged", "counter": 5, "list": ["x"]}
+    assert run(WorkflowState(victim, "p-b").to_dict()) == {"secret": "42", "counter": 1}
     assert run(WorkflowState(victim, "p-b").get("secret")) == "42"
     assert run(WorkflowState(victim, "p-b").get("counter")) == 1
     assert run(victim.get_plan("p-b")).status is PlanStatus.RUNNING
@@ -136,3 +130,20 @@ def test_a_handler_naming_another_tenant_is_dead_lettered(soorma_moto) -> None:
     [dead] = harness.dead_letters("nosy", EventTopic.BUSINESS_FACTS)
     assert "tenant 'globex' is refused" in json.dumps(dead["MessageAttributes"])
     assert touched == []
+
+
+def test_another_user_cannot_write_into_a_users_plan_working_memory(victim: MemoryClient) -> None:
+    """Mallory (same tenant) writes first under keys eve has not used yet: it neither shows in
+    eve's working memory nor keeps eve from writing those keys herself."""
+    mallory = WorkflowState(MemoryClient("globex", "mallory"), "p-b")
+    run(mallory.set("injected", 1))
+    run(mallory.set("next-step", "wire the money"))
+
+    eve = WorkflowState(victim, "p-b")
+    assert run(eve.to_dict()) == {"secret": "42", "counter": 1}
+    assert run(eve.get("next-step")) is None
+    assert run(eve.set("next-step", "review", expected_version=0)) == 1
+    assert run(eve.get("next-step")) == "review"
+    assert run(mallory.get("next-step")) == "wire the money"
+    assert run(eve.cleanup()) == 3
+    assert run(mallory.to_dict()) == {"injected": 1, "next-step": "wire the money"}

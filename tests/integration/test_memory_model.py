@@ -122,6 +122,19 @@ def test_plans_are_listed_by_session_by_parent_and_by_status(memory: MemoryClien
     assert len(run(memory.list_plans(limit=2))) == 2
 
 
+def test_plans_of_any_status_are_listed_newest_status_change_first(memory: MemoryClient) -> None:
+    run(memory.create_plan("g", plan_id="old-running"))
+    run(memory.create_plan("g", plan_id="new-completed"))
+    run(memory.create_plan("g", plan_id="newest-paused"))
+    run(memory.set_plan_status("newest-paused", PlanStatus.PAUSED))
+    run(memory.set_plan_status("new-completed", PlanStatus.COMPLETED))  # the latest change
+
+    listed = [p.plan_id for p in run(memory.list_plans())]
+    assert listed == ["new-completed", "newest-paused", "old-running"]
+    assert [p.plan_id for p in run(memory.list_plans(limit=1))] == ["new-completed"]
+    assert [p.plan_id for p in run(memory.list_plans(limit=2))] == listed[:2]
+
+
 def test_a_plan_in_an_unknown_session_is_refused(memory: MemoryClient) -> None:
     with pytest.raises(NotFoundError, match="no session 'nope'"):
         run(memory.create_plan("g", session_id="nope"))

@@ -52,10 +52,10 @@ ASSESSMENT = PlanDefinition(
 class Agents:
     """A planner and two tools; `moves` records what `on_transition` saw."""
 
-    def __init__(self, *, fail_first_move: bool = False) -> None:
+    def __init__(self, *, fail_first_move: bool = False, planner_class: type = Planner) -> None:
         self.moves: list[tuple[str, str, str]] = []
         self.failures_left = 1 if fail_first_move else 0
-        planner = Planner(name="loan-planner")
+        planner = planner_class(name="loan-planner")
         scorer = Tool(name="scorer")
         reviewer = Tool(name="reviewer", default_response_event="review.done")
 
@@ -229,3 +229,132 @@ def test_illegal_transitions_fail(soorma_moto) -> None:
 def test_a_definition_that_cannot_run_is_refused(states: list[State], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PlanDefinition(initial="a", states=states)
+
+
+def handling(agent: Any, event_type: str, topic: EventTopic, **fields: Any) -> Any:
+    """The context of one handler invocation for a new event of the bank's clerk."""
+    from soorma.bus import BusClient
+    from soorma.context import PlatformContext
+
+    event = EventEnvelope(
+        source="soorma.bank",
+        type=event_type,
+        topic=topic,
+        tenant_id="bank",
+        user_id="clerk",
+        **fields,
+    )
+    return PlatformContext(agent, event, BusClient(agent.name, "soorma.planner", handled=event))
+
+
+def test_a_resume_racing_the_last_reply_still_moves_the_plan_once(soorma_moto) -> None:
+    """The reply's handler reads the plan (paused), then the resume runs (the reply is not
+    recorded yet: nothing to move), then the reply is recorded: the reply's handler moves it."""
+    soorma_moto()
+    agents = Agents()
+    planner = agents.all[0]
+    goal = handling(
+        planner,
+        "loan.assess",
+        EventTopic.ACTION_REQUESTS,
+        data={"amount": 5000},
+        response_event="loan.assessed",
+        reply_to="desk",
+    )
+    plan = asyncio.run(PlanContext.start(goal, ASSESSMENT))
+    asyncio.run(plan.pause())
+    [request] = [e for e in goal.bus.outbox if e.type == "score.compute"]
+
+    reply = handling(
+        planner,
+        "score.computed",
+        EventTopic.ACTION_RESULTS,
+        data={"score": 95},
+        causation_id=request.id,
+    )
+    restored = asyncio.run(PlanContext.restore(reply, ASSESSMENT))
+    assert restored is not None and restored.status is PlanStatus.PAUSED
+
+    resume = handling(planner, "loan.resume", EventTopic.BUSINESS_FACTS)
+    loaded = asyncio.run(PlanContext.load(resume, ASSESSMENT, plan.plan_id))
+    assert asyncio.run(loaded.resume()) is False  # the reply is not recorded yet
+
+    assert asyncio.run(restored.advance()) is True
+    final = asyncio.run(MemoryClient("bank", "clerk").get_plan(plan.plan_id))
+    assert final is not None
+    assert (final.status, final.state) == (PlanStatus.COMPLETED, "approved")
+    assert agents.moves == [("scoring", "approved", "score.computed")]
+    assert [e.type for e in reply.bus.outbox].count("loan.assessed") == 1
+
+
+def test_a_resume_retried_after_moving_the_plan_finishes_the_move(soorma_moto) -> None:
+    """The resume moves the plan, then fails (an on_transition hook): its retry must not find
+    'nothing to do' but repeat the move's effects, so the plan completes and answers once."""
+    agents = Agents(fail_first_move=True)
+    harness = soorma_moto(*agents.all)
+    published = assess(harness, score=95, pause=True)
+    plan = plan_of(published)
+    assert (plan.status, agents.moves) == (PlanStatus.PAUSED, [])
+
+    with record_put_events() as calls:
+        harness.publisher("soorma.bank").publish(
+            EventTopic.BUSINESS_FACTS,
+            "loan.resume",
+            {"plan_id": plan.plan_id},
+            tenant_id="bank",
+            user_id="clerk",
+        )
+        harness.run_until_idle()
+    resumed = plan_of(published)
+    assert agents.failures_left == 0 and len(agents.moves) == 2  # failed once, then retried
+    assert (resumed.status, resumed.state) == (PlanStatus.COMPLETED, "approved")
+    types = [d["type"] for d in calls.details()]
+    assert types.count("loan.assessed") == 1
+    assert types.count("plan.completed") == 1
+
+
+def test_a_reply_redelivered_after_a_resume_moved_the_plan_does_not_move_it_again(
+    soorma_moto,
+) -> None:
+    """The resume made the move on the paused plan's last reply; that reply's handler, run
+    again, must not take the move as its own and repeat it (a second review request)."""
+    soorma_moto()
+    agents = Agents()
+    planner = agents.all[0]
+    goal = handling(planner, "loan.assess", EventTopic.ACTION_REQUESTS, data={"amount": 5000})
+    plan = asyncio.run(PlanContext.start(goal, ASSESSMENT))
+    asyncio.run(plan.pause())
+    [request] = [e for e in goal.bus.outbox if e.type == "score.compute"]
+    fields = {"data": {"score": 60}, "causation_id": request.id}
+    reply = handling(planner, "score.computed", EventTopic.ACTION_RESULTS, **fields)
+    restored = asyncio.run(PlanContext.restore(reply, ASSESSMENT))
+    assert restored is not None and asyncio.run(restored.advance()) is False  # paused
+
+    resume = handling(planner, "loan.resume", EventTopic.BUSINESS_FACTS)
+    assert asyncio.run(asyncio.run(PlanContext.load(resume, ASSESSMENT, plan.plan_id)).resume())
+    assert [e.type for e in resume.bus.outbox].count("review.request") == 1
+
+    again = handling(
+        planner, "score.computed", EventTopic.ACTION_RESULTS, id=reply.event.id, **fields
+    )
+    redelivered = asyncio.run(PlanContext.restore(again, ASSESSMENT))
+    assert redelivered is not None and asyncio.run(redelivered.advance()) is False
+    assert again.bus.outbox == []
+    assert agents.moves == [("scoring", "review", "score.computed")]
+    final = asyncio.run(MemoryClient("bank", "clerk").get_plan(plan.plan_id))
+    assert final is not None and (final.status, final.state) == (PlanStatus.RUNNING, "review")
+
+
+def test_the_planner_alone_decides_which_transition_handlers_run(soorma_moto) -> None:
+    """`PlanContext` asks `Planner.transitions_for`, so a planner that narrows it is obeyed."""
+
+    class QuietPlanner(Planner):
+        def transitions_for(self, from_state: str, to_state: str) -> list[Any]:
+            return [h for h in super().transitions_for(from_state, to_state) if h.to_state]
+
+    agents = Agents(planner_class=QuietPlanner)
+    published = assess(soorma_moto(*agents.all), score=90)
+
+    assert agents.moves == []  # `every_move` (no to_state) was filtered out by the planner
+    [reply] = [e for e in published if e.type == "loan.assessed"]
+    assert reply.data == {"approved": True, "plan_id": plan_of(published).plan_id}

@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from moto import mock_aws
+from pydantic import BaseModel, Field
 
-from soorma import Agent, EventPublisher
-from soorma_common import EventEnvelope, EventTopic
-from soorma_common.errors import EventTooLargeError
+from soorma import Agent, EventPublisher, clients
+from soorma.config import settings
+from soorma.registry import sync_registry
+from soorma_common import EventDefinition, EventEnvelope, EventTopic
+from soorma_common.errors import EventTooLargeError, SchemaValidationError
 from soorma_dev.harness import MotoHarness, record_put_events
 
 WIRE_FORMAT = Path(__file__).parents[2] / "docs" / "wire-format.md"
@@ -123,3 +127,81 @@ def test_the_publisher_batches_by_ten_and_refuses_oversized_events() -> None:
     ):
         publisher.publish(FACTS, "order.placed", {"blob": "x" * 262_144})
     assert refused.count == 0
+
+
+class Placed(BaseModel):
+    order_id: str
+    total: float = Field(ge=0)
+
+
+PLACED = EventDefinition(
+    event_name="order.placed", topic=FACTS, description="An order was placed", payload_schema=Placed
+)
+
+
+@contextmanager
+def put_events_calls() -> Iterator[list[dict[str, Any]]]:
+    """Every PutEvents call about to be sent by the SDK's events client (a botocore hook)."""
+    client = clients.client("events")
+    calls: list[dict[str, Any]] = []
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        calls.append(params)
+
+    client.meta.events.register("before-call.events.PutEvents", hook)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-call.events.PutEvents", hook)
+
+
+def test_the_publisher_checks_payloads_against_the_registry_before_putting() -> None:
+    with MotoHarness([order_listener([])]) as harness:
+        listener = Agent("schema-owner", events_produced=[PLACED])
+        sync_registry(harness.platform.tables["registry"], [listener.manifest()])
+        publisher = harness.publisher("shop.orders-api")
+
+        with (
+            put_events_calls() as refused,
+            pytest.raises(SchemaValidationError, match=r"'total' = -1 breaks rule"),
+        ):
+            publisher.publish(FACTS, "order.placed", {"order_id": "o-3", "total": -1})
+        assert refused == []
+        bad = EventEnvelope(
+            source="shop.orders-api", type="order.placed", topic=FACTS, data={"total": 1}
+        )
+        good = EventEnvelope(
+            source="shop.orders-api", type="order.placed", topic=FACTS, data={"order_id": "o-4"}
+        )
+        with put_events_calls() as refused, pytest.raises(SchemaValidationError, match="order_id"):
+            publisher.publish_envelopes([good, bad])  # none of the batch is put
+        assert refused == []
+
+        with put_events_calls() as sent:
+            publisher.publish(FACTS, "order.placed", {"order_id": "o-5", "total": 3})
+        assert len(sent) == 1
+
+
+def test_a_publisher_uses_the_validator_it_is_given() -> None:
+    with MotoHarness([order_listener([])]) as harness:
+        checked: list[tuple[str, Any]] = []
+        publisher = EventPublisher(
+            "shop.orders-api",
+            bus=harness.platform.bus_name,
+            validate_payload=lambda event_type, data: checked.append((event_type, data)),
+        )
+        with put_events_calls() as sent:
+            publisher.publish(FACTS, "order.placed", {"total": -1})
+        assert checked == [("order.placed", {"total": -1})] and len(sent) == 1
+
+
+def test_without_a_registry_table_the_publisher_checks_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SOORMA_REGISTRY_TABLE", raising=False)
+    monkeypatch.delenv("SOORMA_SCHEMA_MODE", raising=False)
+    settings.cache_clear()
+    try:
+        assert EventPublisher("shop.orders-api", bus="any").validate_payload is None
+    finally:
+        settings.cache_clear()

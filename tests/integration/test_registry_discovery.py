@@ -199,3 +199,25 @@ def test_a_handler_discovers_through_its_context() -> None:
         ["tier2-support"],
         "ticket__route__tier1",
     ]
+
+
+def test_payload_checks_compile_each_schema_once(
+    toolkit: EventToolkit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fastjsonschema
+
+    compiled: list[object] = []
+    real_compile = fastjsonschema.compile
+
+    def counting_compile(schema: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(schema)
+        return real_compile(schema, *args, **kwargs)
+
+    monkeypatch.setattr(fastjsonschema, "compile", counting_compile)
+    for n in range(5):
+        payload = {"ticket_id": f"T-{n}", "technical_area": "db"}
+        assert toolkit.create_payload("ticket.route.tier2", payload) == payload
+        assert toolkit.validate_response("ticket.route.tier1", {"accepted": True})
+    with pytest.raises(SchemaValidationError):
+        toolkit.create_payload("ticket.route.tier2", {"ticket_id": "T-9"})
+    assert len(compiled) <= 2  # at most once per (event, schema), however many calls

@@ -8,41 +8,18 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from pydantic import BaseModel, Field
 
 from soorma import Agent, BusClient, Worker, clients
 from soorma.config import settings
+from soorma.publishing import EventBridgePublisher, EventPublisher
 from soorma.registry import RegistryClient, sync_registry
 from soorma.registry.client import reset_shared_clients
-from soorma.registry.validation import validator_for_agent
+from soorma.registry.validation import PayloadValidator, registry_lookup, validator_for_agent
 from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE, REASON_ATTRIBUTE
-from soorma_common import EventDefinition, EventEnvelope, EventTopic
+from soorma_common import EventEnvelope, EventTopic
 from soorma_common.errors import SchemaValidationError
 from soorma_dev.harness import MotoHarness
-
-
-class OrderPlaced(BaseModel):
-    order_id: str
-    total: float = Field(ge=0)
-
-
-class Reserve(BaseModel):
-    sku: str
-    quantity: int
-
-
-ORDER_PLACED = EventDefinition(
-    event_name="order.placed",
-    topic=EventTopic.BUSINESS_FACTS,
-    description="An order was placed",
-    payload_schema=OrderPlaced,
-)
-RESERVE = EventDefinition(
-    event_name="inventory.reserve",
-    topic=EventTopic.ACTION_REQUESTS,
-    description="Reserve stock",
-    payload_schema=Reserve,
-)
+from tests.registry_catalog import ORDER_PLACED, RESERVE
 
 
 def build_agents(reserve_quantity: Any) -> tuple[Agent, Worker]:
@@ -135,9 +112,10 @@ def test_consumer_checks_schemas_read_from_the_registry(moto_env: None) -> None:
     harness = MotoHarness([orders, inventory], stage="test")
     sync_registry(harness.platform.tables["registry"], [orders.manifest(), inventory.manifest()])
     # a producer outside the SDK's checks puts a bad request straight on the bus
-    harness.publisher("soorma.legacy").publish(
-        EventTopic.ACTION_REQUESTS, "inventory.reserve", {"sku": "A-1"}
+    legacy = EventPublisher(
+        "soorma.legacy", bus=harness.platform.bus_name, validate_payload=lambda name, data: None
     )
+    legacy.publish(EventTopic.ACTION_REQUESTS, "inventory.reserve", {"sku": "A-1"})
     harness.run_until_idle()
 
     [dead] = harness.dead_letters("inventory", EventTopic.ACTION_REQUESTS)
@@ -156,9 +134,22 @@ def test_publish_raises_before_any_put_events(moto_env: None) -> None:
         validate_payload=validator,
     )
 
+    put_events: list[str] = []
+    events = clients.client("events")
+    events.meta.events.register(
+        "before-call.events.PutEvents", lambda **kw: put_events.append(kw["model"].name)
+    )
+
     with pytest.raises(SchemaValidationError, match=r"field 'quantity' = 'x'"):
         bus.publish(EventTopic.ACTION_REQUESTS, "inventory.reserve", {"sku": "A", "quantity": "x"})
     assert bus.outbox == []
+    EventBridgePublisher(put_events=events.put_events).put_wire(bus.wire_events())  # the flush
+    assert put_events == []
+
+    # the hook sees PutEvents when one is made: the assertion above can fail
+    bus.publish(EventTopic.ACTION_REQUESTS, "inventory.reserve", {"sku": "A", "quantity": 1})
+    EventBridgePublisher(put_events=events.put_events).put_wire(bus.wire_events())
+    assert put_events == ["PutEvents"]
 
 
 def test_strict_mode_rejects_events_without_a_schema(
@@ -195,3 +186,37 @@ def test_registry_reads_are_cached_per_cold_start(moto_env: None) -> None:
         validator("unknown.event", {"x": 1})
     assert calls == ["GetItem", "GetItem"]  # one read per event type, misses included
     assert RegistryClient(table).get_event("inventory.reserve") is not None
+
+
+def test_cached_schemas_and_misses_expire(moto_env: None) -> None:
+    orders, inventory = build_agents(2)
+    harness = MotoHarness([orders, inventory], stage="test")
+    table = harness.platform.tables["registry"]
+    now = [0.0]
+    validate = PayloadValidator(
+        lookup=registry_lookup(table), cache_seconds=60, clock=lambda: now[0]
+    )
+    validate("inventory.reserve", {"sku": "A"})  # not registered yet: passes, miss cached
+
+    sync_registry(table, [orders.manifest(), inventory.manifest()])
+    now[0] = 59.0
+    validate("inventory.reserve", {"sku": "A"})  # the miss is still trusted
+    now[0] = 60.0
+    with pytest.raises(SchemaValidationError, match="field 'quantity' = missing"):
+        validate("inventory.reserve", {"sku": "A"})  # expired: read again, now enforced
+
+
+def test_the_cache_lifetime_comes_from_the_environment(
+    moto_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders, inventory = build_agents(2)
+    harness = MotoHarness([orders, inventory], stage="test")
+    monkeypatch.setenv("SOORMA_REGISTRY_CACHE_SECONDS", "0")
+    settings.cache_clear()
+    validator = validator_for_agent(inventory)
+    assert validator is not None and validator.cache_seconds == 0
+    validator("inventory.reserve", {"sku": "A"})  # nothing registered: passes
+    sync_registry(harness.platform.tables["registry"], [orders.manifest(), inventory.manifest()])
+    with pytest.raises(SchemaValidationError, match="field 'quantity' = missing"):
+        validator("inventory.reserve", {"sku": "A"})
+    assert RegistryClient.from_env().cache_seconds == 0

@@ -23,13 +23,21 @@ from pydantic import BaseModel
 
 from soorma import Agent, Worker, clients
 from soorma.config import settings
-from soorma.registry import RegistryClient, sync_registry
+from soorma.registry import IncompatibleSchemaError, RegistryClient, sync_registry
 from soorma.registry.client import reset_shared_clients
 from soorma.registry.table import RegistryTable
 from soorma_common import EventDefinition, EventTopic
 from soorma_common.manifest import AgentManifest
 from soorma_common.naming import table_name
 from soorma_dev.provision import create_table
+from tests.registry_catalog import (
+    OrderPlaced,
+    OrderPlacedTotalAsText,
+    OrderPlacedWithCustomer,
+    OrderPlacedWithNote,
+    order_manifests,
+    order_placed,
+)
 
 TABLE = table_name("test", "registry")
 HANDLER = Path(__file__).resolve().parents[2] / "functions" / "registry_sync" / "handler.py"
@@ -40,55 +48,15 @@ STACK_ID = (
 SERVICE_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:soorma-test-registry-sync"
 
 
-class OrderPlaced(BaseModel):
-    order_id: str
-    total: float
-
-
-class OrderPlacedWithNote(OrderPlaced):
-    note: str | None = None
-
-
-class OrderPlacedWithCustomer(OrderPlaced):
-    customer_id: str
-
-
-class OrderPlacedTotalAsText(BaseModel):
-    order_id: str
-    total: str
-
-
-class Reserve(BaseModel):
-    sku: str
-    quantity: int
-
-
 def manifests(
     order_model: type[BaseModel] = OrderPlaced,
     *,
     with_inventory: bool = True,
     order_event: str = "order.placed",
 ) -> list[AgentManifest]:
-    placed = EventDefinition(
-        event_name=order_event,
-        topic=EventTopic.BUSINESS_FACTS,
-        description="An order was placed",
-        payload_schema=order_model,
+    return order_manifests(
+        order_placed(order_model, name=order_event), with_inventory=with_inventory
     )
-    reserve = EventDefinition(
-        event_name="inventory.reserve",
-        topic=EventTopic.ACTION_REQUESTS,
-        description="Reserve stock",
-        payload_schema=Reserve,
-    )
-    orders = Agent("order-processor", events_consumed=[placed], events_produced=[reserve])
-    orders.on_event(order_event, topic=EventTopic.BUSINESS_FACTS)(lambda e, c: None)
-    agents: list[Agent] = [orders]
-    if with_inventory:
-        inventory = Worker("inventory", events_consumed=[reserve])
-        inventory.on_event("inventory.reserve")(lambda e, c: None)
-        agents.append(inventory)
-    return [a.manifest() for a in agents]
 
 
 def properties(items: list[AgentManifest]) -> dict[str, Any]:
@@ -329,6 +297,98 @@ def test_failed_create_then_its_delete_touches_nothing(
 
     assert catcher.bodies[-1]["Status"] == "SUCCESS"
     assert registry().get_event("order.placed") is not None
+
+
+def test_delete_after_the_table_is_gone_succeeds(
+    aws: Any, handler: Any, catcher: ResponseCatcher
+) -> None:
+    v1 = properties(manifests())
+    handler(request("Create", catcher.url(), v1), None)
+    physical_id = catcher.bodies[-1]["PhysicalResourceId"]
+    aws.delete_table(TableName=TABLE)  # CloudFormation deleted the table first, or someone did
+
+    handler(request("Delete", catcher.url(), v1, physical_id=physical_id), None)
+
+    deleted = catcher.bodies[-1]
+    assert deleted["Status"] == "SUCCESS", deleted["Reason"]  # not DELETE_FAILED
+    assert deleted["PhysicalResourceId"] == physical_id
+    assert deleted["Data"] == {}
+
+
+def test_an_update_whose_table_is_gone_still_fails(
+    aws: Any, handler: Any, catcher: ResponseCatcher
+) -> None:
+    v1 = properties(manifests())
+    handler(request("Create", catcher.url(), v1), None)
+    physical_id = catcher.bodies[-1]["PhysicalResourceId"]
+    aws.delete_table(TableName=TABLE)
+
+    handler(request("Update", catcher.url(), v1, old=v1, physical_id=physical_id), None)
+
+    assert catcher.bodies[-1]["Status"] == "FAILED"
+    assert "ResourceNotFoundException" in catcher.bodies[-1]["Reason"]
+
+
+def test_concurrent_run_time_registrations_cannot_skip_the_compatibility_check(
+    aws: Any,
+) -> None:
+    def definition(field_type: str) -> EventDefinition:
+        return EventDefinition(
+            event_name="partner.quote",
+            topic=EventTopic.ACTION_REQUESTS,
+            payload_schema={"type": "object", "properties": {"sku": {"type": field_type}}},
+        )
+
+    racing_client = boto3.client("dynamodb")
+    raced: list[str] = []
+
+    def other_writer_first(**_: Any) -> None:
+        # another process registers an incompatible schema between our check and our write
+        if not raced:
+            raced.append("integer")
+            RegistryClient(TABLE, dynamodb=boto3.client("dynamodb")).register_event(
+                definition("integer")
+            )
+
+    racing_client.meta.events.register("before-call.dynamodb.PutItem", other_writer_first)
+    with pytest.raises(IncompatibleSchemaError, match="type of field 'sku' changed"):
+        RegistryClient(TABLE, dynamodb=racing_client, cache_seconds=0).register_event(
+            definition("string")
+        )
+
+    event = registry().get_event("partner.quote")
+    assert raced == ["integer"]
+    assert event is not None and event.payload_schema is not None
+    assert event.payload_schema["properties"]["sku"] == {"type": "integer"}  # not overwritten
+
+
+def test_a_registration_retries_after_losing_a_race_to_a_compatible_one(aws: Any) -> None:
+    schema = {"type": "object", "properties": {"sku": {"type": "string"}}}
+    racing_client = boto3.client("dynamodb")
+    puts: list[str] = []
+
+    def other_writer_first(**_: Any) -> None:
+        puts.append("ours")
+        if len(puts) == 1:
+            RegistryClient(TABLE, dynamodb=boto3.client("dynamodb")).register_event(
+                EventDefinition(
+                    event_name="partner.quote", topic="action-requests", payload_schema=schema
+                )
+            )
+
+    racing_client.meta.events.register("before-call.dynamodb.PutItem", other_writer_first)
+    record = RegistryClient(TABLE, dynamodb=racing_client).register_event(
+        EventDefinition(
+            event_name="partner.quote",
+            topic="action-requests",
+            description="with a description",
+            payload_schema=schema,
+        )
+    )
+    assert puts == ["ours", "ours"]  # the first conditional put lost, the second won
+    assert record.previous_payload_schema == schema
+    event = registry().get_event("partner.quote")
+    assert event is not None and event.description == "with a description"
 
 
 def test_sync_is_idempotent(aws: Any) -> None:

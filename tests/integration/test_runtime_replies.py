@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
+from pydantic import BaseModel
 
 from soorma import Tool, Worker
-from soorma_common import EventEnvelope, EventTopic
+from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE
+from soorma_common import EventDefinition, EventEnvelope, EventTopic
 from soorma_common.errors import DomainError
 from soorma_dev.harness import MotoHarness
 
@@ -82,3 +84,78 @@ def test_a_domain_error_replies_failure_to_the_requester() -> None:
     [reply] = results["unknown"]
     assert reply.data == {"success": False, "error": "no price for sku 'unknown'"}
     assert harness.dead_letters("pricer", EventTopic.ACTION_REQUESTS) == []
+
+
+class Quote(BaseModel):
+    sku: str
+    price: float
+
+
+QUOTED = EventDefinition(
+    event_name="price.quoted",
+    topic=RESULTS,
+    description="A price for a sku",
+    payload_schema=Quote,
+)
+
+
+def typed_requester(results: list[EventEnvelope]) -> Worker:
+    worker = Worker("typed-buyer", events_consumed=[QUOTED])
+
+    @worker.on_event("quote.needed", topic=FACTS)
+    def ask(event: EventEnvelope, context: Any) -> None:
+        context.bus.request("price.requested", event.data, response_event="price.quoted")
+
+    @worker.on_result()
+    def got(event: EventEnvelope, context: Any) -> None:
+        results.append(event)
+
+    return worker
+
+
+def typed_tool() -> Tool:
+    tool = Tool("typed-pricer", events_produced=[QUOTED], default_response_event="price.quoted")
+
+    @tool.on_invoke("price.requested")
+    def price(event: EventEnvelope, context: Any) -> dict[str, Any]:
+        sku = event.data["sku"]
+        if sku == "unknown":
+            raise DomainError(f"no price for sku {sku!r}")
+        if sku == "pretends-to-fail":  # looks like a failure reply, but is not exactly one
+            return {"success": False, "error": "nope", "sku": sku}
+        return {"sku": sku, "price": 10}
+
+    return tool
+
+
+def test_a_failure_reply_reaches_the_requester_despite_the_reply_schema() -> None:
+    results: list[EventEnvelope] = []
+    harness = MotoHarness([typed_requester(results), typed_tool()])
+    publisher = harness.publisher()
+    publisher.publish(FACTS, "quote.needed", {"sku": "known"})
+    publisher.publish(FACTS, "quote.needed", {"sku": "unknown"})
+
+    harness.run_until_idle()
+
+    assert sorted((r.data.get("success", True), r.type) for r in results) == [
+        (False, "price.quoted"),
+        (True, "price.quoted"),
+    ]
+    [failure] = [r for r in results if "error" in r.data]
+    assert failure.data == {"success": False, "error": "no price for sku 'unknown'"}
+    assert failure.reply_to == "typed-buyer"
+    assert harness.dead_letters("typed-buyer", RESULTS) == []
+    assert harness.dead_letters("typed-pricer", EventTopic.ACTION_REQUESTS) == []
+
+
+def test_only_the_exact_failure_shape_is_exempt_from_the_reply_schema() -> None:
+    results: list[EventEnvelope] = []
+    harness = MotoHarness([typed_requester(results), typed_tool()])
+    harness.publisher().publish(FACTS, "quote.needed", {"sku": "pretends-to-fail"})
+
+    harness.run_until_idle()
+
+    assert results == []
+    [dead] = harness.dead_letters("typed-pricer", EventTopic.ACTION_REQUESTS)
+    error_type = dead["MessageAttributes"][ERROR_TYPE_ATTRIBUTE]["StringValue"]
+    assert error_type == "SchemaValidationError"

@@ -152,3 +152,53 @@ def test_a_reply_to_a_request_made_without_a_task_is_not_restored(soorma_moto) -
     )
     harness.run_until_idle()
     assert seen["unknown"] == 1
+
+
+def test_two_workers_delegating_from_one_event_fan_in_apart(soorma_moto) -> None:
+    """Both workers handle the same event (the task id of both): each gets its own group."""
+    completed: dict[str, dict[str, Any]] = {}
+    tools = Tool(name="backoffice")
+    workers = [Worker(name="billing"), Worker(name="shipping")]
+    for worker in workers:
+
+        @worker.on_event("order.placed", topic=EventTopic.BUSINESS_FACTS)
+        async def placed(event: EventEnvelope, context: Any) -> None:
+            name = context.agent.name
+            await TaskContext.for_context(context).delegate(f"{name}.do", {}, f"{name}.done")
+
+        @worker.on_result()
+        async def done(event: EventEnvelope, context: Any) -> None:
+            task = await TaskContext.restore(context)
+            assert task is not None
+            if (await task.record_result()).complete:
+                completed[context.agent.name] = task.results_by_type()
+                await task.complete({"success": True})
+
+    @tools.on_invoke("billing.do")
+    def bill(event: EventEnvelope, context: Any) -> dict[str, Any]:
+        return {"billed": True}
+
+    @tools.on_invoke("shipping.do")
+    def ship(event: EventEnvelope, context: Any) -> dict[str, Any]:
+        return {"shipped": True}
+
+    harness = soorma_moto(*workers, tools)
+    with record_put_events() as calls:
+        harness.publisher("soorma.shop").publish(
+            EventTopic.BUSINESS_FACTS, "order.placed", {"o": 1}, tenant_id="acme", user_id="ada"
+        )
+        harness.run_until_idle()
+
+    assert completed == {
+        "billing": {"billing.done": {"billed": True}},
+        "shipping": {"shipping.done": {"shipped": True}},
+    }
+    published = [EventEnvelope.from_wire(d) for d in calls.details()]
+    done_by = sorted(e.data["agent"] for e in published if e.type == "task.completed")
+    assert done_by == ["billing", "shipping"]
+    [placed_event] = [e for e in published if e.type == "order.placed"]
+    delegated = [e.data for e in published if e.type == "task.delegated"]
+    assert {(d["agent"], d["task_id"]) for d in delegated} == {
+        ("billing", placed_event.id),
+        ("shipping", placed_event.id),
+    }

@@ -133,6 +133,24 @@ def test_every_ref_resolves_and_operations_follow_the_agents() -> None:
     ]
 
 
+def test_the_envelope_schema_names_every_wire_attribute_of_the_contract() -> None:
+    from soorma_common.envelope import EXTENSION_WIRE_NAMES, REQUIRED_WIRE_ATTRIBUTES, EventEnvelope
+
+    envelope = asyncapi_document(catalog())["components"]["schemas"]["SoormaEnvelope"]
+    assert set(EXTENSION_WIRE_NAMES.values()) <= set(envelope["properties"])
+    assert envelope["required"] == list(REQUIRED_WIRE_ATTRIBUTES)
+    wire = EventEnvelope(
+        source="soorma.shop",
+        type="order.placed",
+        topic=EventTopic.BUSINESS_FACTS,
+        data={},
+        tenant_id="t",
+        reply_to="shop",
+        correlation_id="c",
+    ).to_wire()
+    assert set(wire) <= set(envelope["properties"])  # nothing on the wire is undocumented
+
+
 def test_the_validator_catches_a_broken_document() -> None:
     document = asyncapi_document(catalog())
     document["operations"]["shop.send.business-facts"]["action"] = "publish"  # AsyncAPI 2 verb

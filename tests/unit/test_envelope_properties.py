@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,10 +10,13 @@ import pytest
 from cloudevents.core.formats.json import JSONFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from soorma.bus import _ID_NAMESPACE, derived_event_id
 from soorma_common import EventEnvelope, EventTopic
-from soorma_common.envelope import EXTENSION_WIRE_NAMES
+from soorma_common.envelope import EXTENSION_WIRE_NAMES, wire_of
 from soorma_common.errors import InvalidEnvelopeError, UnknownTopicError
+from soorma_common.replies import failure_reply, is_failure_reply
 
 text = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
 names = st.from_regex(r"\A[a-z][a-z0-9]{0,8}(\.[a-z][a-z0-9_]{0,8}){1,2}\Z")
@@ -159,3 +163,84 @@ def test_not_an_object_and_not_json_are_rejected() -> None:
         EventEnvelope.from_wire(["a"])
     with pytest.raises(InvalidEnvelopeError, match="not JSON"):
         EventEnvelope.from_json("{nope")
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["success", "error", "sku"]),
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    )
+)
+def test_only_the_exact_failure_reply_shape_is_a_failure_reply(data: dict[str, Any]) -> None:
+    exact = data.keys() == {"success", "error"} and data["success"] is False
+    assert is_failure_reply(data) == (exact and isinstance(data["error"], str))
+    assert not is_failure_reply([data])
+    assert is_failure_reply(failure_reply("no stock"))
+    assert not is_failure_reply({"success": True, "error": "x"})
+
+
+_OPTIONAL_STRINGS = [
+    "subject",
+    "datacontenttype",
+    "dataschema",
+    *(name for name in EXTENSION_WIRE_NAMES if name not in {"topic", "response_topic"}),
+]
+_payloads = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=5)
+    | st.datetimes(timezones=st.just(UTC))
+    | st.uuids(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+
+
+@given(
+    event_type=st.text(min_size=0, max_size=12),
+    topic=st.sampled_from(list(EventTopic)),
+    data=_payloads,
+    strings=st.dictionaries(st.sampled_from(_OPTIONAL_STRINGS), st.text(max_size=6), max_size=5),
+    response_topic=st.none() | st.sampled_from(list(EventTopic)) | st.text(max_size=4),
+    extra=st.none() | st.integers() | st.text(max_size=3),
+)
+def test_the_direct_wire_form_is_what_the_model_writes(
+    event_type: str,
+    topic: EventTopic,
+    data: Any,
+    strings: dict[str, str],
+    response_topic: Any,
+    extra: Any,
+) -> None:
+    fields: dict[str, Any] = {"correlation_id": "corr-1", **strings}
+    if response_topic is not None:
+        fields["response_topic"] = response_topic
+    if extra is not None:
+        fields["custom"] = extra  # not an attribute wire_of knows: the model must decide
+    wire = wire_of("evt-1", "soorma.agent", event_type, topic, data, fields)
+    try:
+        model = EventEnvelope(
+            id="evt-1", source="soorma.agent", type=event_type, topic=topic, data=data, **fields
+        )
+    except ValidationError:
+        assert wire is None  # whatever the model rejects, the direct form declines
+        return
+    if wire is None:
+        return  # declined: the publisher falls back to the model
+    expected = model.to_wire()
+    expected.pop("time")
+    written = dict(wire)
+    assert datetime.fromisoformat(written.pop("time")).tzinfo is not None
+    assert written == expected
+    assert EventEnvelope.from_wire(wire).to_wire() == wire  # and the model reads it unchanged
+
+
+@given(
+    st.text(max_size=8), st.text(max_size=8), st.integers(0, 30), st.none() | st.text(max_size=4)
+)
+def test_derived_ids_are_uuid5_of_agent_parent_replay_and_position(
+    agent: str, parent: str, position: int, replay: str | None
+) -> None:
+    name = f"{agent}\x1f{parent}\x1f{replay or ''}\x1f{position}"
+    assert derived_event_id(agent, parent, position, replay) == str(uuid.uuid5(_ID_NAMESPACE, name))

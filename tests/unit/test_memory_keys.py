@@ -18,7 +18,10 @@ ids = st.text(min_size=1, max_size=40).filter(lambda s: "#" not in s)
 def test_keys_begin_with_their_tenant_and_never_collide_across_tenants(
     tenant: str, other: str, first: str, second: str
 ) -> None:
-    makers = [keys.plan_pk, keys.session_pk, keys.task_pk, keys.request_pk, keys.episodes_pk]
+    def task_pk(tenant_id: str, task_id: str) -> str:
+        return keys.task_pk(tenant_id, "an-agent", task_id)
+
+    makers = [keys.plan_pk, keys.session_pk, task_pk, keys.request_pk, keys.episodes_pk]
     for make in makers:
         assert make(tenant, first).startswith(keys.tenant_prefix(tenant))
         if tenant != other:

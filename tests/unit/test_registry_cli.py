@@ -71,3 +71,15 @@ def test_folders_of_functions_skip_platform_functions(runner: CliRunner) -> None
     result = runner.invoke(app, ["events", str(ROOT / "functions"), "--json"])
     assert result.exit_code == 0, result.output
     assert "registry-sync" not in json.loads(result.output)["agents"]
+
+
+def test_read_manifests_scans_a_folder_of_functions_in_one_child_process() -> None:
+    from soorma_dev.manifests import read_manifests
+
+    scanned = read_manifests([], scan=ROOT / "functions")
+    assert [m.name for m in scanned] == ["event-log"]  # registry_sync is not an agent
+    both = read_manifests(
+        [ROOT / "examples" / "order-fanout" / "warehouse"], scan=ROOT / "functions"
+    )
+    assert [m.name for m in both] == ["warehouse", "event-log"]
+    assert read_manifests([]) == []

@@ -8,12 +8,14 @@ context.bus.publish(...)`) or used as it is, so `def` and `async def` handlers s
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Generator
 from typing import Any
 
-from soorma_common.envelope import EventEnvelope
+from soorma_common.envelope import EventEnvelope, wire_of
 from soorma_common.errors import TrustViolationError, UndeclaredEventError
+from soorma_common.replies import is_failure_reply
 from soorma_common.topics import EventTopic
 
 _ID_NAMESPACE = uuid.UUID("6f0b7c1e-2d0a-4a8e-9c53-50a1ec7a0b5e")
@@ -34,13 +36,22 @@ def derived_event_id(agent: str, parent_id: str, position: int, replay: str | No
     """The id of the `position`-th event `agent` publishes while handling event `parent_id`.
 
     The same inputs give the same id, so a retried handler republishes the same ids and
-    consumers drop the duplicates. An EventBridge replay gets new ids on purpose.
+    consumers drop the duplicates. An EventBridge replay gets new ids on purpose. The id is
+    `uuid.uuid5(namespace, name)`, computed without building `uuid.UUID` objects.
     """
-    return str(uuid.uuid5(_ID_NAMESPACE, f"{agent}\x1f{parent_id}\x1f{replay or ''}\x1f{position}"))
+    name = f"{agent}\x1f{parent_id}\x1f{replay or ''}\x1f{position}"
+    digest = hashlib.sha1(_ID_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()
+    # RFC 4122 version 5 and variant bits, as uuid.UUID(bytes=..., version=5) sets them.
+    number = (
+        int.from_bytes(digest[:16], "big") & _CLEAR_VERSION_AND_VARIANT | _VERSION_5_AND_VARIANT
+    )
+    h = f"{number:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-_PINNED = ("correlation_id", "tenant_id", "user_id")
-_INHERITED = ("session_id", "plan_id", "goal_id", "trace_id")
+_ID_NAMESPACE_BYTES = _ID_NAMESPACE.bytes
+_CLEAR_VERSION_AND_VARIANT = ~((0xC000 << 48) | (0xF000 << 64))
+_VERSION_5_AND_VARIANT = (0x8000 << 48) | (5 << 76)
 
 
 class BusClient:
@@ -62,16 +73,16 @@ class BusClient:
         self._replay = replay
         self._produced = produced
         self._validate_payload = validate_payload
-        self._outbox: list[EventEnvelope] = []
+        self._outbox: list[dict[str, Any]] = []  # wire form
 
     @property
     def outbox(self) -> list[EventEnvelope]:
         """The events buffered so far, in publish order."""
-        return list(self._outbox)
+        return [EventEnvelope.from_wire(wire) for wire in self._outbox]
 
     def wire_events(self) -> list[dict[str, Any]]:
         """The buffered events in wire form (what is stored with the claim and flushed)."""
-        return [envelope.to_wire() for envelope in self._outbox]
+        return list(self._outbox)
 
     def publish(
         self,
@@ -99,26 +110,37 @@ class BusClient:
                 f"agent {self.agent!r} may not publish {event_type!r}: it is not in its "
                 f"events_produced ({', '.join(sorted(self._produced)) or 'none'}); add it there"
             )
-        if self._validate_payload is not None:
+        if self._validate_payload is not None and not is_failure_reply(data):
             self._validate_payload(event_type, data)
         attributes["correlation_id"] = correlation_id
+        if response_event is not None:
+            attributes["response_event"] = response_event
+        if response_topic is not None:
+            attributes["response_topic"] = EventTopic.parse(response_topic)
         fields = self._inherit(attributes)
-        position = len(self._outbox)
-        if self.handled is not None:
-            fields["id"] = derived_event_id(self.agent, self.handled.id, position, self._replay)
+        handled = self.handled
+        if handled is None:
+            wire = EventEnvelope(
+                source=self.source, type=event_type, topic=topic, data=data, **fields
+            ).to_wire()
+        else:
+            event_id = derived_event_id(self.agent, handled.id, len(self._outbox), self._replay)
             # A reply sent after a fan-in names its request, not the last result it handled.
-            fields.setdefault("causation_id", self.handled.id)
-        envelope = EventEnvelope(
-            source=self.source,
-            type=event_type,
-            topic=topic,
-            data=data,
-            response_event=response_event,
-            response_topic=None if response_topic is None else EventTopic.parse(response_topic),
-            **fields,
-        )
-        self._outbox.append(envelope)
-        return EventId(envelope.id)
+            fields.setdefault("causation_id", handled.id)
+            # Inside a handler every inherited value is the validated handled event's: the wire
+            # form is written directly, the model validating only what it cannot vouch for.
+            wire = wire_of(event_id, self.source, event_type, topic, data, fields) or (
+                EventEnvelope(
+                    id=event_id,
+                    source=self.source,
+                    type=event_type,
+                    topic=topic,
+                    data=data,
+                    **fields,
+                ).to_wire()
+            )
+        self._outbox.append(wire)
+        return EventId(wire["id"])
 
     def request(
         self,
@@ -172,20 +194,20 @@ class BusClient:
         handled = self.handled
         if handled is None:
             return fields
-        pinned = {
-            "correlation_id": handled.correlation_id,
-            "tenant_id": handled.tenant_id,
-            "user_id": handled.user_id,
-        }
-        for name, value in pinned.items():
+        for name, value in (
+            ("correlation_id", handled.correlation_id),
+            ("tenant_id", handled.tenant_id),
+            ("user_id", handled.user_id),
+        ):
             given = fields.get(name)
-            if given is not None and given != value:
+            if given is None:
+                if value is not None:
+                    fields[name] = value
+            elif given != value:
                 raise TrustViolationError(
                     f"{name} is {value!r} for the event being handled ({handled.id}); a handler "
                     f"cannot publish with {name}={given!r}. Leave it out: it is carried over"
                 )
-            if value is not None:
-                fields[name] = value
         for name, value in (
             ("session_id", handled.session_id),
             ("plan_id", handled.plan_id),

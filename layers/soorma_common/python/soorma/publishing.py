@@ -17,6 +17,7 @@ from soorma import clients
 from soorma.config import settings
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import EventTooLargeError, PublishError
+from soorma_common.replies import is_failure_reply
 
 #: EventBridge's limit of entries per PutEvents call.
 MAX_ENTRIES_PER_PUT = 10
@@ -177,23 +178,64 @@ class EventBridgePublisher:
 class EventPublisher:
     """Publish events from code outside Lambda (an API, a script) with the same rules.
 
-    Every call starts or continues one workflow: pass `correlation_id` to continue one.
+    Every call starts or continues one workflow: pass `correlation_id` to continue one. Payloads
+    are checked against the registry like a handler's (`validate_payload`, default: the
+    registry's check for publishers, when the registry module is present and configured).
     """
 
-    def __init__(self, source: str, *, bus: str | None = None, **publisher_options: Any) -> None:
+    def __init__(
+        self,
+        source: str,
+        *,
+        bus: str | None = None,
+        validate_payload: Callable[[str, Any], None] | None = None,
+        **publisher_options: Any,
+    ) -> None:
         self.source = source
         self._publisher = EventBridgePublisher(bus, **publisher_options)
+        self._validate_payload = validate_payload
+        self._validator_resolved = validate_payload is not None
+
+    @property
+    def validate_payload(self) -> Callable[[str, Any], None] | None:
+        """The payload check applied before publishing (resolved on first use), or None."""
+        if not self._validator_resolved:
+            self._validate_payload = _publisher_validator()
+            self._validator_resolved = True
+        return self._validate_payload
 
     def publish(
         self, topic: Any, event_type: str, data: Any = None, **attributes: Any
     ) -> EventEnvelope:
-        """Build, validate and publish one envelope; return it (its `id` and `correlation_id`)."""
+        """Build, validate and publish one envelope; return it (its `id` and `correlation_id`).
+
+        Raises `SchemaValidationError` (nothing is put) when `data` breaks the event's schema.
+        """
         envelope = EventEnvelope(
             source=self.source, type=event_type, topic=topic, data=data, **attributes
         )
+        validate = self.validate_payload
+        if validate is not None and not is_failure_reply(envelope.data):
+            validate(envelope.type, envelope.data)
         self._publisher.put([envelope])
         return envelope
 
     def publish_envelopes(self, envelopes: Sequence[EventEnvelope]) -> None:
-        """Publish ready-made envelopes, in batches of at most 10."""
+        """Publish ready-made envelopes, in batches of at most 10, after checking every payload
+        (a `SchemaValidationError` puts none of them)."""
+        validate = self.validate_payload
+        if validate is not None:
+            for envelope in envelopes:
+                if not is_failure_reply(envelope.data):
+                    validate(envelope.type, envelope.data)
         self._publisher.put(envelopes)
+
+
+def _publisher_validator() -> Callable[[str, Any], None] | None:
+    """The registry's payload check for publishers, when the registry module provides one."""
+    try:
+        from soorma.registry.validation import validator_for_publisher
+    except ImportError:
+        return None
+    validator: Callable[[str, Any], None] | None = validator_for_publisher()
+    return validator

@@ -8,11 +8,13 @@ CloudEvents naming rule, lowercase letters and digits only (`correlationid`). `t
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import to_jsonable_python
 
 from soorma_common.errors import InvalidEnvelopeError
 from soorma_common.topics import EventTopic
@@ -201,6 +203,56 @@ class EventEnvelope(BaseModel):
         if data is not None:
             wire["data"] = data
         return cls.from_wire(wire)
+
+
+#: Attributes `wire_of` writes: Python name -> wire name (every optional string attribute).
+_WIRE_NAMES: dict[str, str] = {
+    "subject": "subject",
+    "datacontenttype": "datacontenttype",
+    "dataschema": "dataschema",
+    **{name: wire for name, wire in EXTENSION_WIRE_NAMES.items() if name != "topic"},
+}
+# Python's \S rejects every character pydantic's (Rust) \S rejects, and a few more (which
+# then go through the model): a type accepted here is accepted by the model too.
+_NO_WHITE_SPACE = re.compile(NO_WHITE_SPACE[1:-1])
+
+
+def wire_of(
+    id: str, source: str, event_type: str, topic: EventTopic, data: Any, fields: dict[str, Any]
+) -> dict[str, Any] | None:
+    """`EventEnvelope(...).to_wire()` for an envelope made now, built without the model.
+
+    For a publisher whose `id`, `source` and `topic` are already valid (a derived id, the
+    agent's source, a parsed topic): `event_type` gets the model's checks, `correlation_id` must
+    be given, each attribute in `fields` (Python names, values not None) must be a `str`, and
+    `response_topic` an `EventTopic`. Returns None when anything else is given (the caller then
+    builds the model, which validates it or says what is wrong), so the result is always what
+    the model would have written (attributes in `fields` order after the core ones).
+    """
+    if type(event_type) is not str or _NO_WHITE_SPACE.fullmatch(event_type) is None:
+        return None
+    if not fields.get("correlation_id"):
+        return None
+    wire: dict[str, Any] = {
+        "id": id,
+        "source": source,
+        "specversion": SPEC_VERSION,
+        "type": event_type,
+        "time": datetime.now(UTC).isoformat()[:-6] + "Z",
+        "datacontenttype": JSON_CONTENT_TYPE,
+    }
+    if data is not None:
+        wire["data"] = to_jsonable_python(data)
+    wire["topic"] = topic.value
+    names = _WIRE_NAMES
+    for name, value in fields.items():
+        if type(value) is str and name in names and name != "response_topic":
+            wire[names[name]] = value
+        elif name == "response_topic" and type(value) is EventTopic:
+            wire["responsetopic"] = value.value
+        else:
+            return None
+    return wire
 
 
 def _format_time(value: datetime) -> str:

@@ -2,11 +2,13 @@
 
 `context.memory` (a `MemoryClient`) is bound to the handled event's tenant and user. On top of
 it: `WorkflowState` (a plan's working memory), `TaskContext` (delegation and fan-in for
-workers), `PlanContext` (a plan as a state machine for planners). See docs/memory.md.
+workers), `PlanContext` (a plan as a state machine for planners). `MemoryEraser` (operators
+only, not on `context`) deletes a user's or a tenant's items. See docs/memory.md.
 """
 
 from soorma.memory.client import MemoryClient
 from soorma.memory.conditions import Condition, ConditionSyntaxError
+from soorma.memory.deletion import ErasureProgress, InvalidErasureCursorError, MemoryEraser
 from soorma.memory.fanin import Delegation, FanIn, SubResult
 from soorma.memory.keys import InvalidMemoryIdError
 from soorma.memory.models import Interaction, Plan, PlanStatus, Session, WorkingMemoryEntry
@@ -29,10 +31,13 @@ __all__ = [
     "Condition",
     "ConditionSyntaxError",
     "Delegation",
+    "ErasureProgress",
     "FanIn",
     "Interaction",
+    "InvalidErasureCursorError",
     "InvalidMemoryIdError",
     "MemoryClient",
+    "MemoryEraser",
     "MemoryScope",
     "MemoryTable",
     "Plan",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from soorma.memory.deletion import DeletionOperations
 from soorma.memory.episodic import EpisodicOperations
 from soorma.memory.plans import PlanOperations
 from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER, MemoryScope
@@ -21,13 +20,14 @@ class MemoryClient(
     SessionOperations,
     WorkingMemoryOperations,
     EpisodicOperations,
-    DeletionOperations,
 ):
     """The memory of one tenant and user (inside a handler: the handled event's).
 
     Every call is bound to that tenant and user: a call that names another one raises
     `TenantIsolationError`, and another tenant's keys cannot even be formed. All methods are
-    coroutines (`await context.memory.get_plan(...)`).
+    coroutines (`await context.memory.get_plan(...)`), but each makes blocking boto3 calls:
+    they do not yield to the event loop while DynamoDB answers (see docs/memory.md). Erasing a
+    user or tenant is not here: it is `MemoryEraser`'s, an operator's tool.
     """
 
     def __init__(

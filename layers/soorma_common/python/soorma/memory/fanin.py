@@ -1,9 +1,10 @@
 """Fan-out and fan-in of sub-requests, for `TaskContext` (workers) and `PlanContext` (planners).
 
-A *group* is one item, `T#<t>#TASK#<group_id>`: the requests delegated, the set of request ids
-still pending, and the results recorded so far (by request id). Each sub-request also gets a
-pointer item `T#<t>#REQUEST#<request_id>` -> group, because a reply names only its request (its
-`causation_id`).
+A *group* is one item, `T#<t>#TASK#<agent>#<group_id>`: the requests one agent delegated, the
+set of request ids still pending, and the results recorded so far (by request id). The agent is
+part of the key: two agents handling the same event delegate into two groups. Each sub-request
+also gets a pointer item `T#<t>#REQUEST#<request_id>` -> (agent, group), because a reply names
+only its request (its `causation_id`); only that agent restores the group from it.
 
 Recording a result is one UpdateItem that stores it and removes its request id from `pending`
 on the condition that the id is still pending. DynamoDB applies updates of one item one after
@@ -119,7 +120,7 @@ def delegate(
         requests[str(request_id)] = {"event_type": d.event_type, "response_event": d.response_event}
     table = memory.table
     now = now_iso()
-    pk = keys.task_pk(memory.tenant_id, group_id)
+    pk = keys.task_pk(memory.tenant_id, agent, group_id)
     item: dict[str, Any] = {
         "pk": pk,
         "sk": keys.META,
@@ -140,13 +141,14 @@ def delegate(
     try:
         table.put(item, condition="attribute_not_exists(pk)")
     except ConditionFailed:
-        _add_requests(memory, pk, requests)
+        _add_requests(memory, pk, agent, requests)
     table.put_many(
         [
             {
                 "pk": keys.request_pk(memory.tenant_id, request_id),
                 "sk": keys.META,
                 **memory.item_stamp("request"),
+                "agent": agent,
                 "task_id": group_id,
                 "expires_at": table.expires_at(),
             }
@@ -167,9 +169,17 @@ def delegate(
     return list(requests)
 
 
-def _add_requests(memory: MemoryClient, pk: str, requests: Mapping[str, Mapping[str, str]]) -> None:
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {":ids": set(requests), ":user": memory.user_id, ":now": now_iso()}
+def _add_requests(
+    memory: MemoryClient, pk: str, agent: str, requests: Mapping[str, Mapping[str, str]]
+) -> None:
+    """Add requests to a group that exists (a second `delegate` of the same task)."""
+    names: dict[str, str] = {"#agent": "agent"}
+    values: dict[str, Any] = {
+        ":ids": set(requests),
+        ":user": memory.user_id,
+        ":agent": agent,
+        ":now": now_iso(),
+    }
     sets = ["updated_at = :now", "#status = :waiting"]
     names["#status"] = "status"
     values[":waiting"] = "waiting"
@@ -183,26 +193,26 @@ def _add_requests(memory: MemoryClient, pk: str, requests: Mapping[str, Mapping[
         f"SET {', '.join(sets)} ADD pending :ids",
         names=names,
         values=values,
-        condition="attribute_exists(pk) AND user_id = :user",
+        condition="attribute_exists(pk) AND user_id = :user AND #agent = :agent",
     )
 
 
-def find_group(memory: MemoryClient, request_id: str | None) -> Item | None:
-    """The group a sub-request belongs to (from a reply's `causation_id`), or None."""
+def find_group(memory: MemoryClient, agent: str, request_id: str | None) -> Item | None:
+    """The group of `agent` a sub-request belongs to (from a reply's `causation_id`), or None
+    (no such request, or another agent's or user's)."""
     if not request_id:
         return None
     pointer = memory.table.get(keys.request_pk(memory.tenant_id, request_id), keys.META)
     if pointer is None or pointer.get("user_id") != memory.user_id:
         return None
-    group = memory.table.get(keys.task_pk(memory.tenant_id, pointer["task_id"]), keys.META)
-    if group is None or group.get("user_id") != memory.user_id:
+    if pointer.get("agent") != agent:
         return None
-    return group
+    return get_group(memory, agent, pointer["task_id"])
 
 
-def get_group(memory: MemoryClient, group_id: str) -> Item | None:
-    """A group by id (this user's only), or None."""
-    group = memory.table.get(keys.task_pk(memory.tenant_id, group_id), keys.META)
+def get_group(memory: MemoryClient, agent: str, group_id: str) -> Item | None:
+    """A group of `agent` by id (this user's only), or None."""
+    group = memory.table.get(keys.task_pk(memory.tenant_id, agent, group_id), keys.META)
     if group is None or group.get("user_id") != memory.user_id:
         return None
     return group

@@ -3,9 +3,9 @@
 | item | pk | sk |
 |---|---|---|
 | plan | `T#<t>#PLAN#<plan_id>` | `META` |
-| working memory entry | `T#<t>#PLAN#<plan_id>` | `WM#<key>` |
+| working memory entry | `T#<t>#PLAN#<plan_id>` | `WM#<user_id>#<key>` |
 | session | `T#<t>#SESSION#<session_id>` | `META` |
-| task context (fan-in group) | `T#<t>#TASK#<task_id>` | `META` |
+| task context (fan-in group) | `T#<t>#TASK#<agent>#<task_id>` | `META` |
 | sub-request -> task pointer | `T#<t>#REQUEST#<request_id>` | `META` |
 | episodic interaction | `T#<t>#USER#<user_id>#EPISODES` | `<agent_id>#<time>#<id>` |
 
@@ -48,11 +48,17 @@ def plan_pk(tenant_id: str, plan_id: str) -> str:
     return f"{tenant_prefix(tenant_id)}PLAN#{check_id('plan_id', plan_id)}"
 
 
-def working_memory_sk(key: str) -> str:
-    """The sort key of one working-memory entry."""
+def working_memory_prefix(user_id: str) -> str:
+    """The sort-key prefix of one user's working-memory entries in a plan's partition."""
+    return f"{WORKING_MEMORY_PREFIX}{check_id('user_id', user_id)}#"
+
+
+def working_memory_sk(user_id: str, key: str) -> str:
+    """The sort key of one working-memory entry: the user is part of it, so a user's writes
+    can only ever reach that user's entries (no read of the plan is needed to enforce it)."""
     if not isinstance(key, str) or not key:
         raise InvalidMemoryIdError(f"a working-memory key must be a non-empty string, got {key!r}")
-    return f"{WORKING_MEMORY_PREFIX}{key}"
+    return f"{working_memory_prefix(user_id)}{key}"
 
 
 def session_pk(tenant_id: str, session_id: str) -> str:
@@ -60,9 +66,15 @@ def session_pk(tenant_id: str, session_id: str) -> str:
     return f"{tenant_prefix(tenant_id)}SESSION#{check_id('session_id', session_id)}"
 
 
-def task_pk(tenant_id: str, task_id: str) -> str:
-    """The partition of a task context (a group of delegated sub-requests)."""
-    return f"{tenant_prefix(tenant_id)}TASK#{check_id('task_id', task_id)}"
+def task_pk(tenant_id: str, agent: str, task_id: str) -> str:
+    """The partition of a task context (a group of delegated sub-requests) of one agent.
+
+    The agent is part of the key: two agents handling the same event (whose id is the task id)
+    have two groups, never one.
+    """
+    return (
+        f"{tenant_prefix(tenant_id)}TASK#{check_id('agent', agent)}#{check_id('task_id', task_id)}"
+    )
 
 
 def request_pk(tenant_id: str, request_id: str) -> str:

@@ -204,7 +204,7 @@ class PlanContext:
     ) -> PlanContext | None:
         """The plan a reply belongs to (by its `causation_id`), or None if it is not one of ours."""
         memory: MemoryClient = context.memory
-        group = fanin.find_group(memory, context.event.causation_id)
+        group = fanin.find_group(memory, context.agent.name, context.event.causation_id)
         if group is None or not group.get("plan_id"):
             return None
         plan = await memory.get_plan(group["plan_id"])
@@ -261,7 +261,9 @@ class PlanContext:
         event = event or self.context.event
         group = self._group
         if group is None:
-            group = fanin.find_group(self.context.memory, event.causation_id)
+            group = fanin.find_group(
+                self.context.memory, self.context.agent.name, event.causation_id
+            )
             if group is None:
                 return False
         found = fanin.record(self.context.memory, group, event)
@@ -270,14 +272,22 @@ class PlanContext:
         if not found.complete:
             return False
         if self.status is PlanStatus.PAUSED:
-            return False
+            # The plan was read before this reply was recorded; `resume` may have run since.
+            # `resume` reads the group after its own status change, and this reads the plan
+            # after recording: whichever of the two comes second sees both, so the plan moves.
+            latest = await self.context.memory.get_plan(self.plan_id)
+            if latest is None or latest.status is not PlanStatus.RUNNING:
+                return False
+            self.plan = latest
         return await self._choose_and_move(event)
 
     async def _choose_and_move(self, event: EventEnvelope) -> bool:
         from_state = self.state
         if self.plan.context.get("entered_by") == event.id:
-            # A retry of the handler whose event already moved the plan: choose again from
-            # the state it left (same replies, same choice) and repeat the move's effects.
+            if self.plan.context.get("moved_by") != self.context.event.id:
+                return False  # another handler (the last reply, or a resume) made this move
+            # A retry of the handler that already moved the plan on this event: choose again
+            # from the state it left (same replies, same choice) and repeat the move's effects.
             from_state = self.plan.context.get("entered_from") or from_state
         namespace = {
             "data": event.data,
@@ -297,8 +307,7 @@ class PlanContext:
                 status=PlanStatus.FAILED,
             )
             return True
-        await self.transition_to(target, event, from_state=from_state)
-        return True
+        return await self.transition_to(target, event, from_state=from_state)
 
     async def transition_to(
         self,
@@ -306,8 +315,13 @@ class PlanContext:
         trigger: EventEnvelope | None = None,
         *,
         from_state: str | None = None,
-    ) -> None:
-        """Move to `to_state` (checked against the definition), run hooks, enter the state."""
+    ) -> bool:
+        """Move to `to_state` (checked against the definition), run hooks, enter the state.
+
+        Returns False, doing nothing, when another handler already made this move on the same
+        trigger (a resume racing the last reply); a retry of the handler that made it repeats
+        its effects (events, hooks, entering the state) and returns True.
+        """
         trigger = trigger or self.context.event
         current = self.definition.state(from_state or self.state)
         allowed = {t.to for t in current.transitions} | {current.default_next}
@@ -318,7 +332,13 @@ class PlanContext:
             )
         from_state = current.name
         memory: MemoryClient = self.context.memory
-        context = {**self.plan.context, "entered_by": trigger.id, "entered_from": from_state}
+        context = {
+            **self.plan.context,
+            "entered_by": trigger.id,
+            "entered_from": from_state,
+            "left_group": _group_id(self.plan),
+            "moved_by": self.context.event.id,
+        }
         try:
             self.plan = await memory.update_plan(
                 self.plan_id,
@@ -331,6 +351,9 @@ class PlanContext:
             latest = await memory.get_plan(self.plan_id)
             if latest is None or latest.context.get("entered_by") != trigger.id:
                 raise
+            if latest.context.get("moved_by") != self.context.event.id:
+                self.plan = latest  # another handler made this very move
+                return False
             self.plan = latest  # a retry of the handler that already made this move
         move = PlanTransition(self.plan_id, from_state, to_state, trigger.type, trigger.id)
         self._publish(
@@ -339,6 +362,7 @@ class PlanContext:
         )
         await self._run_hooks(move)
         await self._enter(self.definition.state(to_state), trigger_id=trigger.id)
+        return True
 
     async def _enter(self, state: State, *, trigger_id: str) -> None:
         if state.terminal is not None:
@@ -356,11 +380,13 @@ class PlanContext:
         )
 
     async def _run_hooks(self, move: PlanTransition) -> None:
-        for hook in getattr(self.context.agent, "transition_handlers", ()):
-            if hook.matches(move.from_state, move.to_state):
-                outcome = hook.function(move, self, self.context)
-                if inspect.isawaitable(outcome):
-                    await outcome
+        transitions_for = getattr(self.context.agent, "transitions_for", None)
+        if transitions_for is None:  # not a Planner: it has no on_transition handlers
+            return
+        for hook in transitions_for(move.from_state, move.to_state):
+            outcome = hook.function(move, self, self.context)
+            if inspect.isawaitable(outcome):
+                await outcome
 
     # ---- ending, pausing ------------------------------------------------------------------
 
@@ -383,10 +409,23 @@ class PlanContext:
 
     async def resume(self) -> bool:
         """Resume (paused -> running); if the current state's replies all came in meanwhile,
-        take its transition now. Returns True when the plan moved."""
-        self.plan = await self.context.memory.update_plan(self.plan_id, status=PlanStatus.RUNNING)
+        take its transition now. Returns True when the plan moved.
+
+        The group is read (strongly consistent) after the status change: a reply recorded
+        before the change is seen here, and `advance` for a reply recorded after it finds the
+        plan running. A retry of a resume that already moved the plan repeats that move's
+        effects (from the group of the state it left) instead of moving again.
+        """
+        retry = self.plan.context.get("moved_by") == self.context.event.id
+        if not (retry and self.status in (PlanStatus.COMPLETED, PlanStatus.FAILED)):
+            self.plan = await self.context.memory.update_plan(
+                self.plan_id, status=PlanStatus.RUNNING
+            )
         self._publish("plan.state_changed", {"status": "running"})
-        group = fanin.get_group(self.context.memory, _group_id(self.plan))
+        group_id = _group_id(self.plan)
+        if retry:
+            group_id = self.plan.context.get("left_group") or group_id
+        group = fanin.get_group(self.context.memory, self.context.agent.name, group_id)
         if group is None or group.get("pending"):
             return False
         results = fanin.results_of(group)

@@ -119,8 +119,10 @@ class PlanOperations(SessionOperations):
     ) -> list[Plan]:
         """This user's plans: of a session, or children of a plan, or all; optionally by status.
 
-        Without a session or parent the `by_owner` index is queried with the status in the key
-        (no filtering); newest status change first.
+        Without a session or parent: the `by_owner` index, whose sort key starts with the
+        status, newest status change first. With a status that is one key-bounded Query; without
+        one it is one Query per status (4, each at most `limit` plans), merged by time. Of a
+        session or of a parent: oldest created first.
         """
         self.scope.check(tenant_id, user_id)
         wanted = None if status is None else PlanStatus(status).value
@@ -142,23 +144,33 @@ class PlanOperations(SessionOperations):
                 assert parent_plan_id is not None
                 index, key_name = "by_parent", "parent_pk"
                 values[":group"] = keys.plan_pk(self.tenant_id, parent_plan_id)
-            found = self.table.query(
-                f"{key_name} = :group",
-                values=values,
-                names=names or None,
-                index=index,
-                filter_expression=" AND ".join(filters),
-                limit=limit,
+            found = list(
+                self.table.query(
+                    f"{key_name} = :group",
+                    values=values,
+                    names=names or None,
+                    index=index,
+                    filter_expression=" AND ".join(filters),
+                    limit=limit,
+                )
             )
         else:
-            prefix = "PLAN#" if wanted is None else f"PLAN#{wanted}#"
-            found = self.table.query(
-                "owner_pk = :owner AND begins_with(owner_sk, :prefix)",
-                values={":owner": keys.owner_pk(self.tenant_id, self.user_id), ":prefix": prefix},
-                index="by_owner",
-                forward=False,
-                limit=limit,
-            )
+            statuses = [wanted] if wanted is not None else [s.value for s in PlanStatus]
+            newest = [
+                item
+                for each in statuses
+                for item in self.table.query(
+                    "owner_pk = :owner AND begins_with(owner_sk, :prefix)",
+                    values={
+                        ":owner": keys.owner_pk(self.tenant_id, self.user_id),
+                        ":prefix": f"PLAN#{each}#",
+                    },
+                    index="by_owner",
+                    forward=False,
+                    limit=limit,
+                )
+            ]
+            found = sorted(newest, key=_status_changed, reverse=True)[:limit]
         return [plan_from_item(i) for i in found]
 
     async def update_plan(
@@ -286,6 +298,12 @@ class PlanOperations(SessionOperations):
             f"plan {plan_id!r} is at version {current.get('version')}, expected "
             f"{expected_version}; it was changed concurrently: read it again and retry"
         )
+
+
+def _status_changed(item: Item) -> tuple[str, str]:
+    """When a plan last changed status, and its id (from its `by_owner` sort key)."""
+    _, _, changed_at, plan_id = str(item["owner_sk"]).split(keys.SEPARATOR, 3)
+    return changed_at, plan_id
 
 
 def predecessors_of(status: PlanStatus) -> set[PlanStatus]:

@@ -218,25 +218,40 @@ class MemoryTable:
             request["ProjectionExpression"] = projection
         yield from self._paginate(self.client.query, request, limit)
 
-    def scan(
+    def scan_page(
         self,
         filter_expression: str,
         *,
         values: Mapping[str, Any],
         names: Mapping[str, str] | None = None,
         projection: str | None = None,
-    ) -> Iterator[Item]:
-        """Every item of the table matching `filter_expression` (reads the whole table)."""
+        segment: int = 0,
+        total_segments: int = 1,
+        start_key: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[Item], dict[str, Any] | None]:
+        """One strongly consistent Scan page of one segment of the table (reads the whole
+        segment over all pages): the items matching `filter_expression`, and the key to resume
+        from (`LastEvaluatedKey`, None at the segment's end)."""
         request: dict[str, Any] = {
             "TableName": self.name,
             "FilterExpression": filter_expression,
             "ExpressionAttributeValues": {k: to_dynamo(v) for k, v in values.items()},
+            "ConsistentRead": True,
+            "Segment": segment,
+            "TotalSegments": total_segments,
         }
         if names:
             request["ExpressionAttributeNames"] = dict(names)
         if projection:
             request["ProjectionExpression"] = projection
-        yield from self._paginate(self.client.scan, request, None)
+        if start_key:
+            request["ExclusiveStartKey"] = dict(start_key)
+        if limit is not None:
+            request["Limit"] = limit
+        response = self.client.scan(**request)
+        found = [item_from_dynamo(i) for i in response.get("Items", [])]
+        return found, response.get("LastEvaluatedKey") or None
 
     def _paginate(
         self, operation: Any, request: dict[str, Any], limit: int | None

@@ -83,13 +83,17 @@ class TaskContext:
 
     @classmethod
     def for_context(cls, context: PlatformContext) -> TaskContext:
-        """A task for the request being handled (its id is the request's id); no I/O yet."""
+        """A task for the request being handled (its id is the request's id); no I/O yet.
+
+        The task belongs to the handling agent: two agents handling the same event have two
+        tasks (stored apart), each with its own fan-in.
+        """
         return cls(context, context.event.id)
 
     @classmethod
     async def restore(cls, context: PlatformContext) -> TaskContext | None:
         """The task a reply belongs to (found by its `causation_id`), or None if it is not ours."""
-        group = fanin.find_group(context.memory, context.event.causation_id)
+        group = fanin.find_group(context.memory, context.agent.name, context.event.causation_id)
         if group is None or group.get("plan_id"):
             return None
         return cls(context, group["task_id"], group)

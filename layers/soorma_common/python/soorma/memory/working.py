@@ -2,8 +2,13 @@
 
 Every write is a single UpdateItem: `set` (optionally compare-and-set on the version),
 `increment` (ADD), `append` (list_append), `update_dict` (SET on map paths). None reads the
-item first. Each write bumps `version` and refreshes `expires_at`. Entries belong to the user who
-first wrote them; another user of the tenant can neither read nor change them.
+item first. Each write bumps `version` and refreshes `expires_at`.
+
+The user is part of an entry's key (`WM#<user>#<key>` in the plan's partition), so a user can
+only ever read or write their own entries of a plan: another user of the tenant who uses the
+same plan id and key writes to an entry of their own, which the plan's owner never sees and
+which cannot block the owner's writes. Proving that the caller owns the plan on every write
+would take a read (or a transaction) per write; the key makes it unnecessary.
 """
 
 from __future__ import annotations
@@ -17,9 +22,8 @@ from soorma.memory import keys
 from soorma.memory.models import WorkingMemoryEntry
 from soorma.memory.scope import ScopedMemory
 from soorma.memory.table import ConditionFailed, Item, now_iso
-from soorma_common.errors import TenantIsolationError, VersionConflictError
+from soorma_common.errors import VersionConflictError
 
-_OWNER_OK = "(attribute_not_exists(user_id) OR user_id = :user)"
 _MAX_MAP_ATTEMPTS = 4
 
 
@@ -34,8 +38,10 @@ class WorkingMemoryOperations(ScopedMemory):
 
     async def get_entry(self, plan_id: str, key: str) -> WorkingMemoryEntry | None:
         """The entry (value and version), or None."""
-        item = self.table.get(keys.plan_pk(self.tenant_id, plan_id), keys.working_memory_sk(key))
-        if item is None or item.get("user_id") != self.user_id:
+        item = self.table.get(
+            keys.plan_pk(self.tenant_id, plan_id), keys.working_memory_sk(self.user_id, key)
+        )
+        if item is None:
             return None
         return WorkingMemoryEntry(
             plan_id=plan_id,
@@ -60,10 +66,8 @@ class WorkingMemoryOperations(ScopedMemory):
                 "pk = :pk AND begins_with(sk, :prefix)",
                 values={
                     ":pk": keys.plan_pk(self.tenant_id, plan_id),
-                    ":prefix": keys.WORKING_MEMORY_PREFIX,
-                    ":user": self.user_id,
+                    ":prefix": keys.working_memory_prefix(self.user_id),
                 },
-                filter_expression="user_id = :user",
             )
         )
 
@@ -77,13 +81,13 @@ class WorkingMemoryOperations(ScopedMemory):
         With `expected_version` it is a compare-and-set: it succeeds only if the entry is at that
         version (0 = must not exist yet), else `VersionConflictError` says which version it is.
         """
-        condition = _OWNER_OK
+        condition = None
         values: dict[str, Any] = {":value": value}
         if expected_version is not None:
             if expected_version == 0:
-                condition += " AND attribute_not_exists(version)"
+                condition = "attribute_not_exists(version)"
             else:
-                condition += " AND version = :expected"
+                condition = "version = :expected"
                 values[":expected"] = expected_version
         try:
             new = self._update(plan_id, key, "SET #value = :value", values, condition)
@@ -102,7 +106,7 @@ class WorkingMemoryOperations(ScopedMemory):
 
     async def increment(self, plan_id: str, key: str, by: int | float = 1) -> int | float:
         """Add `by` to a number (missing = 0) atomically; returns the new value."""
-        new = self._update(plan_id, key, "ADD #value :by", {":by": by}, _OWNER_OK)
+        new = self._update(plan_id, key, "ADD #value :by", {":by": by})
         value: int | float = new["value"]
         return value
 
@@ -113,7 +117,6 @@ class WorkingMemoryOperations(ScopedMemory):
             key,
             "SET #value = list_append(if_not_exists(#value, :empty), :items)",
             {":empty": [], ":items": list(values)},
-            _OWNER_OK,
         )
         return len(new["value"])
 
@@ -139,7 +142,7 @@ class WorkingMemoryOperations(ScopedMemory):
                     key,
                     f"SET {', '.join(assignments)}",
                     {**path_values, ":map": "M"},
-                    f"{_OWNER_OK} AND attribute_type(#value, :map)",
+                    "attribute_type(#value, :map)",
                     extra_names=names,
                 )
                 return
@@ -156,7 +159,7 @@ class WorkingMemoryOperations(ScopedMemory):
                     key,
                     "SET #value = :whole",
                     {":whole": {str(k): v for k, v in updates.items()}},
-                    f"{_OWNER_OK} AND attribute_not_exists(#value)",
+                    "attribute_not_exists(#value)",
                 )
                 return
             except VersionConflictError:
@@ -167,15 +170,9 @@ class WorkingMemoryOperations(ScopedMemory):
 
     async def delete(self, plan_id: str, key: str) -> None:
         """Remove one key from the plan's working memory (no error if absent)."""
-        try:
-            self.table.delete(
-                keys.plan_pk(self.tenant_id, plan_id),
-                keys.working_memory_sk(key),
-                condition=_OWNER_OK,
-                values={":user": self.user_id},
-            )
-        except ConditionFailed:
-            raise self._not_yours(plan_id, key) from None
+        self.table.delete(
+            keys.plan_pk(self.tenant_id, plan_id), keys.working_memory_sk(self.user_id, key)
+        )
 
     async def clear(self, plan_id: str) -> int:
         """Remove every key of the plan's working memory; returns how many were removed."""
@@ -190,7 +187,7 @@ class WorkingMemoryOperations(ScopedMemory):
         key: str,
         expression: str,
         values: dict[str, Any],
-        condition: str,
+        condition: str | None = None,
         *,
         extra_names: Mapping[str, str] | None = None,
     ) -> Item:
@@ -206,7 +203,7 @@ class WorkingMemoryOperations(ScopedMemory):
         try:
             return self.table.update(
                 keys.plan_pk(self.tenant_id, plan_id),
-                keys.working_memory_sk(key),
+                keys.working_memory_sk(self.user_id, key),
                 full,
                 names={"#value": "value", "#key": "key", **(extra_names or {})},
                 values={
@@ -225,8 +222,6 @@ class WorkingMemoryOperations(ScopedMemory):
             )
         except ConditionFailed as failed:
             current = failed.current
-            if current is not None and current.get("user_id") not in (None, self.user_id):
-                raise self._not_yours(plan_id, key) from None
             version = None if current is None else current.get("version")
             raise VersionConflictError(
                 f"working memory {key!r} of plan {plan_id!r} is at version {version or 0}, "
@@ -239,12 +234,6 @@ class WorkingMemoryOperations(ScopedMemory):
                     f"does not fit the stored value ({exc.response['Error'].get('Message')})"
                 ) from None
             raise
-
-    def _not_yours(self, plan_id: str, key: str) -> TenantIsolationError:
-        return TenantIsolationError(
-            f"working memory {key!r} of plan {plan_id!r} belongs to another user; user "
-            f"{self.user_id!r} may not change it"
-        )
 
 
 class _Current(Exception):

@@ -31,7 +31,10 @@ class ClaimStore:
         *,
         expires_after_seconds: int,
         dynamodb_client: Any = None,
+        persistence_layer: Any = None,
     ) -> None:
+        """`persistence_layer` (a Powertools `BasePersistenceLayer`) replaces the DynamoDB layer
+        on `table_name`, e.g. an in-memory one for tests; `dynamodb_client` is then unused."""
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
             IdempotencyConfig,
@@ -42,16 +45,19 @@ class ClaimStore:
         )
 
         self._in_progress = IdempotencyAlreadyInProgressError
-        if dynamodb_client is None:
-            from soorma import clients
-
-            dynamodb_client = clients.client("dynamodb")
         self.config = IdempotencyConfig(expires_after_seconds=expires_after_seconds)
-        layer = DynamoDBPersistenceLayer(
-            table_name=table_name, expiry_attr=EXPIRY_ATTRIBUTE, boto3_client=dynamodb_client
-        )
+        if persistence_layer is None:
+            if dynamodb_client is None:
+                from soorma import clients
+
+                dynamodb_client = clients.client("dynamodb")
+            persistence_layer = DynamoDBPersistenceLayer(
+                table_name=table_name, expiry_attr=EXPIRY_ATTRIBUTE, boto3_client=dynamodb_client
+            )
+        #: The Powertools persistence layer the claims are kept in.
+        self.persistence_layer = persistence_layer
         self._once = idempotent_function(
-            data_keyword_argument="claim", persistence_store=layer, config=self.config
+            data_keyword_argument="claim", persistence_store=persistence_layer, config=self.config
         )(_run_work)
 
     def register_lambda_context(self, lambda_context: Any) -> None:

@@ -25,6 +25,7 @@ from soorma.runtime.telemetry import RuntimeTelemetry
 from soorma.tracing import span, tracing_active
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import DomainError, NoHandlerError, PermanentError
+from soorma_common.replies import failure_reply, is_failure_reply
 from soorma_common.topics import EventTopic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,6 +77,7 @@ class LambdaRuntime:
             self.claims.register_lambda_context(lambda_context)
 
         traced = tracing_active()  # read once per invocation, not per record
+        self.telemetry.begin_batch()
         handled: list[tuple[dict[str, Any], str, WireEvents]] = []  # (record, type, events)
 
         def record_handler(record: Any) -> None:
@@ -207,7 +209,7 @@ class LambdaRuntime:
                 f"agent {self.agent.name!r} has no handler for {envelope.type!r} on "
                 f"{envelope.topic.value}; subscribe with @on_event or fix the rule"
             )
-        if self.validate_payload is not None:
+        if self.validate_payload is not None and not is_failure_reply(envelope.data):
             self.validate_payload(envelope.type, envelope.data)
 
         def work() -> WireEvents:
@@ -248,7 +250,7 @@ class LambdaRuntime:
                 replay=delivered.replay_name,
                 produced=self._produced,
             )
-            self._reply(bus, spec, {"success": False, "error": str(exc)})
+            self._reply(bus, spec, failure_reply(str(exc)))
         return bus.wire_events()
 
     def _reply(self, bus: BusClient, spec: HandlerSpec, data: Any) -> None:

@@ -22,6 +22,8 @@ class RuntimeTelemetry:
         self._counts: Counter[tuple[str, str]] = Counter()
         self._metrics: Any = None
         self._bound = False
+        #: Whether events are counted (False while `POWERTOOLS_METRICS_DISABLED` is set).
+        self.counting = not _metrics_disabled()
 
     def bind(self, envelope: EventEnvelope) -> None:
         """Put the event's correlation id and keys on every log line until the next `bind`."""
@@ -41,9 +43,14 @@ class RuntimeTelemetry:
             self.logger.set_correlation_id(None)
             self._bound = False
 
+    def begin_batch(self) -> None:
+        """Read, once per batch, whether metrics are emitted (counting is skipped otherwise)."""
+        self.counting = not _metrics_disabled()
+
     def count(self, outcome: str, event_type: str) -> None:
         """Count one event with `outcome` (handled, failed, dead_lettered, published)."""
-        self._counts[(outcome, event_type)] += 1
+        if self.counting:
+            self._counts[(outcome, event_type)] += 1
 
     def flush(self) -> None:
         """Emit the batch's counters: totals per outcome, and per outcome and event type."""
