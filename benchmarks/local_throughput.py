@@ -80,13 +80,20 @@ def publish(cloud: LocalCloud, events: int, publishers: int) -> float:
 
 
 def run(
-    events: int, agents: int, publishers: int, concurrency: int, profile: Path | None
+    events: int,
+    agents: int,
+    publishers: int,
+    concurrency: int,
+    profile: Path | None,
+    idempotency: bool = True,
 ) -> dict[str, float]:
     """One measured run; returns its numbers."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         paths = write_agents(root, agents)
         env = {PROFILE_ENV: str(profile.parent)} if profile else {}
+        if not idempotency:
+            env["SOORMA_IDEMPOTENCY"] = "off"
         with LocalCloud(
             paths,
             state_dir=root / "state",
@@ -148,11 +155,18 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=1, help="sink agents (fan-out)")
     parser.add_argument("--publishers", type=int, default=2, help="publishing threads")
     parser.add_argument("--concurrency", type=int, default=1, help="worker processes per agent")
+    parser.add_argument(
+        "--no-idempotency",
+        action="store_true",
+        help="switch the claims off (not the fidelity mode: shows what they cost)",
+    )
     parser.add_argument("--profile", action="store_true", help="also profile moto in a 2nd run")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
-    numbers = run(args.events, args.agents, args.publishers, args.concurrency, None)
+    numbers = run(
+        args.events, args.agents, args.publishers, args.concurrency, None, not args.no_idempotency
+    )
     print(
         f"{numbers['handled']:.0f} handlings of {args.events} events by {args.agents} agent(s): "
         f"{numbers['events_per_s']:.0f} events/s publish -> handler done "

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
 
 os.environ.update(
     {
@@ -18,3 +21,19 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment() -> Iterator[None]:
+    """No test leaks `os.environ` changes into the next (e.g. the `SOORMA_*` variables of a
+    `MotoHarness` that was never closed), nor the SDK's settings and clients cached from them."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+        from soorma import clients
+        from soorma.config import settings
+
+        settings.cache_clear()
+        clients.reset()

@@ -16,7 +16,8 @@ class ActivityLine:
     """One handling outcome of one event by one agent, in the order the local cloud saw it.
 
     `time` is ISO 8601 UTC. `reason` says why a record failed or was dead-lettered;
-    `message_id` is the SQS message id; `causation_id` links the event to its cause.
+    `message_id` is the SQS message id; `causation_id` links the event to its cause; `received`
+    is when the pump received the batch (ISO 8601 UTC).
     """
 
     time: str
@@ -29,6 +30,7 @@ class ActivityLine:
     reason: str | None = None
     message_id: str | None = None
     causation_id: str | None = None
+    received: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (one line of the activity file)."""
@@ -37,7 +39,7 @@ class ActivityLine:
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> ActivityLine:
         """Read a line written by `to_dict` (unknown keys ignored)."""
-        known = {k: record.get(k) for k in cls.__dataclass_fields__}
+        known: dict[str, Any] = {k: record.get(k) for k in cls.__dataclass_fields__}
         return cls(**known)
 
 

@@ -15,11 +15,12 @@ def memoize_jsonpath_parse() -> None:
     call): the parsed expressions are immutable, so cache them by path text."""
     import jsonpath_ng.ext
 
-    if getattr(jsonpath_ng.ext.parse, "__soorma_memoized__", False):
+    parse = getattr(jsonpath_ng.ext, "parse")  # noqa: B009
+    if getattr(parse, "__soorma_memoized__", False):
         return
-    cached: Any = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+    cached: Any = functools.lru_cache(maxsize=1024)(parse)
     cached.__soorma_memoized__ = True
-    jsonpath_ng.ext.parse = cached
+    setattr(jsonpath_ng.ext, "parse", cached)  # noqa: B010
 
 
 def cache_moto_module_list() -> None:
@@ -55,8 +56,8 @@ def fast_sqs_clock() -> None:
     def unix_time_millis(dt: Any = None) -> float:
         return unix_time(dt) * 1000.0
 
-    sqs_models.unix_time = unix_time  # type: ignore[assignment]
-    sqs_models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
+    setattr(sqs_models, "unix_time", unix_time)  # noqa: B010
+    setattr(sqs_models, "unix_time_millis", unix_time_millis)  # noqa: B010
 
 
 def single_pass_queue_attributes() -> None:
@@ -86,10 +87,14 @@ def single_pass_queue_attributes() -> None:
         self: Any, queue_name: str, message: Any
     ) -> bool:
         retention = int(self.get_queue(queue_name).message_retention_period)
-        return bool(retention + message.sent_timestamp / 1000 > sqs_models.unix_time())
+        return bool(retention + message.sent_timestamp / 1000 > getattr(sqs_models, "unix_time")())  # noqa: B009
 
-    backend.get_queue_attributes = get_queue_attributes
-    backend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    setattr(backend, "get_queue_attributes", get_queue_attributes)  # noqa: B010
+    setattr(  # noqa: B010
+        backend,
+        "is_message_valid_based_on_retention_period",
+        is_message_valid_based_on_retention_period,
+    )
 
 
 def single_pass_message_counts() -> None:
@@ -126,6 +131,27 @@ def single_pass_message_counts() -> None:
     Queue.approximate_number_of_messages = property(visible)  # type: ignore[assignment,method-assign]
 
 
+def memoize_name_helpers() -> None:
+    """Every request runs `inspect.getmembers` on its response class to list its methods
+    (`method_names_from_class`, in `BaseResponse.call_action`), and every `queue.attributes`
+    converts ~15 CamelCase names to snake_case: both are pure functions of their argument."""
+    import moto.core.responses as responses
+    import moto.sqs.models as sqs_models
+    from moto.core import utils
+
+    to_snake = functools.lru_cache(maxsize=4096)(utils.camelcase_to_underscores)
+    methods = functools.lru_cache(maxsize=1024)(
+        lambda clazz: tuple(utils.method_names_from_class(clazz))
+    )
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        return list(methods(clazz))
+
+    for module in (utils, responses, sqs_models):
+        module.camelcase_to_underscores = to_snake  # type: ignore[attr-defined]
+    responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
+
+
 def quiet_request_log() -> None:
     """Werkzeug logs one line per request: at local-cloud rates that is most of the output."""
     import logging
@@ -141,6 +167,7 @@ def apply_all() -> list[str]:
         fast_sqs_clock,
         single_pass_queue_attributes,
         single_pass_message_counts,
+        memoize_name_helpers,
         quiet_request_log,
     ]
     for patch in patches:

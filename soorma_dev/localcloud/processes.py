@@ -25,7 +25,7 @@ def import_paths() -> list[str]:
     import soorma_common
 
     paths = [soorma_dev, soorma, soorma_common]
-    return list(dict.fromkeys(str(Path(p.__file__).resolve().parent.parent) for p in paths))
+    return list(dict.fromkeys(str(Path(str(p.__file__)).resolve().parent.parent) for p in paths))
 
 
 def child_environment(extra: dict[str, str]) -> dict[str, str]:

@@ -84,10 +84,10 @@ class QueuePump:
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         if messages:
-            self.invoke(messages)
+            self.invoke(messages, received=now_iso())
         return len(messages)
 
-    def invoke(self, messages: list[dict[str, Any]]) -> None:
+    def invoke(self, messages: list[dict[str, Any]], received: str | None = None) -> None:
         """One invocation: call the handler, record outcomes, delete the records that succeeded."""
         event = lambda_event(messages, self.queue_arn, queue_region(self.queue_arn))
         with self.invoke_lock:
@@ -116,7 +116,7 @@ class QueuePump:
                     outcome = "handled"
             if outcome == "handled" and not self.record_handled:
                 continue
-            lines.append(self._line(message, outcome, reason))
+            lines.append(self._line(message, outcome, reason, received))
         self.activity.append(lines)
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
@@ -127,7 +127,9 @@ class QueuePump:
                 ],
             )
 
-    def _line(self, message: dict[str, Any], outcome: Outcome, reason: str | None) -> ActivityLine:
+    def _line(
+        self, message: dict[str, Any], outcome: Outcome, reason: str | None, received: str | None
+    ) -> ActivityLine:
         detail = _detail_of(message.get("Body", ""))
         return ActivityLine(
             time=now_iso(),
@@ -140,6 +142,7 @@ class QueuePump:
             reason=reason,
             message_id=message["MessageId"],
             causation_id=detail.get("causationid"),
+            received=received,
         )
 
 

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    threading.Thread(target=_set_when_stdin_closes, args=(done,), daemon=True).start()
     done.wait()
     shutdown()
     if profiler is not None:
@@ -208,6 +208,12 @@ def _apply_patches() -> list[str]:
     from soorma_dev.localcloud.patches import apply_all
 
     return apply_all()
+
+
+def _set_when_stdin_closes(event: threading.Event) -> None:
+    """Set `event` when stdin reaches its end: the parent closed it, or died."""
+    sys.stdin.read()
+    event.set()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from botocore.config import Config
 from soorma_dev.localcloud.processes import LOCAL_CREDENTIALS, LOCAL_REGION
 
 
-class EndpointSession(boto3.session.Session):
+class EndpointSession(boto3.session.Session):  # type: ignore[misc]
     """`boto3.Session` with dummy credentials; `client()` and `resource()` use one endpoint."""
 
     def __init__(self, endpoint_url: str) -> None:
@@ -22,13 +22,13 @@ class EndpointSession(boto3.session.Session):
         )
         self.endpoint_url = endpoint_url
 
-    def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def client(self, *args: Any, **kwargs: Any) -> Any:
         """A client on the local endpoint (unless `endpoint_url` is given)."""
         kwargs.setdefault("endpoint_url", self.endpoint_url)
         kwargs.setdefault("config", Config(retries={"mode": "standard", "max_attempts": 3}))
         return super().client(*args, **kwargs)
 
-    def resource(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def resource(self, *args: Any, **kwargs: Any) -> Any:
         """A resource on the local endpoint (unless `endpoint_url` is given)."""
         kwargs.setdefault("endpoint_url", self.endpoint_url)
         return super().resource(*args, **kwargs)

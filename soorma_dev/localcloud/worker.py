@@ -75,7 +75,7 @@ def observe_runtime(agent: Any, outcomes: RecordOutcomes) -> None:
     `LambdaRuntime` (`handle_record`, `dead_letters`). Agents with another runtime are pumped
     without reasons.
     """
-    runtime = getattr(agent, "runtime", None)
+    runtime: Any = getattr(agent, "runtime", None)
     handle_record = getattr(runtime, "handle_record", None)
     dead_letters = getattr(runtime, "dead_letters", None)
     if handle_record is None or dead_letters is None:
@@ -182,8 +182,14 @@ def main(argv: list[str] | None = None) -> None:
     spec = WorkerSpec.load(Path(args[0]))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    threading.Thread(target=_set_when_stdin_closes, args=(stop,), daemon=True).start()
     run(spec, stop)
+
+
+def _set_when_stdin_closes(event: threading.Event) -> None:
+    """Set `event` when stdin reaches its end: the parent closed it, or died."""
+    sys.stdin.read()
+    event.set()
 
 
 if __name__ == "__main__":
