@@ -1,4 +1,4 @@
-"""Creating the platform's AWS resources from manifests through boto3 (moto in tests and `soorma dev`).
+"""Creating the platform's AWS resources from manifests through boto3 (moto, `soorma dev`).
 
 Same names (`soorma_common.naming`), same rule patterns (`soorma_common.routing.rules_for`), same
 queue settings as the CDK stack (`infra/`), so that the local cloud is a faithful copy.
@@ -6,6 +6,7 @@ queue settings as the CDK stack (`infra/`), so that the local cloud is a faithfu
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from soorma_common.manifest import AgentManifest
 from soorma_common.routing import rules_for
 from soorma_common.tables import TABLES
 from soorma_common.topics import EventTopic
+
 
 @dataclass
 class AgentQueues:
@@ -111,10 +113,8 @@ def provision(
     dynamodb = session.client("dynamodb")
 
     bus = naming.bus_name(stage)
-    try:
+    with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
         events.create_event_bus(Name=bus)
-    except events.exceptions.ResourceAlreadyExistsException:
-        pass
     tables = {role: naming.table_name(stage, role) for role in naming.TABLE_ROLES}
     for role, name in tables.items():
         create_table(dynamodb, name, role)

@@ -1,4 +1,4 @@
-"""SQS `ReceiveMessage` results -> the event Lambda's SQS event-source mapping passes to a function."""
+"""SQS `ReceiveMessage` results -> the event that Lambda's SQS event-source mapping passes on."""
 
 from __future__ import annotations
 

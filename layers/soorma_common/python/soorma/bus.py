@@ -125,6 +125,7 @@ class BusClient:
             ).to_wire()
         else:
             event_id = derived_event_id(self.agent, handled.id, len(self._outbox), self._replay)
+            fields.pop("id", None)  # inside a handler ids are always derived
             # A reply sent after a fan-in names its request, not the last result it handled.
             fields.setdefault("causation_id", handled.id)
             # Inside a handler every inherited value is the validated handled event's: the wire
