@@ -107,7 +107,24 @@ def _node_label(node: Any) -> Text:
     label.append(f"  id {short_id(envelope.id)}", style="dim")
     if getattr(envelope, "reply_to", None):
         label.append(f"  reply to {envelope.reply_to}", style="cyan")
+    plan = plan_summary(envelope)
+    if plan:
+        label.append(f"  {plan}", style="green")
     return label
+
+
+def plan_summary(envelope: Any) -> str | None:
+    """For a plan lifecycle event, the plan's state as the event reports it
+    (`plan 1a2b3c4d: completed, state fulfilled`); None for other events."""
+    data = envelope.data if isinstance(envelope.data, dict) else {}
+    if _text(envelope.topic) != "plan-events" or "plan_id" not in data:
+        return None
+    parts = [str(data[key]) for key in ("status",) if data.get(key)]
+    if data.get("state"):
+        parts.append(f"state {data['state']}")
+    if data.get("from_state") and data.get("to_state"):
+        parts.append(f"{data['from_state']} -> {data['to_state']}")
+    return f"plan {short_id(str(data['plan_id']))}: " + (", ".join(parts) or "started")
 
 
 def _handling_label(handling: Any) -> Text:

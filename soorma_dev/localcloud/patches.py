@@ -152,6 +152,221 @@ def memoize_name_helpers() -> None:
     responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
 
 
+def memoize_update_expressions() -> None:
+    """DynamoDB's `UpdateItem` tokenizes and parses its `UpdateExpression` twice per call
+    (`moto/dynamodb/responses.py` and `models/__init__.py`, `UpdateExpressionParser.make`), and
+    Powertools idempotency sends the same expression on every completion. The syntax tree is a
+    pure function of the text and nobody mutates it: the validators work on a deep copy
+    (`parsing/validators.py`, `Validator.__init__`) and the responses only read it
+    (`find_clauses`). So the tree is cached by text; an invalid expression is never cached and
+    raises as before."""
+    from moto.dynamodb.parsing import expressions
+
+    parser = expressions.UpdateExpressionParser
+    make = parser.__dict__["make"].__func__
+    if getattr(make, "__soorma_memoized__", False):
+        return
+    cached = functools.lru_cache(maxsize=1024)(lambda text: make(parser, text))
+
+    def memoized_make(cls: Any, expression: Any) -> Any:
+        if cls is parser and isinstance(expression, str):
+            return cached(expression)
+        return make(cls, expression)
+
+    memoized_make.__soorma_memoized__ = True  # type: ignore[attr-defined]
+    parser.make = classmethod(memoized_make)  # type: ignore[assignment,method-assign]
+
+
+def memoize_condition_expressions() -> None:
+    """Every conditional DynamoDB write lexes and parses its `ConditionExpression` twice
+    (`moto/dynamodb/comparisons.py`, `ConditionExpressionParser.parse`, once to validate the
+    request and once to evaluate it); Powertools' claim sends the same expression with new
+    values (`:now`) each time. The parse depends on the values only through the names of the
+    placeholders (a value is looked up and stored, never inspected, until `_make_operand` wraps
+    it), so the final syntax tree is cached by (expression, attribute names, value placeholder
+    names) and the values of each call are put back into a copy of it before moto builds its
+    operators. A parse that fails is never cached and raises as before."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser as Parser
+
+    if getattr(Parser.parse, "__soorma_memoized__", False):
+        return
+    parse = Parser.parse
+    make_op_condition = Parser._make_op_condition
+    value_kind = Parser.Kind.EXPRESSION_ATTRIBUTE_VALUE
+    cache: dict[Any, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {}
+
+    def recording_make_op_condition(self: Any, node: Any) -> Any:
+        # parse() calls this once with the finished tree, which then recurses on its children
+        if getattr(self, "_soorma_tree", None) is None:
+            self._soorma_tree = node
+        return make_op_condition(self, node)
+
+    def with_values(node: Any, values: dict[str, Any]) -> Any:
+        if node.kind == value_kind:
+            return node._replace(value=values[node.text])
+        if not node.children:
+            return node
+        return node._replace(children=[with_values(child, values) for child in node.children])
+
+    def key_of(parser: Any) -> Any:
+        names = parser.expression_attribute_names or {}
+        values = parser.expression_attribute_values or {}
+        if not isinstance(names, dict) or not isinstance(values, dict):
+            return None
+        try:
+            return (parser.condition_expression, frozenset(names.items()), frozenset(values))
+        except TypeError:  # unhashable names: leave it to moto
+            return None
+
+    def memoized_parse(self: Any) -> Any:
+        key = key_of(self) if self.condition_expression else None
+        if key is None:
+            return parse(self)
+        hit = cache.get(key)
+        if hit is not None:
+            tree, names_found, values_found = hit
+            self.expr_attr_names_found.extend(names_found)
+            self.expr_attr_values_found.extend(values_found)
+            return make_op_condition(self, with_values(tree, self.expression_attribute_values))
+        names_before = len(self.expr_attr_names_found)
+        values_before = len(self.expr_attr_values_found)
+        self._soorma_tree = None
+        op = parse(self)
+        if self._soorma_tree is not None and len(cache) < 1024:
+            cache[key] = (
+                self._soorma_tree,
+                tuple(self.expr_attr_names_found[names_before:]),
+                tuple(self.expr_attr_values_found[values_before:]),
+            )
+        return op
+
+    memoized_parse.__soorma_memoized__ = True  # type: ignore[attr-defined]
+    Parser._make_op_condition = recording_make_op_condition  # type: ignore[method-assign]
+    Parser.parse = memoized_parse  # type: ignore[method-assign]
+
+
+def cache_traverser_node_types() -> None:
+    """moto's update-expression validators walk the syntax tree ten times per `UpdateItem`, and
+    at every node `DepthFirstTraverser.nodes_to_be_processed` rebuilds the processor's
+    `_processing_map()` (a dict of bound methods) to read its keys: node classes written as
+    literals in each processor class, so they are cached per class."""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    if getattr(DepthFirstTraverser.nodes_to_be_processed, "__soorma_memoized__", False):
+        return
+    original = DepthFirstTraverser.nodes_to_be_processed
+    by_class: dict[type, tuple[type, ...]] = {}
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        types = by_class.get(type(self))
+        if types is None:
+            types = by_class[type(self)] = tuple(original(self))
+        return types
+
+    nodes_to_be_processed.__soorma_memoized__ = True  # type: ignore[attr-defined]
+    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed  # type: ignore[method-assign]
+
+
+def fast_random_strings() -> None:
+    """SQS makes a 185-letter receipt handle per received message and moto a 20-character
+    request id per response, each with one `random.choice` call per character
+    (`moto/sqs/utils.py`, `generate_receipt_handle`; `MotoRandom.get_random_string`). One
+    `choices(k=...)` call on the same (seedable) generator draws from the same alphabet."""
+    import string
+
+    import moto.sqs.models as sqs_models
+    from moto.moto_api._internal import mock_random
+    from moto.moto_api._internal.moto_random import MotoRandom
+
+    if getattr(MotoRandom.get_random_string, "__soorma_memoized__", False):
+        return
+    letters = string.ascii_lowercase
+
+    def generate_receipt_handle() -> str:
+        return "".join(mock_random.choices(letters, k=185))
+
+    def get_random_string(
+        self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False
+    ) -> str:
+        pool = string.ascii_letters + (string.digits if include_digits else "")
+        text = "".join(self.choices(pool, k=length))
+        return text.lower() if lower_case else text
+
+    get_random_string.__soorma_memoized__ = True  # type: ignore[attr-defined]
+    setattr(sqs_models, "generate_receipt_handle", generate_receipt_handle)  # noqa: B010
+    MotoRandom.get_random_string = get_random_string  # type: ignore[method-assign]
+
+
+def single_pass_delete_message() -> None:
+    """`Queue.delete_message` scans the queue twice and, for every message, builds the list of
+    every receipt handle it ever had (`all_receipt_handles`): O(queue depth) list building per
+    deleted message, which is most of `DeleteMessageBatch` on a deep queue. One pass with the
+    same rules: an already deleted handle is ignored, an unknown one raises
+    `ReceiptHandleIsInvalid`, and every message that ever had the handle is removed and its
+    handles remembered as deleted."""
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+    from moto.sqs.models import Queue
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return
+        kept = []
+        found = False
+        for message in self._messages:
+            if (
+                message.receipt_handle == receipt_handle
+                or receipt_handle in message._old_receipt_handles
+            ):
+                found = True
+                self.pending_messages.discard(message)
+                self.deleted_messages.update(message.all_receipt_handles)
+            else:
+                kept.append(message)
+        if not found:
+            raise ReceiptHandleIsInvalid()
+        self._messages = kept
+
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+
+
+def fast_events_clock() -> None:
+    """EventBridge's `PutEvents` reads `unix_time()` (two naive datetimes and a subtraction)
+    twice per event per rule on the bus, matched or not; without an argument it is
+    `time.time()` (as in `fast_sqs_clock`)."""
+    import time
+
+    import moto.events.models as events_models
+    from moto.core import utils
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else utils.unix_time(dt)
+
+    setattr(events_models, "unix_time", unix_time)  # noqa: B010
+
+
+def shallow_event_message_copy() -> None:
+    """`PutEvents` deep-copies its template event message (`_BASE_EVENT_MESSAGE`: strings, an
+    empty list and an empty dict) once per event per rule on the bus. A copy with a new list
+    and dict is the same thing at a fraction of the cost; anything else still goes to
+    `copy.deepcopy`."""
+    import copy
+    import types
+
+    import moto.events.models as events_models
+    from moto.events.utils import _BASE_EVENT_MESSAGE as base
+
+    if isinstance(events_models.copy, types.SimpleNamespace):
+        return
+    plain = all(isinstance(v, str) or v in ([], {}) for v in base.values())
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if value is base and plain:
+            return {k: v if isinstance(v, str) else type(v)() for k, v in base.items()}
+        return copy.deepcopy(value, memo)
+
+    events_models.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[assignment]
+
+
 def quiet_request_log() -> None:
     """Werkzeug logs one line per request: at local-cloud rates that is most of the output."""
     import logging
@@ -168,6 +383,13 @@ def apply_all() -> list[str]:
         single_pass_queue_attributes,
         single_pass_message_counts,
         memoize_name_helpers,
+        memoize_update_expressions,
+        memoize_condition_expressions,
+        cache_traverser_node_types,
+        fast_random_strings,
+        single_pass_delete_message,
+        fast_events_clock,
+        shallow_event_message_copy,
         quiet_request_log,
     ]
     for patch in patches:

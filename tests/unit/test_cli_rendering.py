@@ -270,3 +270,24 @@ def test_what_happened_since_is_the_difference_of_two_observations() -> None:
     since = Observed.of(run_of(roots), {"warehouse"}) - before
     assert dict(since.handled) == {("warehouse", "stock.reserved"): 1}
     assert dict(since.published) == {"stock.reserved": 1}
+
+
+def _plan_event(event_type: str, data: dict[str, Any]) -> EventEnvelope:
+    return EventEnvelope(
+        source="soorma.planner",
+        type=event_type,
+        topic="plan-events",
+        data={"plan_id": "1a2b3c4d-plan", **data},
+    )
+
+
+def test_plan_events_show_the_plans_state_in_the_trace() -> None:
+    from soorma_dev.rendering import plan_summary
+
+    completed = _plan_event("plan.completed", {"status": "completed", "state": "fulfilled"})
+    moved = _plan_event("plan.state_changed", {"from_state": "fulfilling", "to_state": "fulfilled"})
+    assert plan_summary(completed) == "plan 1a2b3c4d: completed, state fulfilled"
+    assert plan_summary(moved) == "plan 1a2b3c4d: fulfilling -> fulfilled"
+    assert plan_summary(_plan_event("plan.started", {})) == "plan 1a2b3c4d: started"
+    other = EventEnvelope(source="soorma.a", type="order.placed", topic="business-facts", data={})
+    assert plan_summary(other) is None
