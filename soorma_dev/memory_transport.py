@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
@@ -47,10 +47,8 @@ from soorma_common.errors import SoormaError
 from soorma_common.routing import RuleSpec, pattern_matches, rules_for
 from soorma_common.topics import EventTopic
 from soorma_dev.harness import LambdaContextStub
+from soorma_dev.localcloud.models import DeadLetter, Outcome
 from soorma_dev.sqs_events import lambda_event
-
-Outcome = Literal["handled", "failed", "dead-lettered"]
-DeadLetterKind = Literal["permanent-error", "redrive-after-max-receives"]
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -75,21 +73,6 @@ class Handling:
     envelope: EventEnvelope | None
     reason: str | None = None
     time: str = ""
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A message in an agent's DLQ (the same fields as the local cloud's `DeadLetter`)."""
-
-    agent: str
-    topic: EventTopic
-    queue: str
-    dlq_url: str
-    message_id: str
-    kind: DeadLetterKind
-    reason: str | None
-    body: str
-    envelope: EventEnvelope | None
 
 
 @dataclass
