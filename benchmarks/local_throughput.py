@@ -86,6 +86,7 @@ def run(
     concurrency: int,
     profile: Path | None,
     idempotency: bool = True,
+    dynamodb_server: bool = True,
 ) -> dict[str, float]:
     """One measured run; returns its numbers."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,6 +101,7 @@ def run(
             server_profile=profile,
             env=env,
             concurrency=concurrency,
+            dynamodb_server=dynamodb_server,
         ) as cloud:
             expected = events * agents
             start = time.perf_counter()
@@ -138,7 +140,10 @@ def cpu_seconds(cloud: LocalCloud) -> dict[str, float]:
         return (int(fields[11]) + int(fields[12])) / ticks
 
     assert cloud.server.process is not None
-    used = {"moto": of(cloud.server.process.pid), "agents": 0.0, "event_log": 0.0}
+    used = {"moto": of(cloud.server.process.pid), "moto_dynamodb": 0.0}
+    if cloud.dynamodb_server is not None and cloud.dynamodb_server.process is not None:
+        used["moto_dynamodb"] = of(cloud.dynamodb_server.process.pid)
+    used.update(agents=0.0, event_log=0.0)
     for worker in cloud.workers:
         if worker.process is not None:
             key = "event_log" if worker.spec.agent == "event-log" else "agents"
@@ -160,12 +165,23 @@ def main() -> None:
         action="store_true",
         help="switch the claims off (not the fidelity mode: shows what they cost)",
     )
+    parser.add_argument(
+        "--one-moto",
+        action="store_true",
+        help="DynamoDB in the EventBridge+SQS moto process (shows what the split gives)",
+    )
     parser.add_argument("--profile", action="store_true", help="also profile moto in a 2nd run")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
     numbers = run(
-        args.events, args.agents, args.publishers, args.concurrency, None, not args.no_idempotency
+        args.events,
+        args.agents,
+        args.publishers,
+        args.concurrency,
+        None,
+        not args.no_idempotency,
+        not args.one_moto,
     )
     print(
         f"{numbers['handled']:.0f} handlings of {args.events} events by {args.agents} agent(s): "
@@ -178,6 +194,7 @@ def main() -> None:
         total = numbers["cpu_ms_per_event_total"]
         print(
             f"CPU per event: {total:.2f} ms (moto server {numbers['cpu_ms_per_event_moto']:.2f}, "
+            f"moto DynamoDB server {numbers['cpu_ms_per_event_moto_dynamodb']:.2f}, "
             f"agent workers {numbers['cpu_ms_per_event_agents']:.2f}, event log "
             f"{numbers['cpu_ms_per_event_event_log']:.2f}); the publisher's not counted. "
             f"Ceiling on an idle machine: {1000 / total:.0f} events/s per core, "
@@ -186,9 +203,21 @@ def main() -> None:
     if args.profile:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "moto.pstats"
-            profiled = run(args.events, args.agents, args.publishers, args.concurrency, path)
+            profiled = run(
+                args.events,
+                args.agents,
+                args.publishers,
+                args.concurrency,
+                path,
+                dynamodb_server=not args.one_moto,
+            )
             print(f"\nprofiled run (slower): {profiled['events_per_s']:.0f} events/s")
             show("moto server (every request)", [path], args.top)
+            show(
+                "moto DynamoDB server (every request)",
+                [path.with_suffix(".dynamodb.pstats")],
+                args.top,
+            )
             for prefix, title in (
                 ("soorma-local-bench", "agent workers"),
                 ("soorma-local-event-log", "event log worker"),
@@ -199,6 +228,7 @@ def main() -> None:
 
 def show(title: str, files: list[Path], top: int) -> None:
     """Print the top entries of merged cProfile files, by own time and by cumulative time."""
+    files = [f for f in files if f.exists()]
     if not files:
         return
     stats = pstats.Stats(*map(str, files))

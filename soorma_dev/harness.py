@@ -58,10 +58,19 @@ class MotoHarness:
 
     The harness points the SDK at what it provisioned by setting `SOORMA_*` variables in
     `os.environ`; `close()` (or leaving a `with MotoHarness(...)` block) puts back the values they
-    had before, and resets the SDK's cached settings and clients and the agents' runtimes.
+    had before, and resets the SDK's cached settings and clients and the agents' runtimes. The
+    agents' manifests are written to the registry table, as the stack's registry sync does at
+    deploy; `register=False` leaves it empty.
     """
 
-    def __init__(self, agents: Iterable[Any], *, stage: str = "test", session: Any = None) -> None:
+    def __init__(
+        self,
+        agents: Iterable[Any],
+        *,
+        stage: str = "test",
+        session: Any = None,
+        register: bool = True,
+    ) -> None:
         import boto3
 
         from soorma import clients
@@ -70,7 +79,10 @@ class MotoHarness:
         self.agents = {a.name: a for a in agents}
         self.session = session or boto3.session.Session()
         self.platform: Platform = provision(
-            [a.manifest() for a in self.agents.values()], stage=stage, session=self.session
+            [a.manifest() for a in self.agents.values()],
+            stage=stage,
+            session=self.session,
+            register=register,
         )
         environment = self.platform.environment("harness")
         self._saved_environment = {name: os.environ.get(name) for name in environment}

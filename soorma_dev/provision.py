@@ -103,8 +103,11 @@ def provision(
     stage: str = "dev",
     session: Any = None,
     visibility_timeout_seconds: int = visibility_timeout_for(DEFAULT_FUNCTION_TIMEOUT_SECONDS),
+    register: bool = True,
 ) -> Platform:
-    """Create the bus, the tables, and per agent per topic a queue, its DLQ and its rules."""
+    """Create the bus, the tables, and per agent per topic a queue, its DLQ and its rules; then
+    write the manifests' events and agents to the registry, as the stack's registry sync does at
+    deploy (`register=False` leaves the registry empty)."""
     import boto3
 
     session = session or boto3.session.Session()
@@ -124,6 +127,10 @@ def provision(
         platform.agents[manifest.name] = _provision_agent(
             manifest, stage, bus, events, sqs, visibility_timeout_seconds
         )
+    if register:
+        from soorma.registry.sync import sync_registry
+
+        sync_registry(tables["registry"], manifests, dynamodb=dynamodb)
     return platform
 
 

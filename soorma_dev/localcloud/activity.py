@@ -46,6 +46,13 @@ class ActivityLog:
             return []
         lines = []
         for text in raw[since:]:
-            if text.endswith("\n"):  # a line being written has no newline yet
-                lines.append(ActivityLine.from_dict(json.loads(text)))
+            # A line being written may have no newline yet, or (while another process's append
+            # is copied in) read as zero bytes: stop there, it is complete on the next read.
+            try:
+                record = json.loads(text) if text.endswith("\n") else None
+            except json.JSONDecodeError:
+                record = None
+            if record is None:
+                break
+            lines.append(ActivityLine.from_dict(record))
         return lines

@@ -17,7 +17,7 @@ class LocalCloudClient(CloudOperations):
         self.state = state
         self.endpoint_url = state.endpoint_url
         self._bind(
-            EndpointSession(state.endpoint_url),
+            EndpointSession(state.endpoint_url, state.service_endpoints),
             state.platform,
             state_dir,
             ActivityLog(state.activity_path),

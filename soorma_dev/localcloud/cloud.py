@@ -52,6 +52,7 @@ class LocalCloud(CloudOperations):
         moto_patches: bool = True,
         concurrency: int = 1,
         server_profile: Path | None = None,
+        dynamodb_server: bool = True,
     ) -> None:
         paths = [Path(p) for p in function_paths]
         if include_platform:
@@ -72,6 +73,20 @@ class LocalCloud(CloudOperations):
             patches=moto_patches,
             profile_path=server_profile,
         )
+        # DynamoDB in a moto process of its own: the claims' requests run on another core
+        # (docs/local-cloud.md, "Throughput"); EventBridge and SQS must share one process.
+        self.dynamodb_server = (
+            MotoServer(
+                log_path=self.state_dir / "logs" / "moto-dynamodb.log",
+                patches=moto_patches,
+                profile_path=server_profile.with_suffix(".dynamodb.pstats")
+                if server_profile
+                else None,
+                threads=32,
+            )
+            if dynamodb_server
+            else None
+        )
         self.manifests: list[AgentManifest] = []
         self.concurrency = max(1, concurrency)
         self.workers: list[WorkerProcess] = []
@@ -85,6 +100,13 @@ class LocalCloud(CloudOperations):
         """`http://127.0.0.1:PORT` of the moto server."""
         return self.server.endpoint_url
 
+    @property
+    def service_endpoints(self) -> dict[str, str]:
+        """Services served by another moto process than `endpoint_url` (`{"dynamodb": url}`)."""
+        if self.dynamodb_server is None:
+            return {}
+        return {"dynamodb": self.dynamodb_server.endpoint_url}
+
     def start(self, timeout: float = 120.0) -> LocalCloud:
         """Start moto, create the resources, start the workers; stop everything on failure."""
         deadline = time.monotonic() + timeout
@@ -97,7 +119,9 @@ class LocalCloud(CloudOperations):
             pollers = sum(len(m.topics()) for m in self.manifests) * self.concurrency
             self.server.threads = pollers + 32
             self.server.start(timeout=max(1.0, deadline - time.monotonic()))
-            session = EndpointSession(self.endpoint_url)
+            if self.dynamodb_server is not None:
+                self.dynamodb_server.start(timeout=max(1.0, deadline - time.monotonic()))
+            session = EndpointSession(self.endpoint_url, self.service_endpoints)
             platform = provision(
                 self.manifests,
                 stage=self.stage,
@@ -111,7 +135,14 @@ class LocalCloud(CloudOperations):
             self.watcher.start()
             write_state(
                 self.state_dir,
-                CloudState(os.getpid(), self.endpoint_url, platform, activity.path, now_iso()),
+                CloudState(
+                    os.getpid(),
+                    self.endpoint_url,
+                    platform,
+                    activity.path,
+                    now_iso(),
+                    self.service_endpoints,
+                ),
             )
         except BaseException:
             self.stop()
@@ -139,6 +170,7 @@ class LocalCloud(CloudOperations):
             env = {
                 **platform.environment(manifest.name),
                 "AWS_ENDPOINT_URL": self.endpoint_url,
+                **{f"AWS_ENDPOINT_URL_{s.upper()}": u for s, u in self.service_endpoints.items()},
                 "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
                 "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.function_timeout_seconds),
@@ -167,6 +199,8 @@ class LocalCloud(CloudOperations):
         for worker in self.workers:
             worker.stop()
         self.server.stop()
+        if self.dynamodb_server is not None:
+            self.dynamodb_server.stop()
         remove_state(self.state_dir, os.getpid())
 
     def __enter__(self) -> LocalCloud:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ class CloudState:
     platform: Platform
     activity_path: Path
     started_at: str
+    #: services served by another moto process (`{"dynamodb": url}`); the rest at `endpoint_url`
+    service_endpoints: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """The state file's text."""
@@ -46,6 +48,7 @@ class CloudState:
             "platform": platform,
             "activity_path": str(self.activity_path),
             "started_at": self.started_at,
+            "service_endpoints": self.service_endpoints,
         }
         return json.dumps(record, indent=2)
 
@@ -68,6 +71,7 @@ class CloudState:
             platform=platform,
             activity_path=Path(record["activity_path"]),
             started_at=record["started_at"],
+            service_endpoints=dict(record.get("service_endpoints") or {}),
         )
 
 

@@ -78,9 +78,11 @@ def test_consume_of_an_invalid_payload_goes_to_the_dlq_with_its_reason(moto_env:
     orders, inventory = build_agents(2)
     harness = MotoHarness([orders, inventory], stage="test")
 
-    harness.publisher().publish(
-        EventTopic.BUSINESS_FACTS, "order.placed", {"order_id": "o-1", "total": -5}
+    # a producer that skips the checks (another language, an old client) puts a bad payload
+    unchecked = EventPublisher(
+        "soorma.tests", bus=harness.platform.bus_name, validate_payload=lambda _t, _d: None
     )
+    unchecked.publish(EventTopic.BUSINESS_FACTS, "order.placed", {"order_id": "o-1", "total": -5})
     harness.run_until_idle()
 
     [dead] = harness.dead_letters("order-processor", EventTopic.BUSINESS_FACTS)
@@ -190,7 +192,7 @@ def test_registry_reads_are_cached_per_cold_start(moto_env: None) -> None:
 
 def test_cached_schemas_and_misses_expire(moto_env: None) -> None:
     orders, inventory = build_agents(2)
-    harness = MotoHarness([orders, inventory], stage="test")
+    harness = MotoHarness([orders, inventory], stage="test", register=False)
     table = harness.platform.tables["registry"]
     now = [0.0]
     validate = PayloadValidator(
@@ -210,7 +212,7 @@ def test_the_cache_lifetime_comes_from_the_environment(
     moto_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     orders, inventory = build_agents(2)
-    harness = MotoHarness([orders, inventory], stage="test")
+    harness = MotoHarness([orders, inventory], stage="test", register=False)
     monkeypatch.setenv("SOORMA_REGISTRY_CACHE_SECONDS", "0")
     settings.cache_clear()
     validator = validator_for_agent(inventory)
