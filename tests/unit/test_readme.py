@@ -62,3 +62,10 @@ def test_readme_agent_requests_and_announces_with_one_correlation_id() -> None:
         assert reply.causation_id == request.id and reply.reply_to == "order-processor"
         assert accepted.causation_id == reply.id
         assert accepted.data == {"order_id": "o-1"}
+
+
+def test_every_page_the_readme_links_exists() -> None:
+    links = re.findall(r"\]\(([^)#]+)\)", README.read_text())
+    assert links, "the README links its docs"
+    missing = [link for link in links if not (README.parent / link).is_file()]
+    assert missing == []
