@@ -86,7 +86,7 @@ def run(
     concurrency: int,
     profile: Path | None,
     idempotency: bool = True,
-    dynamodb_server: bool = True,
+    dynamodb_server: bool = False,
 ) -> dict[str, float]:
     """One measured run; returns its numbers."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,9 +166,9 @@ def main() -> None:
         help="switch the claims off (not the fidelity mode: shows what they cost)",
     )
     parser.add_argument(
-        "--one-moto",
+        "--split-dynamodb",
         action="store_true",
-        help="DynamoDB in the EventBridge+SQS moto process (shows what the split gives)",
+        help="DynamoDB in a moto process of its own (LocalCloud(dynamodb_server=True))",
     )
     parser.add_argument("--profile", action="store_true", help="also profile moto in a 2nd run")
     parser.add_argument("--top", type=int, default=25)
@@ -181,7 +181,7 @@ def main() -> None:
         args.concurrency,
         None,
         not args.no_idempotency,
-        not args.one_moto,
+        args.split_dynamodb,
     )
     print(
         f"{numbers['handled']:.0f} handlings of {args.events} events by {args.agents} agent(s): "
@@ -209,7 +209,7 @@ def main() -> None:
                 args.publishers,
                 args.concurrency,
                 path,
-                dynamodb_server=not args.one_moto,
+                dynamodb_server=args.split_dynamodb,
             )
             print(f"\nprofiled run (slower): {profiled['events_per_s']:.0f} events/s")
             show("moto server (every request)", [path], args.top)

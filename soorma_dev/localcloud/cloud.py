@@ -52,7 +52,7 @@ class LocalCloud(CloudOperations):
         moto_patches: bool = True,
         concurrency: int = 1,
         server_profile: Path | None = None,
-        dynamodb_server: bool = True,
+        dynamodb_server: bool = False,
     ) -> None:
         paths = [Path(p) for p in function_paths]
         if include_platform:
