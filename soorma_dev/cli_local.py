@@ -104,8 +104,11 @@ def _not_running_error(exc: Exception) -> CommandError | None:
     from soorma_dev.localcloud import LocalCloudNotRunning
 
     if isinstance(exc, LocalCloudNotRunning | EndpointConnectionError):
+        reason = str(exc)
+        if not reason.startswith("no local cloud is running"):
+            reason = f"no local cloud is running: {reason}"
         return CommandError(
-            f"no local cloud is running: {exc}",
+            reason,
             hint="start one in another terminal with `soorma dev [PATH]` in this folder, "
             "or point --state-dir (SOORMA_STATE_DIR) at the .soorma folder of the one running",
             code=EXIT_NOT_RUNNING,

@@ -17,7 +17,6 @@ runs without the exactly-once claim, and writes each SQS batch with one BatchWri
 from __future__ import annotations
 
 import functools
-import os
 import time
 from typing import Any
 
@@ -42,9 +41,8 @@ def sort_key(envelope: EventEnvelope) -> str:
     return f"{SORT_PREFIX}{envelope.to_wire()['time']}#{envelope.id}"
 
 
-def log_item(envelope: EventEnvelope, now: float) -> dict[str, Any]:
+def log_item(envelope: EventEnvelope, now: float, ttl: int = DEFAULT_TTL_SECONDS) -> dict[str, Any]:
     """The DynamoDB item (low-level attribute values) that records one envelope."""
-    ttl = int(os.environ.get("SOORMA_EVENT_LOG_TTL_SECONDS", DEFAULT_TTL_SECONDS))
     item: dict[str, Any] = {
         "pk": {"S": partition_key(envelope.correlation_id)},
         "sk": {"S": sort_key(envelope)},
@@ -73,10 +71,11 @@ class EventLog(Agent):
 
     def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Store every record of the batch; report the records that could not be stored."""
+        from soorma.config import settings
         from soorma.runtime.records import parse_record
         from soorma_common.errors import PermanentError
 
-        now = time.time()
+        now, ttl = time.time(), settings().event_log_ttl_seconds
         items: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         for record in event.get("Records", []):
             try:
@@ -84,7 +83,7 @@ class EventLog(Agent):
             except PermanentError as exc:
                 _dead_letters().send(record, exc)
                 continue
-            item = log_item(envelope, now)
+            item = log_item(envelope, now, ttl)
             items[(item["pk"]["S"], item["sk"]["S"])] = (str(record["messageId"]), item)
         failed = write_items(list(items.values()))
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -250,7 +250,9 @@ def test_every_repository_function_imports_and_agents_handle_a_record(
     functions = read_function_manifests(root)
     agent_folders = {f.path.resolve() for f in functions}
     session = session_for(moto_endpoint)
-    platform = provision([f.manifest for f in functions], stage="repo", session=session)
+    platform = provision(
+        [f.manifest for f in functions], stage="repo", session=session, register=False
+    )
     for folder in folders:
         if folder.resolve() in agent_folders:
             continue

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from soorma.config import settings
 from soorma_common.envelope import EventEnvelope
 from soorma_common.manifest import AgentKind
 from soorma_common.routing import rules_for
@@ -91,6 +92,7 @@ def test_a_redelivered_event_is_stored_once(harness: MotoHarness) -> None:
 
 def test_ttl_can_be_configured(harness: MotoHarness, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOORMA_EVENT_LOG_TTL_SECONDS", "60")
+    settings.cache_clear()  # settings are read once per cold start
     harness.put(EventEnvelope(source="soorma.tests", type="x.happened", topic="system-events"))
     harness.run_until_idle()
 

@@ -6,9 +6,15 @@ import asyncio
 
 import pytest
 
-from soorma.bus import BusClient, derived_event_id
+from soorma.bus import MAX_OUTBOX_BYTES, BusClient, derived_event_id
 from soorma_common import EventEnvelope, EventTopic
-from soorma_common.errors import PermanentError, TrustViolationError, UndeclaredEventError
+from soorma_common.errors import (
+    EventTooLargeError,
+    InvalidEnvelopeError,
+    PermanentError,
+    TrustViolationError,
+    UndeclaredEventError,
+)
 
 HANDLED = EventEnvelope(
     id="evt-1",
@@ -46,6 +52,45 @@ def test_pinned_attributes_cannot_be_overridden(name: str) -> None:
         client.publish(EventTopic.BUSINESS_FACTS, "job.noted", {}, **{name: "other"})
     assert isinstance(raised.value, PermanentError)
     assert client.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("wire_name", "name"),
+    [("tenantid", "tenant_id"), ("userid", "user_id"), ("correlationid", "correlation_id")],
+)
+def test_pinned_attributes_cannot_be_overridden_by_their_wire_names(
+    wire_name: str, name: str
+) -> None:
+    client = bus()
+    with pytest.raises(TrustViolationError, match=f"{name}.*'other'"):
+        client.publish(EventTopic.BUSINESS_FACTS, "job.noted", {}, **{wire_name: "other"})
+    assert client.outbox == []
+
+
+@pytest.mark.parametrize("reserved", ["source", "type", "id", "time", "specversion"])
+def test_attributes_the_bus_sets_are_refused_as_a_permanent_error(reserved: str) -> None:
+    client = bus()
+    with pytest.raises(InvalidEnvelopeError, match=f"sets .*{reserved}"):
+        client.publish(EventTopic.BUSINESS_FACTS, "job.noted", {}, **{reserved: "x"})
+    assert client.outbox == []
+
+
+def test_an_event_over_the_size_limit_is_refused_when_published() -> None:
+    client = bus(max_event_bytes=2048)
+    client.announce("blob.stored", {"blob": "x" * 1000})
+    with pytest.raises(EventTooLargeError, match=r"over the 2048-byte limit"):
+        client.announce("blob.stored", {"blob": "x" * 3000})
+    assert len(client.outbox) == 1
+
+
+def test_the_outbox_is_refused_when_it_outgrows_one_idempotency_record() -> None:
+    client = bus()
+    chunk = {"blob": "x" * (100 * 1024)}
+    for _ in range(3):
+        client.announce("blob.stored", chunk)
+    with pytest.raises(EventTooLargeError, match=f"{MAX_OUTBOX_BYTES}-byte budget"):
+        client.announce("blob.stored", chunk)
+    assert len(client.outbox) == 3
 
 
 def test_passing_the_same_pinned_value_is_allowed() -> None:

@@ -13,8 +13,13 @@ import uuid
 from collections.abc import Callable, Generator
 from typing import Any
 
-from soorma_common.envelope import EventEnvelope, wire_of
-from soorma_common.errors import TrustViolationError, UndeclaredEventError
+from soorma_common.envelope import EXTENSION_WIRE_NAMES, EventEnvelope, wire_of
+from soorma_common.errors import (
+    EventTooLargeError,
+    InvalidEnvelopeError,
+    TrustViolationError,
+    UndeclaredEventError,
+)
 from soorma_common.replies import is_failure_reply
 from soorma_common.topics import EventTopic
 
@@ -22,6 +27,16 @@ _ID_NAMESPACE = uuid.UUID("6f0b7c1e-2d0a-4a8e-9c53-50a1ec7a0b5e")
 
 #: Checks a payload against its event's schema (registry), raising a permanent error.
 PayloadValidator = Callable[[str, Any], None]
+
+#: What all the events one handler publishes may add up to: they are stored together in one
+#: idempotency record, and DynamoDB items cap at 400 KB (the rest is the record's own fields).
+MAX_OUTBOX_BYTES = 350 * 1024
+
+#: Envelope attributes a publisher never passes as keywords: the bus sets them (`id`, `source`,
+#: `time`, ...) or `publish` takes them as its own arguments (`type` is `event_type`).
+_RESERVED = frozenset({"id", "source", "specversion", "type", "time", "datacontenttype"})
+#: Wire spelling -> Python name, for extension attributes passed by their wire name.
+_PYTHON_NAMES = {wire: name for name, wire in EXTENSION_WIRE_NAMES.items() if wire != name}
 
 
 class EventId(str):
@@ -66,6 +81,7 @@ class BusClient:
         replay: str | None = None,
         produced: frozenset[str] | None = None,
         validate_payload: PayloadValidator | None = None,
+        max_event_bytes: int | None = None,
     ) -> None:
         self.agent = agent
         self.source = source
@@ -74,6 +90,12 @@ class BusClient:
         self._produced = produced
         self._validate_payload = validate_payload
         self._outbox: list[dict[str, Any]] = []  # wire form
+        self._outbox_bytes = 0
+        if max_event_bytes is None:
+            from soorma.config import settings
+
+            max_event_bytes = settings().max_event_bytes
+        self.max_event_bytes = max_event_bytes
 
     @property
     def outbox(self) -> list[EventEnvelope]:
@@ -112,7 +134,10 @@ class BusClient:
             )
         if self._validate_payload is not None and not is_failure_reply(data):
             self._validate_payload(event_type, data)
-        attributes["correlation_id"] = correlation_id
+        if attributes:
+            attributes = _python_names(attributes)
+        if correlation_id is not None or "correlation_id" not in attributes:
+            attributes["correlation_id"] = correlation_id
         if response_event is not None:
             attributes["response_event"] = response_event
         if response_topic is not None:
@@ -140,8 +165,25 @@ class BusClient:
                     **fields,
                 ).to_wire()
             )
+        self._check_size(wire)
         self._outbox.append(wire)
         return EventId(wire["id"])
+
+    def _check_size(self, wire: dict[str, Any]) -> None:
+        """Refuse, at publish time, an event or an outbox too large to send or to store: a
+        permanent error inside the handler releases the claim, so a redelivery after the fix
+        runs the handler again."""
+        from soorma.publishing import check_size, encode_detail
+
+        detail = encode_detail(wire)
+        check_size(detail, wire["type"], self.max_event_bytes)
+        self._outbox_bytes += len(detail.encode("utf-8"))
+        if self._outbox_bytes > MAX_OUTBOX_BYTES:
+            raise EventTooLargeError(
+                f"the events published while handling one event add up to {self._outbox_bytes} "
+                f"bytes, over the {MAX_OUTBOX_BYTES}-byte budget of one idempotency record "
+                "(DynamoDB items cap at 400 KB): publish references to stored payloads instead"
+            )
 
     def request(
         self,
@@ -191,6 +233,7 @@ class BusClient:
         )
 
     def _inherit(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        """Apply the trust rules: pinned attributes are the handled event's, others inherited."""
         fields = {k: v for k, v in attributes.items() if v is not None}
         handled = self.handled
         if handled is None:
@@ -218,3 +261,15 @@ class BusClient:
             if value is not None and name not in fields:
                 fields[name] = value
         return fields
+
+
+def _python_names(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes by their Python names (`tenantid` -> `tenant_id`), so that the trust rules see
+    them whatever the spelling; reserved attributes are refused (permanent error)."""
+    reserved = sorted(_RESERVED & attributes.keys())
+    if reserved:
+        raise InvalidEnvelopeError(
+            f"publish() sets {', '.join(reserved)} itself; remove {reserved[0]}= from the call "
+            "(the event type, topic and data are publish()'s own arguments)"
+        )
+    return {_PYTHON_NAMES.get(name, name): value for name, value in attributes.items()}

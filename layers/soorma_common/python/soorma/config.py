@@ -16,6 +16,7 @@
 | `SOORMA_SCHEMA_MODE` | `lenient` | `strict` rejects events with no registered schema |
 | `SOORMA_REGISTRY_CACHE_SECONDS` | `60` | how long registry entries (and misses) are trusted |
 | `SOORMA_MEMORY_TTL_SECONDS` | `604800` | TTL of working-memory and episodic items |
+| `SOORMA_EVENT_LOG_TTL_SECONDS` | `1209600` | how long the event log keeps an event (14 days) |
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Settings:
     publish_backoff_seconds: float
     strict_schemas: bool
     memory_ttl_seconds: int
+    event_log_ttl_seconds: int
     registry_cache_seconds: float = 60.0
 
     @classmethod
@@ -69,6 +71,7 @@ class Settings:
             publish_backoff_seconds=float(env.get("SOORMA_PUBLISH_BACKOFF_SECONDS", "0.05")),
             strict_schemas=env.get("SOORMA_SCHEMA_MODE", "lenient").lower() == "strict",
             memory_ttl_seconds=int(env.get("SOORMA_MEMORY_TTL_SECONDS", str(7 * 24 * 3600))),
+            event_log_ttl_seconds=int(env.get("SOORMA_EVENT_LOG_TTL_SECONDS", str(14 * 24 * 3600))),
             registry_cache_seconds=max(0.0, float(env.get("SOORMA_REGISTRY_CACHE_SECONDS", "60"))),
         )
 

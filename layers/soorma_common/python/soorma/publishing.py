@@ -38,6 +38,11 @@ def check_size(envelope_json: str, event_type: str, limit: int) -> None:
         )
 
 
+def encode_detail(wire: WireEvent) -> str:
+    """An envelope's EventBridge `Detail`: compact JSON, UTF-8 kept as is."""
+    return _DETAIL_ENCODER.encode(wire)
+
+
 def to_entry(wire: WireEvent, bus: str, trace_header: str | None) -> dict[str, Any]:
     """The PutEvents entry for one envelope (Source, DetailType, Detail, bus, X-Ray header)."""
     entry = {

@@ -54,7 +54,12 @@ def parse_record(record: dict[str, Any]) -> DeliveredEvent:
     if not isinstance(body, str):
         raise MalformedRecordError("SQS record has no string body")
     eventbridge = parse_eventbridge_body(body)
-    envelope = EventEnvelope.from_wire(eventbridge["detail"])
+    detail = eventbridge["detail"]
+    if isinstance(detail, dict) and "time" not in detail and eventbridge.get("time"):
+        # `time` is optional on the wire; EventBridge's own time keeps every redelivery of the
+        # event identical (a clock read here would differ per delivery).
+        detail = {**detail, "time": eventbridge["time"]}
+    envelope = EventEnvelope.from_wire(detail)
     if envelope.source != eventbridge["source"]:
         raise ForgedSourceError(
             f"envelope {envelope.id!r} claims source {envelope.source!r} but was put on the bus "
