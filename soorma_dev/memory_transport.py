@@ -46,6 +46,7 @@ from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import SoormaError
 from soorma_common.routing import RuleSpec, pattern_matches, rules_for
 from soorma_common.topics import EventTopic
+from soorma_dev.envelopes import outside_envelope
 from soorma_dev.harness import LambdaContextStub
 from soorma_dev.localcloud.models import DeadLetter, Outcome
 from soorma_dev.sqs_events import lambda_event
@@ -262,15 +263,14 @@ class InMemoryBus:
         **envelope_attrs: Any,
     ) -> EventEnvelope:
         """Put one event on the bus from outside any agent (as `soorma send` does); return it."""
-        if correlation_id is not None:
-            envelope_attrs["correlation_id"] = correlation_id
-        envelope = EventEnvelope(
+        envelope = outside_envelope(
+            event_type,
+            data,
+            topic=topic,
             source=source,
-            type=event_type,
-            topic=EventTopic.parse(topic),
-            data=data,
             tenant_id=tenant_id,
             user_id=user_id,
+            correlation_id=correlation_id,
             **envelope_attrs,
         )
         self.put(envelope)

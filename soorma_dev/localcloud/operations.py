@@ -8,6 +8,7 @@ from typing import Any
 
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
+from soorma_dev.envelopes import outside_envelope
 from soorma_dev.localcloud.activity import ActivityLog
 from soorma_dev.localcloud.dead_letters import DeadLetterQueues
 from soorma_dev.localcloud.models import ActivityLine, DeadLetter, TraceNode
@@ -53,17 +54,15 @@ class CloudOperations:
         **envelope_attrs: Any,
     ) -> EventEnvelope:
         """Put one event on the bus with a real PutEvents; return its envelope."""
-        attributes = dict(envelope_attrs)
-        if correlation_id is not None:
-            attributes["correlation_id"] = correlation_id
-        envelope = EventEnvelope(
+        envelope = outside_envelope(
+            event_type,
+            data,
+            topic=topic,
             source=source,
-            type=event_type,
-            topic=EventTopic.parse(topic),
-            data=data,
             tenant_id=tenant_id,
             user_id=user_id,
-            **attributes,
+            correlation_id=correlation_id,
+            **envelope_attrs,
         )
         self.publish([envelope])
         return envelope

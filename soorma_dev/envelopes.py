@@ -1,0 +1,34 @@
+"""Envelopes that enter from outside any agent (`soorma send`, test buses): one builder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from soorma_common.envelope import EventEnvelope
+from soorma_common.topics import EventTopic
+
+
+def outside_envelope(
+    event_type: str,
+    data: Any,
+    *,
+    topic: EventTopic | str,
+    source: str,
+    tenant_id: str | None = None,
+    user_id: str | None = None,
+    correlation_id: str | None = None,
+    **attributes: Any,
+) -> EventEnvelope:
+    """A new envelope that starts a workflow (a fresh correlation id) or continues one
+    (`correlation_id` given)."""
+    if correlation_id is not None:
+        attributes["correlation_id"] = correlation_id
+    return EventEnvelope(
+        source=source,
+        type=event_type,
+        topic=EventTopic.parse(topic),
+        data=data,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        **attributes,
+    )
