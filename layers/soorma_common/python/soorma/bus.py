@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Callable, Generator
 from typing import Any
 
+from soorma.config import settings
+from soorma.publishing import check_size, encode_detail
 from soorma_common.envelope import EXTENSION_WIRE_NAMES, EventEnvelope, wire_of
 from soorma_common.errors import (
     EventTooLargeError,
@@ -91,16 +93,18 @@ class BusClient:
         self._validate_payload = validate_payload
         self._outbox: list[dict[str, Any]] = []  # wire form
         self._outbox_bytes = 0
-        if max_event_bytes is None:
-            from soorma.config import settings
-
-            max_event_bytes = settings().max_event_bytes
-        self.max_event_bytes = max_event_bytes
+        self._details: dict[str, str] = {}  # event id -> encoded Detail, measured at publish
+        self.max_event_bytes = max_event_bytes or settings().max_event_bytes
 
     @property
     def outbox(self) -> list[EventEnvelope]:
         """The events buffered so far, in publish order."""
         return [EventEnvelope.from_wire(wire) for wire in self._outbox]
+
+    @property
+    def encoded_details(self) -> dict[str, str]:
+        """The buffered events' EventBridge `Detail` JSON by event id (encoded once, at publish)."""
+        return self._details
 
     def wire_events(self) -> list[dict[str, Any]]:
         """The buffered events in wire form (what is stored with the claim and flushed)."""
@@ -173,11 +177,10 @@ class BusClient:
         """Refuse, at publish time, an event or an outbox too large to send or to store: a
         permanent error inside the handler releases the claim, so a redelivery after the fix
         runs the handler again."""
-        from soorma.publishing import check_size, encode_detail
-
         detail = encode_detail(wire)
         check_size(detail, wire["type"], self.max_event_bytes)
-        self._outbox_bytes += len(detail.encode("utf-8"))
+        self._outbox_bytes += len(detail) if detail.isascii() else len(detail.encode("utf-8"))
+        self._details[wire["id"]] = detail
         if self._outbox_bytes > MAX_OUTBOX_BYTES:
             raise EventTooLargeError(
                 f"the events published while handling one event add up to {self._outbox_bytes} "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +43,16 @@ def encode_detail(wire: WireEvent) -> str:
     return _DETAIL_ENCODER.encode(wire)
 
 
-def to_entry(wire: WireEvent, bus: str, trace_header: str | None) -> dict[str, Any]:
-    """The PutEvents entry for one envelope (Source, DetailType, Detail, bus, X-Ray header)."""
+def to_entry(
+    wire: WireEvent, bus: str, trace_header: str | None, detail: str | None = None
+) -> dict[str, Any]:
+    """The PutEvents entry for one envelope (Source, DetailType, Detail, bus, X-Ray header).
+
+    `detail` is the envelope already encoded (by the bus, which measured it), if at hand."""
     entry = {
         "Source": wire["source"],
         "DetailType": wire["type"],
-        "Detail": _DETAIL_ENCODER.encode(wire),
+        "Detail": detail or _DETAIL_ENCODER.encode(wire),
         "EventBusName": bus,
     }
     if trace_header:
@@ -124,18 +128,24 @@ class EventBridgePublisher:
                 "the record will be retried"
             )
 
-    def put_groups(self, groups: Sequence[Sequence[WireEvent]]) -> GroupOutcome:
+    def put_groups(
+        self, groups: Sequence[Sequence[WireEvent]], details: Mapping[str, str] | None = None
+    ) -> GroupOutcome:
         """Publish the events of several records together, 10 entries per call across records.
 
         A group with an envelope over the size limit is not sent at all (`too_large`); groups
         with entries still failing after every retry are `failed`; the rest are fully published.
+        `details` maps event ids to their already encoded `Detail` (saves encoding them again).
         """
         trace_header = current_trace_header()
         entries: list[dict[str, Any]] = []
         owners: list[int] = []
         outcome = GroupOutcome()
+        known = details or {}
         for index, group in enumerate(groups):
-            group_entries = [to_entry(wire, self.bus, trace_header) for wire in group]
+            group_entries = [
+                to_entry(wire, self.bus, trace_header, known.get(wire["id"])) for wire in group
+            ]
             try:
                 for entry in group_entries:
                     check_size(entry["Detail"], entry["DetailType"], self.max_event_bytes)

@@ -56,6 +56,8 @@ class LambdaRuntime:
         self.telemetry = RuntimeTelemetry(agent.name)
         self._produced = agent.produced_event_names()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: Encoded `Detail` of the events this batch's handlers published, by event id.
+        self._details: dict[str, str] = {}
         self._processor: Any = None
 
     def _default_claims(self) -> ClaimStore | None:
@@ -104,6 +106,7 @@ class LambdaRuntime:
                 ]
             return response
         finally:
+            self._details.clear()
             self.telemetry.unbind()
             self.telemetry.flush()
 
@@ -163,7 +166,7 @@ class LambdaRuntime:
             return []
         self.telemetry.unbind()
         try:
-            outcome = self.publisher.put_groups([events for _, _, events in handled])
+            outcome = self.publisher.put_groups([events for _, _, events in handled], self._details)
             failed = set(outcome.failed)
         except Exception:
             self.telemetry.logger.exception("PutEvents failed; the batch's records will be retried")
@@ -232,6 +235,7 @@ class LambdaRuntime:
             replay=delivered.replay_name,
             produced=self._produced,
             validate_payload=self.validate_payload,
+            max_event_bytes=self.settings.max_event_bytes,
         )
         context = PlatformContext(
             self.agent, envelope, bus, lambda_context, logger=self.telemetry.logger
@@ -249,8 +253,10 @@ class LambdaRuntime:
                 handled=envelope,
                 replay=delivered.replay_name,
                 produced=self._produced,
+                max_event_bytes=self.settings.max_event_bytes,
             )
             self._reply(bus, spec, failure_reply(str(exc)))
+        self._details.update(bus.encoded_details)
         return bus.wire_events()
 
     def _reply(self, bus: BusClient, spec: HandlerSpec, data: Any) -> None:
