@@ -76,6 +76,11 @@ class QueuePump:
 
     def run_once(self) -> int:
         """Receive one batch and pass it to the handler; return the number of records."""
+        # One execution environment per worker: take a batch only once a running invocation
+        # (of another of the agent's queues) is over, so that a received batch does not wait
+        # out its visibility timeout behind it (AWS's mappings poll independently).
+        with self.invoke_lock:
+            pass
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=BATCH_SIZE,
