@@ -19,6 +19,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "soorma_dev.cli_local",
     "soorma_dev.cli_registry",
+    "soorma_dev.cli_memory",
 )
 
 

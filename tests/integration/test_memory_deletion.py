@@ -183,3 +183,26 @@ def test_a_cursor_resumes_only_the_erasure_it_came_from(populated: list[dict[str
         eraser.forget_tenant("globex", cursor=progress.cursor)
     with pytest.raises(InvalidErasureCursorError, match="not an erasure cursor"):
         eraser.forget_tenant("acme", cursor="{}")
+
+
+def test_the_operator_command_forgets_a_user_then_a_tenant(
+    populated: list[dict[str, Any]],
+) -> None:
+    from typer.testing import CliRunner
+
+    from soorma_dev.cli import _load_command_modules, app
+
+    _load_command_modules()
+    table = settings().memory_table
+    runner = CliRunner()
+    user = runner.invoke(
+        app, ["memory", "forget", "--tenant", "acme", "--user", "ada", "--table", table]
+    )
+    assert user.exit_code == 0, user.output
+    assert "deleted 10 item(s) of user 'ada' of tenant 'acme'" in user.output
+    assert ("acme", "ada") not in {owner(i) for i in items()}
+
+    tenant = runner.invoke(app, ["memory", "forget", "--tenant", "acme", "--table", table])
+    assert tenant.exit_code == 0, tenant.output
+    assert "deleted 10 item(s) of tenant 'acme'" in tenant.output
+    assert {owner(i) for i in items()} == {("globex", "ada")}
