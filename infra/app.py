@@ -10,7 +10,8 @@ from aws_cdk import App
 from infra.manifests import REPO_ROOT, read_function_manifests
 from infra.nag import enable_checks
 from infra.powertools import PowertoolsLayerProps
-from infra.stack import SoormaStack, SoormaStackProps, stack_name
+from infra.stack import SoormaStack, SoormaStackProps
+from soorma_common import naming
 
 DEFAULT_STAGE = "dev"
 DEFAULT_FUNCTIONS_ROOT = REPO_ROOT / "functions"
@@ -36,9 +37,9 @@ def build_app(
     functions = read_function_manifests(functions_root, python=python)
     stack = SoormaStack(
         app,
-        stack_name(stage),
+        naming.stack_name(stage),
         SoormaStackProps(stage=stage, functions=functions, **props),
-        stack_name=stack_name(stage),
+        stack_name=naming.stack_name(stage),
     )
     if nag:
         enable_checks(app)

@@ -94,9 +94,7 @@ def stage_dashboard(
 ) -> cloudwatch.Dashboard:
     """One dashboard for the stage: per agent, events handled/published/failed/dead-lettered,
     function errors, DLQ depth and the oldest message's age on its queues."""
-    dashboard = cloudwatch.Dashboard(
-        scope, construct_id, dashboard_name=f"soorma-{naming.check_stage(stage)}"
-    )
+    dashboard = cloudwatch.Dashboard(scope, construct_id, dashboard_name=naming.stack_name(stage))
     dashboard.add_widgets(
         cloudwatch.TextWidget(
             markdown=f"# Soorma `{stage}`\nOne row per agent. Alarms fire on any dead letter "

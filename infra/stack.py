@@ -156,8 +156,3 @@ class SoormaStack(Stack):
     def layers(self) -> list[lambda_.ILayerVersion]:
         """The layers every function gets (Powertools, soorma_common)."""
         return self.platform.layers
-
-
-def stack_name(stage: str) -> str:
-    """The CloudFormation stack of a stage."""
-    return f"soorma-{naming.check_stage(stage)}"

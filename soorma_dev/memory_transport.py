@@ -256,23 +256,15 @@ class InMemoryBus:
         data: Any = None,
         *,
         topic: EventTopic | str,
-        tenant_id: str | None = None,
-        user_id: str | None = None,
-        correlation_id: str | None = None,
         source: str = "soorma.tests",
-        **envelope_attrs: Any,
+        **attributes: Any,
     ) -> EventEnvelope:
-        """Put one event on the bus from outside any agent (as `soorma send` does); return it."""
-        envelope = outside_envelope(
-            event_type,
-            data,
-            topic=topic,
-            source=source,
-            tenant_id=tenant_id,
-            user_id=user_id,
-            correlation_id=correlation_id,
-            **envelope_attrs,
-        )
+        """Put one event on the bus from outside any agent (as `soorma send` does); return it.
+
+        `attributes` are envelope attributes by Python name (`tenant_id`, `user_id`,
+        `correlation_id` to continue a workflow, ...).
+        """
+        envelope = outside_envelope(event_type, data, topic=topic, source=source, **attributes)
         self.put(envelope)
         return envelope
 
@@ -569,8 +561,8 @@ class InMemoryBus:
 
     def _add_queue(self, agent: str, topic: EventTopic) -> None:
         name = naming.queue_name(self.stage, agent, topic)
-        url = f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
-        dlq_url = f"{url}-dlq"
+        base = f"https://sqs.{self.region}.amazonaws.com/{self.account}/"
+        url, dlq_url = base + name, base + naming.dead_letter_queue_name(name)
         queue = _Queue(
             agent, topic, name, url, f"arn:aws:sqs:{self.region}:{self.account}:{name}", dlq_url
         )

@@ -47,23 +47,15 @@ class CloudOperations:
         data: Any = None,
         *,
         topic: EventTopic | str,
-        tenant_id: str | None = None,
-        user_id: str | None = None,
-        correlation_id: str | None = None,
         source: str = "soorma.cli",
-        **envelope_attrs: Any,
+        **attributes: Any,
     ) -> EventEnvelope:
-        """Put one event on the bus with a real PutEvents; return its envelope."""
-        envelope = outside_envelope(
-            event_type,
-            data,
-            topic=topic,
-            source=source,
-            tenant_id=tenant_id,
-            user_id=user_id,
-            correlation_id=correlation_id,
-            **envelope_attrs,
-        )
+        """Put one event on the bus with a real PutEvents; return its envelope.
+
+        `attributes` are envelope attributes by Python name (`tenant_id`, `user_id`,
+        `correlation_id` to continue a workflow, ...).
+        """
+        envelope = outside_envelope(event_type, data, topic=topic, source=source, **attributes)
         self.publish([envelope])
         return envelope
 

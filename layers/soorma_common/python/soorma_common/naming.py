@@ -50,6 +50,11 @@ def agent_of_source(source: str) -> str | None:
     return source[len(SOURCE_PREFIX) :] if source.startswith(SOURCE_PREFIX) else None
 
 
+def stack_name(stage: str) -> str:
+    """The stage's CloudFormation stack (and its CloudWatch dashboard)."""
+    return f"soorma-{check_stage(stage)}"
+
+
 def bus_name(stage: str) -> str:
     """The stage's EventBridge bus."""
     return f"soorma-{check_stage(stage)}"
