@@ -20,6 +20,8 @@ RULE_MAX_RETRY_ATTEMPTS = 185
 RULE_MAX_EVENT_AGE_SECONDS = 24 * 3600
 #: Attribute DynamoDB TTL deletes items by, on every table.
 TTL_ATTRIBUTE = "expires_at"
+#: CloudWatch namespace of the runtime's EMF metrics (alarms and dashboards read it too).
+METRICS_NAMESPACE = "Soorma"
 
 
 def visibility_timeout_for(function_timeout_seconds: int) -> int:

@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from soorma.agent_spec import Handler, HandlerSpec, TransitionHandler
 from soorma_common.definitions import EventDefinition
 from soorma_common.envelope import EventEnvelope
 from soorma_common.manifest import AgentKind, AgentManifest, Subscription
 from soorma_common.naming import check_agent_name, event_source
-from soorma_common.routing import WILDCARD
 from soorma_common.topics import EventTopic
 
-Handler = Callable[..., Any]
 EventDeclaration = str | EventDefinition
-
-
-@dataclass(frozen=True)
-class HandlerSpec:
-    """One registered handler: what it subscribes to and how its result is used."""
-
-    subscription: Subscription
-    function: Handler
-    replies_with_result: bool = False
-    response_event: str | None = None
-
-    def matches(self, event_type: str) -> bool:
-        """Whether this handler's event-type pattern covers `event_type`."""
-        pattern = self.subscription.event_type
-        if pattern == WILDCARD:
-            return True
-        if pattern.endswith(".*"):
-            return event_type.startswith(pattern[:-1])
-        return pattern == event_type
-
-    def specificity(self) -> int:
-        """Higher is more specific: exact beats the longest prefix, which beats `*`."""
-        pattern = self.subscription.event_type
-        if pattern == WILDCARD:
-            return 0
-        if pattern.endswith(".*"):
-            return len(pattern)
-        return 10_000
 
 
 class Agent:
@@ -132,6 +102,10 @@ class Agent:
             ],
             produced_event_names=None if produced is None else sorted(produced),
         )
+
+    def transitions_for(self, from_state: str, to_state: str) -> Iterable[TransitionHandler]:
+        """Plan-transition handlers for `from_state -> to_state` (only planners have any)."""
+        return ()
 
     def definition_of(self, event_type: str) -> EventDefinition | None:
         """The `EventDefinition` this agent declared for `event_type`, if any."""

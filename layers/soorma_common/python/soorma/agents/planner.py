@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from soorma.agents.base import Handler
+from soorma.agent_spec import Handler, TransitionHandler
 from soorma.agents.worker import Worker
 from soorma_common.manifest import AgentKind
 from soorma_common.topics import EventTopic
-
-
-@dataclass(frozen=True)
-class TransitionHandler:
-    """A function run after a plan moves (optionally only from or to given states)."""
-
-    function: Handler
-    from_state: str | None = None
-    to_state: str | None = None
-
-    def matches(self, from_state: str, to_state: str) -> bool:
-        """Whether this handler wants the move `from_state -> to_state`."""
-        return (self.from_state in (None, from_state)) and (self.to_state in (None, to_state))
 
 
 class Planner(Worker):

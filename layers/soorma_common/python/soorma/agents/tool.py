@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from soorma.agents.base import Agent, EventDeclaration, Handler
+from soorma.agent_spec import Handler
+from soorma.agents.base import Agent, EventDeclaration
 from soorma_common.manifest import AgentKind
 from soorma_common.topics import EventTopic
 

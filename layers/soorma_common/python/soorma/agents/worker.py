@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from soorma.agents.base import Agent, Handler
+from soorma.agent_spec import Handler
+from soorma.agents.base import Agent
 from soorma_common.manifest import AgentKind
 from soorma_common.topics import EventTopic
 

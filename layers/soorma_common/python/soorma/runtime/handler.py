@@ -29,7 +29,8 @@ from soorma_common.replies import failure_reply, is_failure_reply
 from soorma_common.topics import EventTopic
 
 if TYPE_CHECKING:  # pragma: no cover
-    from soorma.agents.base import Agent, HandlerSpec
+    from soorma.agent_spec import HandlerSpec
+    from soorma.agents.base import Agent
 
 
 class LambdaRuntime:
