@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from soorma.registry.records import Catalog, EventRecord
+from soorma.registry import Catalog, EventRecord
 from soorma_common.envelope import EXTENSION_WIRE_NAMES, REQUIRED_WIRE_ATTRIBUTES
 from soorma_common.topics import EventTopic
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from soorma.registry.records import Catalog
+from soorma.registry import Catalog
 from soorma_common.manifest import AgentManifest
 from soorma_dev.cli import app
 

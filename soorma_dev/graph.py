@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 
-from soorma.registry.records import Catalog
+from soorma.registry import Catalog
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 

@@ -23,7 +23,8 @@ from soorma import Worker, clients
 from soorma.bus import BusClient
 from soorma.config import settings
 from soorma.context import PlatformContext
-from soorma.memory import MemoryClient, TaskContext, WorkflowState
+from soorma.memory import MemoryClient, WorkflowState
+from soorma.workflows import TaskContext
 from soorma_common import EventEnvelope, EventTopic
 from soorma_dev.provision import create_table
 
@@ -77,7 +78,7 @@ FAN_IN_WORKER = (
 from soorma import Worker
 from soorma.bus import BusClient
 from soorma.context import PlatformContext
-from soorma.memory import TaskContext
+from soorma.workflows import TaskContext
 from soorma_common import EventEnvelope, EventTopic
 
 worker = Worker(name="gatherer")

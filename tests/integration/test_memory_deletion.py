@@ -15,8 +15,9 @@ from soorma import Worker
 from soorma.bus import BusClient
 from soorma.config import settings
 from soorma.context import PlatformContext
-from soorma.memory import MemoryClient, MemoryEraser, TaskContext, WorkflowState
+from soorma.memory import MemoryClient, MemoryEraser, WorkflowState
 from soorma.memory.deletion import InvalidErasureCursorError
+from soorma.workflows import TaskContext
 from soorma_common import EventEnvelope, EventTopic
 
 

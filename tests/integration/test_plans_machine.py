@@ -9,15 +9,8 @@ from typing import Any
 import pytest
 
 from soorma import Planner, Tool
-from soorma.memory import (
-    Action,
-    MemoryClient,
-    PlanContext,
-    PlanDefinition,
-    PlanStatus,
-    State,
-    Transition,
-)
+from soorma.memory import MemoryClient, PlanStatus
+from soorma.workflows import Action, PlanContext, PlanDefinition, State, Transition
 from soorma_common import EventEnvelope, EventTopic
 from soorma_common.errors import IllegalTransitionError, TransientError
 from soorma_dev.harness import MotoHarness, record_put_events

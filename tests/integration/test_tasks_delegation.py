@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from soorma import Tool, Worker
-from soorma.memory import TaskContext
+from soorma.workflows import TaskContext
 from soorma_common import DomainError, EventEnvelope, EventTopic
 from soorma_common.errors import TransientError
 from soorma_dev.harness import MotoHarness, record_put_events

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soorma.memory.conditions import Condition, ConditionSyntaxError, evaluate
+from soorma.workflows.conditions import Condition, ConditionSyntaxError, evaluate
 
 DATA = {
     "amount": 250,

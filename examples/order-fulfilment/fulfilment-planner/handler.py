@@ -6,7 +6,8 @@ else to `rejected`; either way it answers the goal's requester with `order.fulfi
 """
 
 from soorma import Planner
-from soorma.memory import Action, PlanContext, PlanDefinition, PlanStatus, State, Transition
+from soorma.memory import PlanStatus
+from soorma.workflows import Action, PlanContext, PlanDefinition, State, Transition
 from soorma_common import EventEnvelope
 
 planner = Planner(name="fulfilment-planner", capabilities=["order-fulfilment"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soorma.agent_spec import Handler, HandlerSpec, TransitionHandler
 from soorma_common.definitions import EventDefinition
@@ -11,6 +11,11 @@ from soorma_common.envelope import EventEnvelope
 from soorma_common.manifest import AgentKind, AgentManifest, Subscription
 from soorma_common.naming import check_agent_name, event_source
 from soorma_common.topics import EventTopic
+
+if TYPE_CHECKING:  # pragma: no cover
+    # The one upward edge of the SDK: an agent runs itself (`lambda_handler`) on the runtime,
+    # imported lazily there; the runtime sees an agent only as `soorma.agent_spec.AgentSpec`.
+    from soorma.runtime import LambdaRuntime
 
 EventDeclaration = str | EventDefinition
 
@@ -44,7 +49,7 @@ class Agent:
         self.handlers: list[HandlerSpec] = []
         # (topic, type, addressed to me, handler count) -> handler: dispatch once per type
         self._dispatch: dict[tuple[EventTopic, str, bool, int], HandlerSpec | None] = {}
-        self._runtime: Any = None
+        self._runtime: LambdaRuntime | None = None
 
     # ---- declaring ------------------------------------------------------------------------
 
@@ -107,13 +112,6 @@ class Agent:
         """Plan-transition handlers for `from_state -> to_state` (only planners have any)."""
         return ()
 
-    def definition_of(self, event_type: str) -> EventDefinition | None:
-        """The `EventDefinition` this agent declared for `event_type`, if any."""
-        for declared in [*self.events_consumed, *(self.events_produced or ())]:
-            if isinstance(declared, EventDefinition) and declared.event_name == event_type:
-                return declared
-        return None
-
     # ---- running --------------------------------------------------------------------------
 
     def find_handler(self, event: EventEnvelope) -> HandlerSpec | None:
@@ -138,15 +136,15 @@ class Agent:
         return max(plain, key=HandlerSpec.specificity) if plain else None
 
     @property
-    def runtime(self) -> Any:
+    def runtime(self) -> LambdaRuntime:
         """The `LambdaRuntime` of this agent, built on first use."""
         if self._runtime is None:
-            from soorma.runtime.handler import LambdaRuntime
+            from soorma.runtime import LambdaRuntime
 
             self._runtime = LambdaRuntime(self)
         return self._runtime
 
-    def use_runtime(self, runtime: Any) -> None:
+    def use_runtime(self, runtime: LambdaRuntime) -> None:
         """Replace the runtime (e.g. one built with an in-memory transport for tests)."""
         self._runtime = runtime
 

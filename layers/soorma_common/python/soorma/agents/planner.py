@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from soorma.agent_spec import Handler, TransitionHandler
+from soorma.agents.base import EventDeclaration
 from soorma.agents.worker import Worker
 from soorma_common.manifest import AgentKind
 from soorma_common.topics import EventTopic
@@ -18,8 +18,22 @@ class Planner(Worker):
 
     kind = AgentKind.PLANNER
 
-    def __init__(self, name: str, **options: Any) -> None:
-        super().__init__(name, **options)
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        capabilities: Iterable[str] = (),
+        events_consumed: Iterable[EventDeclaration] = (),
+        events_produced: Iterable[EventDeclaration] | None = None,
+    ) -> None:
+        super().__init__(
+            name,
+            description=description,
+            capabilities=capabilities,
+            events_consumed=events_consumed,
+            events_produced=events_produced,
+        )
         self.transition_handlers: list[TransitionHandler] = []
 
     def on_goal(

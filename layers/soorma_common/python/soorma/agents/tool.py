@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from soorma.agent_spec import Handler
 from soorma.agents.base import Agent, EventDeclaration
@@ -31,7 +30,6 @@ class Tool(Agent):
         capabilities: Iterable[str] = (),
         events_consumed: Iterable[EventDeclaration] = (),
         events_produced: Iterable[EventDeclaration] | None = None,
-        **extra: Any,
     ) -> None:
         super().__init__(
             name,
@@ -39,7 +37,6 @@ class Tool(Agent):
             capabilities=capabilities,
             events_consumed=events_consumed,
             events_produced=events_produced,
-            **extra,
         )
         self.default_response_event = default_response_event
 

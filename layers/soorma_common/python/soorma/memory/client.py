@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from soorma.memory.episodic import EpisodicOperations
 from soorma.memory.plans import PlanOperations
 from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER, MemoryScope
 from soorma.memory.sessions import SessionOperations
 from soorma.memory.table import MemoryTable
 from soorma.memory.working import WorkingMemoryOperations
-
-if TYPE_CHECKING:  # pragma: no cover
-    from soorma.context import PlatformContext
 
 
 class MemoryClient(
@@ -38,11 +33,6 @@ class MemoryClient(
         table: MemoryTable | None = None,
     ) -> None:
         super().__init__(table or MemoryTable.from_settings(), MemoryScope(tenant_id, user_id))
-
-    @classmethod
-    def for_context(cls, context: PlatformContext) -> MemoryClient:
-        """The memory of the handled event's tenant and user (defaults when the event has none)."""
-        return cls(context.tenant_id or DEFAULT_TENANT, context.user_id or DEFAULT_USER)
 
     def __repr__(self) -> str:
         return f"MemoryClient(tenant_id={self.tenant_id!r}, user_id={self.user_id!r})"

@@ -15,6 +15,7 @@ from soorma.memory import keys
 from soorma.memory.models import Interaction
 from soorma.memory.scope import ScopedMemory
 from soorma.memory.table import now_iso
+from soorma_common.delivery import TTL_ATTRIBUTE
 
 
 class EpisodicOperations(ScopedMemory):
@@ -50,7 +51,7 @@ class EpisodicOperations(ScopedMemory):
             "content": content,
             "metadata": dict(metadata or {}),
             "created_at": now,
-            "expires_at": self.table.expires_at(),
+            TTL_ATTRIBUTE: self.table.expires_at(),
         }
         self.table.put(item)
         return Interaction.model_validate(item)

@@ -12,15 +12,15 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
-
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from soorma import clients
 from soorma.config import settings
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+if TYPE_CHECKING:  # pragma: no cover
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
 _BATCH_WRITE_LIMIT = 25
 
 Item = dict[str, Any]
@@ -43,14 +43,29 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+@cache
+def _serializer() -> TypeSerializer:
+    # boto3 is imported on first use, not when the SDK is imported (the cold start).
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+@cache
+def _deserializer() -> TypeDeserializer:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
 def to_dynamo(value: Any) -> dict[str, Any]:
     """One Python value as a DynamoDB attribute value."""
-    return _serializer.serialize(_decimals(value))  # type: ignore[no-any-return]
+    return _serializer().serialize(_decimals(value))  # type: ignore[no-any-return]
 
 
 def from_dynamo(value: Mapping[str, Any]) -> Any:
     """One DynamoDB attribute value as plain Python."""
-    return _plain(_deserializer.deserialize(value))
+    return _plain(_deserializer().deserialize(value))
 
 
 def item_to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,7 +127,7 @@ class MemoryTable:
         return self._client
 
     def expires_at(self, ttl_seconds: int | None = None) -> int:
-        """The `expires_at` value (epoch seconds) of an item written now."""
+        """The TTL attribute's (`expires_at`) value (epoch seconds) of an item written now."""
         return int(time.time()) + (self.ttl_seconds if ttl_seconds is None else ttl_seconds)
 
     # ---- single items ---------------------------------------------------------------------

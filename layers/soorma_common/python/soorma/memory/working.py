@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from soorma.memory import keys
 from soorma.memory.models import WorkingMemoryEntry
 from soorma.memory.scope import ScopedMemory
 from soorma.memory.table import ConditionFailed, Item, now_iso
+from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.errors import VersionConflictError
 
 _MAX_MAP_ATTEMPTS = 4
@@ -194,11 +193,11 @@ class WorkingMemoryOperations(ScopedMemory):
         stamp = self.item_stamp("working")
         full = (
             f"{expression}, kind = :kind, tenant_id = :tenant, user_id = :user, plan_id = :plan, "
-            "#key = :key, updated_at = :now, expires_at = :expires ADD version :one"
+            f"#key = :key, updated_at = :now, {TTL_ATTRIBUTE} = :expires ADD version :one"
             if expression.startswith("SET")
             else f"{expression}, version :one SET kind = :kind, tenant_id = :tenant, "
             "user_id = :user, plan_id = :plan, #key = :key, updated_at = :now, "
-            "expires_at = :expires"
+            f"{TTL_ATTRIBUTE} = :expires"
         )
         try:
             return self.table.update(
@@ -227,7 +226,13 @@ class WorkingMemoryOperations(ScopedMemory):
                 f"working memory {key!r} of plan {plan_id!r} is at version {version or 0}, "
                 f"not the one expected; read it again and retry"
             ) from _Current(current)
-        except ClientError as exc:
+        except Exception as exc:
+            # botocore is loaded by now (the call went through it); importing it at module level
+            # would put it on every cold start.
+            from botocore.exceptions import ClientError
+
+            if not isinstance(exc, ClientError):
+                raise
             if exc.response.get("Error", {}).get("Code") == "ValidationException":
                 raise WorkingMemoryTypeError(
                     f"working memory {key!r} of plan {plan_id!r}: {expression.split()[0]} "

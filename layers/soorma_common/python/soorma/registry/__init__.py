@@ -11,7 +11,7 @@ See docs/registry.md.
 
 from soorma.registry.client import RegistryClient, RegistryNotConfiguredError
 from soorma.registry.compatibility import IncompatibleSchemaError, schema_changes
-from soorma.registry.records import AgentRecord, Catalog, EventRecord, Origin
+from soorma.registry.entries import AgentRecord, Catalog, EventRecord, Origin
 from soorma.registry.sync import SyncReport, sync_registry
 from soorma.registry.toolkit import EventToolkit, UnknownEventError
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from soorma.config import settings
 from soorma.registry.compatibility import check_compatible
-from soorma.registry.records import AgentRecord, Catalog, EventRecord, Origin
+from soorma.registry.entries import AgentRecord, Catalog, EventRecord, Origin
 from soorma.registry.table import RegistryTable
 from soorma_common.definitions import EventDefinition
 from soorma_common.errors import VersionConflictError
@@ -52,7 +52,8 @@ class RegistryClient:
 
     @classmethod
     def from_env(cls) -> RegistryClient:
-        """The client of `SOORMA_REGISTRY_TABLE`, shared by the whole process (one cold start)."""
+        """The client of `SOORMA_REGISTRY_TABLE`, shared by the whole process (one cold start);
+        what a handler gets as `context.registry`."""
         table = settings().registry_table
         if not table:
             raise RegistryNotConfiguredError(
@@ -63,12 +64,6 @@ class RegistryClient:
         if shared is None:
             shared = _SHARED[table] = cls(table, cache_seconds=settings().registry_cache_seconds)
         return shared
-
-    @classmethod
-    def for_context(cls, context: Any) -> RegistryClient:
-        """The client a handler gets as `context.registry` (the registry is not tenant-scoped)."""
-        del context
-        return cls.from_env()
 
     # ---- reading --------------------------------------------------------------------------
 

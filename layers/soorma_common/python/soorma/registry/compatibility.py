@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from soorma.registry.records import EventRecord
+from soorma.registry.entries import EventRecord
 from soorma_common.definitions import JsonSchema
 from soorma_common.errors import PermanentError
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from soorma.registry.records import EventRecord
+from soorma.registry.entries import EventRecord
 from soorma_common.definitions import JsonSchema
 
 ToolFlavor = Literal["openai", "bedrock"]

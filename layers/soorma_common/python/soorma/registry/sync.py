@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from soorma.registry.compatibility import IncompatibleSchemaError, incompatibilities
-from soorma.registry.records import AgentRecord, Catalog, EventRecord, Origin
+from soorma.registry.entries import AgentRecord, Catalog, EventRecord, Origin
 from soorma.registry.table import RegistryTable
 from soorma_common.manifest import AgentManifest
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from soorma import clients
-from soorma.registry.records import (
+from soorma.registry.entries import (
     AgentRecord,
     Catalog,
     EventRecord,

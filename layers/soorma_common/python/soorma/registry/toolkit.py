@@ -6,8 +6,8 @@ import math
 from typing import Any, Literal, overload
 
 from soorma.registry.client import RegistryClient
+from soorma.registry.entries import EventRecord
 from soorma.registry.llm import ToolFlavor, describe_events, tool_specs
-from soorma.registry.records import EventRecord
 from soorma.registry.validation import PayloadValidator
 from soorma_common.errors import PermanentError
 from soorma_common.topics import EventTopic
@@ -24,11 +24,6 @@ class EventToolkit:
         self.registry = registry
         # (event, response?) -> the record it was built for and its validator
         self._validators: dict[tuple[str, bool], tuple[EventRecord, PayloadValidator]] = {}
-
-    @classmethod
-    def for_context(cls, context: Any) -> EventToolkit:
-        """The toolkit a handler gets as `context.toolkit`."""
-        return cls(RegistryClient.for_context(context))
 
     def discover_events(
         self, topic: EventTopic | str | None = None, pattern: str | None = None

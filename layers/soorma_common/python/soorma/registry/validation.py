@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from soorma.config import settings
-from soorma.registry.records import EventRecord
+from soorma.registry.entries import EventRecord
 from soorma.registry.table import RegistryTable
 from soorma_common.definitions import EventDefinition, JsonSchema
 from soorma_common.errors import SchemaValidationError

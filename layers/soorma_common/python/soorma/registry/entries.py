@@ -83,17 +83,6 @@ class EventRecord(BaseModel):
             origin=origin,
         )
 
-    def to_definition(self) -> EventDefinition:
-        """The `EventDefinition` this record describes (JSON Schemas only: no pydantic model)."""
-        return EventDefinition(
-            event_name=self.name,
-            topic=self.topic,
-            description=self.description,
-            payload_schema=self.payload_schema,
-            response_schema=self.response_schema,
-            metadata=self.metadata,
-        )
-
     def same_contract(self, other: EventRecord) -> bool:
         """Whether both records declare the same topic, description, schemas and metadata."""
         keys = {"topic", "description", "payload_schema", "response_schema", "metadata"}

@@ -1,152 +1,36 @@
 """`PlanContext`: a planner's plan as a state machine over events.
 
-A `PlanDefinition` names states. Entering a state delegates its actions (in parallel) and
-waits for all their replies (fan-in, exactly once); then its transitions are tried in order:
-the first whose `on` matches the completing reply's type and whose `when` condition holds over
-the replies (see `soorma.memory.conditions`) wins, else `default_next`. Entering a terminal
-state finalizes the plan: its status becomes completed or failed, `plan.completed` /
-`plan.failed` is published, and the goal's requester gets the goal's `response_event`.
+A `PlanDefinition` (`soorma.workflows.plan_definitions`) names states. Entering a state
+delegates its actions (in parallel) and waits for all their replies (fan-in, exactly once); then
+its transitions are tried in order: the first whose `on` matches the completing reply's type and
+whose `when` condition holds over the replies (see `soorma.workflows.conditions`) wins, else
+`default_next`. Entering a terminal state finalizes the plan: its status becomes completed or
+failed, `plan.completed` / `plan.failed` is published, and the goal's requester gets the goal's
+`response_event`.
 
 Every move is one conditional UpdateItem on the plan (`state` must still be the state it leaves,
 status `running`), recorded with the event that caused it, so a retried handler repeats it
 without moving twice. `Planner.on_transition` handlers run after each move.
-
-```python
-FULFIL = PlanDefinition(initial="fulfilling", states=[
-    State("fulfilling",
-          actions=[Action("inventory.reserve", "inventory.reserved"),
-                   Action("payment.charge", "payment.charged")],
-          transitions=[Transition(to="fulfilled", when='results["payment.charged"].charged')],
-          default_next="rejected"),
-    State("fulfilled", terminal=PlanStatus.COMPLETED),
-    State("rejected", terminal=PlanStatus.FAILED),
-])
-```
 """
 
 from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from soorma.memory import fanin
-from soorma.memory.conditions import Condition
-from soorma.memory.fanin import Delegation
+from soorma.context import PlatformContext
 from soorma.memory.models import Plan, PlanStatus
 from soorma.memory.table import Item
-from soorma.memory.tasks import parent_of, reply_to_parent
+from soorma.workflows import fanin
+from soorma.workflows.fanin import Delegation
+from soorma.workflows.plan_definitions import PlanDefinition, PlanTransition, State
+from soorma.workflows.tasks import parent_of, reply_to_parent
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import IllegalTransitionError, NotFoundError, VersionConflictError
 from soorma_common.topics import EventTopic
 
-if TYPE_CHECKING:  # pragma: no cover
-    from soorma.context import PlatformContext
-    from soorma.memory.client import MemoryClient
-
 _PLAN_NAMESPACE = uuid.UUID("0b6f8a52-1c1e-4a53-9e0f-6a4f7e9d2c11")
-
-#: What an action's data may be: fixed data, or a function of the plan (e.g. of its goal data).
-ActionData = Mapping[str, Any] | Callable[["PlanContext"], Any] | None
-
-
-@dataclass(frozen=True)
-class Action:
-    """A request a state sends when it is entered. `data` defaults to the goal's data."""
-
-    event_type: str
-    response_event: str
-    data: ActionData = None
-
-    def payload(self, plan: PlanContext) -> Any:
-        """The request's data for `plan`."""
-        if callable(self.data):
-            return self.data(plan)
-        return plan.goal_data if self.data is None else dict(self.data)
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A move to `to`, taken when the completing reply's type is `on` (any when None) and the
-    condition `when` (None = always) holds."""
-
-    to: str
-    when: str | None = None
-    on: str | None = None
-    condition: Condition | None = field(init=False, default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "condition", None if self.when is None else Condition(self.when))
-
-    def applies(self, event_type: str, namespace: Mapping[str, Any]) -> bool:
-        """Whether this transition is taken for a reply of `event_type`."""
-        if self.on is not None and self.on != event_type:
-            return False
-        return self.condition is None or self.condition.evaluate(namespace)
-
-
-@dataclass(frozen=True)
-class State:
-    """A state: its actions, its transitions, a default next state, or a terminal status."""
-
-    name: str
-    actions: Sequence[Action] = ()
-    transitions: Sequence[Transition] = ()
-    default_next: str | None = None
-    terminal: PlanStatus | None = None
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class PlanDefinition:
-    """The states of a plan and the one it starts in (checked when built)."""
-
-    initial: str
-    states: Sequence[State]
-    name: str = "plan"
-
-    def __post_init__(self) -> None:
-        names = [s.name for s in self.states]
-        if len(set(names)) != len(names):
-            raise ValueError(f"plan {self.name!r}: state names must be unique, got {names}")
-        if self.initial not in names:
-            raise ValueError(f"plan {self.name!r}: initial state {self.initial!r} is not a state")
-        for state in self.states:
-            targets = [t.to for t in state.transitions] + [state.default_next or state.name]
-            unknown = [t for t in targets if t not in names]
-            if unknown:
-                raise ValueError(
-                    f"plan {self.name!r}: state {state.name!r} moves to unknown state(s) {unknown}"
-                )
-            if state.terminal is not None and state.terminal not in (
-                PlanStatus.COMPLETED,
-                PlanStatus.FAILED,
-            ):
-                raise ValueError(f"state {state.name!r}: terminal must be completed or failed")
-            if state.terminal is None and not state.actions:
-                raise ValueError(
-                    f"plan {self.name!r}: state {state.name!r} has no actions and is not terminal"
-                )
-
-    def state(self, name: str) -> State:
-        """The state called `name`."""
-        for state in self.states:
-            if state.name == name:
-                return state
-        raise KeyError(f"plan {self.name!r} has no state {name!r}")
-
-
-@dataclass(frozen=True)
-class PlanTransition:
-    """One move of a plan, as `Planner.on_transition` handlers receive it."""
-
-    plan_id: str
-    from_state: str
-    to_state: str
-    event_type: str
-    event_id: str
 
 
 class PlanContext:
@@ -180,7 +64,7 @@ class PlanContext:
         """
         goal = context.event
         plan_id = plan_id or str(uuid.uuid5(_PLAN_NAMESPACE, f"{context.agent.name}:{goal.id}"))
-        memory: MemoryClient = context.memory
+        memory = context.memory
         plan = await memory.create_plan(
             goal.type,
             goal.data,
@@ -203,7 +87,7 @@ class PlanContext:
         cls, context: PlatformContext, definition: PlanDefinition
     ) -> PlanContext | None:
         """The plan a reply belongs to (by its `causation_id`), or None if it is not one of ours."""
-        memory: MemoryClient = context.memory
+        memory = context.memory
         group = fanin.find_group(memory, context.agent.name, context.event.causation_id)
         if group is None or not group.get("plan_id"):
             return None
@@ -331,7 +215,7 @@ class PlanContext:
                 f"(allowed: {', '.join(sorted(s for s in allowed if s)) or 'none'})"
             )
         from_state = current.name
-        memory: MemoryClient = self.context.memory
+        memory = self.context.memory
         context = {
             **self.plan.context,
             "entered_by": trigger.id,
@@ -380,10 +264,7 @@ class PlanContext:
         )
 
     async def _run_hooks(self, move: PlanTransition) -> None:
-        transitions_for = getattr(self.context.agent, "transitions_for", None)
-        if transitions_for is None:  # not a Planner: it has no on_transition handlers
-            return
-        for hook in transitions_for(move.from_state, move.to_state):
+        for hook in self.context.agent.transitions_for(move.from_state, move.to_state):
             outcome = hook.function(move, self, self.context)
             if inspect.isawaitable(outcome):
                 await outcome
@@ -394,7 +275,7 @@ class PlanContext:
         self, result: Any = None, *, status: PlanStatus = PlanStatus.COMPLETED
     ) -> None:
         """End the plan: set its status, publish `plan.completed` / `plan.failed`, reply."""
-        memory: MemoryClient = self.context.memory
+        memory = self.context.memory
         self.plan = await memory.update_plan(self.plan_id, status=status)
         if result is None:
             result = {"plan_id": self.plan_id, "state": self.state, "results": self._results}

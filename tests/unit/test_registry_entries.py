@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from soorma.registry import AgentRecord, Catalog, EventRecord
-from soorma.registry.records import ConflictingDefinitionError, from_item, to_item
+from soorma.registry.entries import ConflictingDefinitionError, from_item, to_item
 from soorma_common import EventDefinition, EventTopic
 from soorma_common.manifest import AgentKind, AgentManifest, Subscription
 from soorma_common.routing import pattern_matches, rules_for

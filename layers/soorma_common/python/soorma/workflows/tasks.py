@@ -20,18 +20,16 @@ async def gathered(event, context):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from soorma.memory import fanin
-from soorma.memory.fanin import Delegation, FanIn, SubResult
+from soorma.context import PlatformContext
+from soorma.memory.client import MemoryClient
 from soorma.memory.table import Item
+from soorma.workflows import fanin
+from soorma.workflows.fanin import Delegation, FanIn, SubResult
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import NotFoundError
 from soorma_common.topics import EventTopic
-
-if TYPE_CHECKING:  # pragma: no cover
-    from soorma.context import PlatformContext
-    from soorma.memory.client import MemoryClient
 
 
 def parent_of(request: EventEnvelope) -> dict[str, Any]:
@@ -78,8 +76,7 @@ class TaskContext:
     @property
     def memory(self) -> MemoryClient:
         """The handled event's memory."""
-        memory: MemoryClient = self.context.memory
-        return memory
+        return self.context.memory
 
     @classmethod
     def for_context(cls, context: PlatformContext) -> TaskContext:

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from soorma.bus import BusClient
 from soorma.memory import keys
+from soorma.memory.client import MemoryClient
 from soorma.memory.table import ConditionFailed, Item, now_iso
+from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
-
-if TYPE_CHECKING:  # pragma: no cover
-    from soorma.bus import BusClient
-    from soorma.memory.client import MemoryClient
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ def delegate(
         "created_by": created_by,
         "created_at": now,
         "updated_at": now,
-        "expires_at": table.expires_at(),
+        TTL_ATTRIBUTE: table.expires_at(),
     }
     try:
         table.put(item, condition="attribute_not_exists(pk)")
@@ -150,7 +149,7 @@ def delegate(
                 **memory.item_stamp("request"),
                 "agent": agent,
                 "task_id": group_id,
-                "expires_at": table.expires_at(),
+                TTL_ATTRIBUTE: table.expires_at(),
             }
             for request_id in requests
         ]

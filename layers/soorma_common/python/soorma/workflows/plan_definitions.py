@@ -1,0 +1,138 @@
+"""Plan definitions: the states of a plan, the requests each state sends, and its transitions.
+
+A `PlanDefinition` is checked when it is built (unique state names, known targets, terminal
+states completed or failed, every other state with actions); `PlanContext`
+(`soorma.workflows.plan_context`) runs it. Conditions are `soorma.workflows.conditions`.
+
+```python
+FULFIL = PlanDefinition(initial="fulfilling", states=[
+    State("fulfilling",
+          actions=[Action("inventory.reserve", "inventory.reserved"),
+                   Action("payment.charge", "payment.charged")],
+          transitions=[Transition(to="fulfilled", when='results["payment.charged"].charged')],
+          default_next="rejected"),
+    State("fulfilled", terminal=PlanStatus.COMPLETED),
+    State("rejected", terminal=PlanStatus.FAILED),
+])
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from soorma.memory.models import PlanStatus
+from soorma.workflows.conditions import Condition
+
+
+class RunningPlan(Protocol):
+    """What an action reads of the plan it is sent for (a `PlanContext` is one)."""
+
+    @property
+    def goal_data(self) -> Any:
+        """The goal event's data."""
+        ...
+
+
+#: What an action's data may be: fixed data, or a function of the running plan (it receives
+#: the `PlanContext`, e.g. to read its goal data or the replies so far).
+ActionData = Mapping[str, Any] | Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class Action:
+    """A request a state sends when it is entered. `data` defaults to the goal's data."""
+
+    event_type: str
+    response_event: str
+    data: ActionData = None
+
+    def payload(self, plan: RunningPlan) -> Any:
+        """The request's data for `plan`."""
+        if callable(self.data):
+            return self.data(plan)
+        return plan.goal_data if self.data is None else dict(self.data)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A move to `to`, taken when the completing reply's type is `on` (any when None) and the
+    condition `when` (None = always) holds."""
+
+    to: str
+    when: str | None = None
+    on: str | None = None
+    condition: Condition | None = field(init=False, default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "condition", None if self.when is None else Condition(self.when))
+
+    def applies(self, event_type: str, namespace: Mapping[str, Any]) -> bool:
+        """Whether this transition is taken for a reply of `event_type`."""
+        if self.on is not None and self.on != event_type:
+            return False
+        return self.condition is None or self.condition.evaluate(namespace)
+
+
+@dataclass(frozen=True)
+class State:
+    """A state: its actions, its transitions, a default next state, or a terminal status."""
+
+    name: str
+    actions: Sequence[Action] = ()
+    transitions: Sequence[Transition] = ()
+    default_next: str | None = None
+    terminal: PlanStatus | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PlanDefinition:
+    """The states of a plan and the one it starts in (checked when built)."""
+
+    initial: str
+    states: Sequence[State]
+    name: str = "plan"
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.states]
+        if len(set(names)) != len(names):
+            raise ValueError(f"plan {self.name!r}: state names must be unique, got {names}")
+        if self.initial not in names:
+            raise ValueError(f"plan {self.name!r}: initial state {self.initial!r} is not a state")
+        for state in self.states:
+            targets = [t.to for t in state.transitions] + [state.default_next or state.name]
+            unknown = [t for t in targets if t not in names]
+            if unknown:
+                raise ValueError(
+                    f"plan {self.name!r}: state {state.name!r} moves to unknown state(s) {unknown}"
+                )
+            if state.terminal is not None and state.terminal not in (
+                PlanStatus.COMPLETED,
+                PlanStatus.FAILED,
+            ):
+                raise ValueError(f"state {state.name!r}: terminal must be completed or failed")
+            if state.terminal is None and not state.actions:
+                raise ValueError(
+                    f"plan {self.name!r}: state {state.name!r} has no actions and is not terminal"
+                )
+
+    def state(self, name: str) -> State:
+        """The state called `name`."""
+        for state in self.states:
+            if state.name == name:
+                return state
+        raise KeyError(f"plan {self.name!r} has no state {name!r}")
+
+
+@dataclass(frozen=True)
+class PlanTransition:
+    """One move of a plan, as `Planner.on_transition` handlers receive it."""
+
+    plan_id: str
+    from_state: str
+    to_state: str
+    event_type: str
+    event_id: str
