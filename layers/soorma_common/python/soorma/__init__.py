@@ -14,10 +14,26 @@ handler = worker.lambda_handler
 ```
 """
 
+from typing import TYPE_CHECKING, Any
+
 from soorma.agents import Agent, Planner, Tool, Worker
 from soorma.bus import BusClient, EventId
-from soorma.context import PlatformContext
 from soorma.publishing import EventPublisher
+
+if TYPE_CHECKING:  # pragma: no cover
+    from soorma.context import PlatformContext
+
+
+def __getattr__(name: str) -> Any:
+    # `PlatformContext` brings the memory and registry clients with it: an agent module that
+    # imports `soorma` for its decorators does not pay for them at import (the cold start); the
+    # runtime imports them when it handles the first record.
+    if name == "PlatformContext":
+        from soorma.context import PlatformContext
+
+        return PlatformContext
+    raise AttributeError(f"module 'soorma' has no attribute {name!r}")
+
 
 __all__ = [
     "Agent",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
@@ -133,6 +132,8 @@ class PlatformContext:
         """The agent's Powertools `Logger`, with this event's correlation id, id, type, topic and
         tenant on every line (a standard `logging.Logger` outside the runtime)."""
         if self._logger is None:
+            import logging  # not at module level: the runtime always passes its own logger
+
             self._logger = logging.getLogger(self.agent.name)
         return self._logger
 

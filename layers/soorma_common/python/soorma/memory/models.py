@@ -33,7 +33,9 @@ def predecessors(target: PlanStatus) -> list[PlanStatus]:
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # defer_build: the validators are built on first use, not when the SDK is imported (the
+    # context imports the memory client on every cold start; most agents never use it).
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class Plan(_Record):

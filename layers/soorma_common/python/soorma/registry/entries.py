@@ -49,10 +49,15 @@ def version_of(event_name: str) -> int:
     return int(found.group(1)) if found else 1
 
 
+#: The validators are built on first use, not when the SDK is imported (the context imports the
+#: registry client on every cold start; most agents never read the registry).
+_RECORD_CONFIG = ConfigDict(frozen=True, defer_build=True)
+
+
 class EventRecord(BaseModel):
     """An event as the registry knows it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _RECORD_CONFIG
 
     name: str
     topic: EventTopic
@@ -92,7 +97,7 @@ class EventRecord(BaseModel):
 class AgentRecord(BaseModel):
     """An agent as the registry knows it: what it consumes and produces."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _RECORD_CONFIG
 
     name: str
     kind: AgentKind
@@ -150,6 +155,8 @@ class ConflictingDefinitionError(ValueError):
 
 class Catalog(BaseModel):
     """Events and agents, indexed by name: what `soorma events`, graphs and discovery read."""
+
+    model_config = ConfigDict(defer_build=True)
 
     events: dict[str, EventRecord] = Field(default_factory=dict)
     agents: dict[str, AgentRecord] = Field(default_factory=dict)
