@@ -44,12 +44,9 @@ for name in ("SOORMA_REGISTRY_TABLE", "SOORMA_IDEMPOTENCY_TABLE", "AWS_ENDPOINT_
 
 import handwritten_handler  # noqa: E402
 import soorma_handler  # noqa: E402
-from stubs import StubPutEvents, StubTable  # noqa: E402
+from stubs import StubPutEvents, StubTable, StubTransport  # noqa: E402
 
-from soorma.publishing import EventBridgePublisher  # noqa: E402
 from soorma.runtime import LambdaRuntime  # noqa: E402
-from soorma.runtime.claims import ClaimStore  # noqa: E402
-from soorma.runtime.dead_letters import DeadLetterSender  # noqa: E402
 from soorma_common import EventEnvelope, EventTopic  # noqa: E402
 from soorma_dev.harness import LambdaContextStub  # noqa: E402
 from soorma_dev.sqs_events import lambda_event  # noqa: E402
@@ -106,18 +103,7 @@ def silence(service: str, stream: Any) -> None:
 
 def build_soorma(table: StubTable, put: StubPutEvents) -> Handler:
     agent = soorma_handler.agent
-    agent.use_runtime(
-        LambdaRuntime(
-            agent,
-            publisher=EventBridgePublisher("soorma-bench", put_events=put),
-            dead_letters=DeadLetterSender(
-                send_message=lambda **_: None, queue_url_of=lambda name, account: name
-            ),
-            claims=ClaimStore(
-                "bench-idempotency", expires_after_seconds=86400, dynamodb_client=table
-            ),
-        )
-    )
+    agent.use_runtime(LambdaRuntime(agent, transport=StubTransport(table, put)))
     return soorma_handler.handler
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from soorma.agent_spec import AgentSpec
 from soorma.bus import BusClient
 from soorma_common.envelope import EventEnvelope
-
-if TYPE_CHECKING:  # pragma: no cover
-    from soorma.agents.base import Agent
 
 
 class PlatformContext:
@@ -22,7 +20,7 @@ class PlatformContext:
 
     def __init__(
         self,
-        agent: Agent,
+        agent: AgentSpec,
         event: EventEnvelope,
         bus: BusClient,
         lambda_context: Any = None,

@@ -1,4 +1,4 @@
-"""The in-memory transport: routing, batches, retries, DLQ, redrive, exactly-once, recording.
+"""The in-memory bus: routing, batches, retries, DLQ, redrive, exactly-once, recording.
 
 Each test builds small agents with the public SDK and drives them through `InMemoryBus`, which
 calls `agent.lambda_handler` (the real runtime) with SQS/EventBridge-shaped events.
@@ -16,9 +16,10 @@ from soorma_common import DomainError, EventEnvelope, EventTopic, PermanentError
 from soorma_common.delivery import MAX_RECEIVE_COUNT
 from soorma_common.errors import ClaimInProgressError
 from soorma_dev.harness import LambdaContextStub
-from soorma_dev.memory_transport import (
+from soorma_dev.inmemory import (
     InMemoryBus,
     InMemoryClaimStore,
+    InMemoryTransport,
     PutEventsValidationError,
     walk,
 )
@@ -359,7 +360,8 @@ def test_trace_builds_the_causation_tree_of_one_correlation_id(soorma_bus) -> No
 def test_close_gives_agents_back_their_default_runtime() -> None:
     agent = listener("restored", "x.happened")
     with InMemoryBus([agent]) as bus:
-        assert agent.runtime.publisher.bus == bus.bus_name
+        assert isinstance(agent.runtime.transport, InMemoryTransport)
+        assert agent.runtime.transport.eventbridge is bus.eventbridge
         memory_runtime = agent.runtime
     assert agent._runtime is None and memory_runtime is not None
 
