@@ -392,3 +392,44 @@ def test_a_failed_claim_is_released_so_a_retry_runs_again() -> None:
     with pytest.raises(TransientError):
         store.run_once("agent#event", failing)
     assert store.run_once("agent#event", lambda: [{"id": "e-2"}]) == [{"id": "e-2"}]
+
+
+def test_a_record_whose_events_cannot_be_put_is_retried_without_running_its_handler(
+    soorma_bus,
+) -> None:
+    runs: list[str] = []
+    relay = Agent(name="relay")
+
+    @relay.on_event("ping.sent", topic=FACTS)
+    def handle(event: EventEnvelope, context) -> None:
+        runs.append(event.id)
+        context.bus.announce("pong.sent", {})
+
+    bus = soorma_bus(relay, listener("sink", "pong.sent"))
+    sent = bus.send("ping.sent", {}, topic=FACTS)
+    bus.fail_next_entries(4)  # every attempt of the first flush (SOORMA_PUBLISH_MAX_ATTEMPTS)
+    bus.run_until_idle()
+
+    relayed = [h for h in bus.handlings if h.agent == "relay"]
+    assert [(h.outcome, h.receive_count) for h in relayed] == [("failed", 1), ("handled", 2)]
+    assert "PutEvents failed" in (relayed[0].reason or "")
+    assert "InternalFailure" in (relayed[0].reason or "")
+    assert runs == [sent.id]  # the redelivery re-put the stored event
+    assert [e.type for e in bus.handled("sink")] == ["pong.sent"]
+
+
+def test_a_failed_handling_carries_the_handlers_error(soorma_bus) -> None:
+    agent = Agent(name="moody")
+
+    @agent.on_event("job.queued", topic=FACTS)
+    def handle(event: EventEnvelope, context) -> None:
+        raise TransientError("database busy")
+
+    bus = soorma_bus(agent, max_receive_count=1)
+    bus.send("job.queued", {}, topic=FACTS)
+    bus.run_until_idle()
+
+    [handling] = bus.handlings
+    assert (handling.outcome, handling.reason) == ("failed", "TransientError: database busy")
+    [letter] = bus.dead_letters()
+    assert letter.kind == "redrive-after-max-receives"
