@@ -5,7 +5,10 @@ envelope, as AWS delivers them) against the same stubbed DynamoDB table and PutE
 alternating rounds; prints events/s for both and the overhead ratio (hand-written / Soorma;
 1.0 = no overhead, the target is <= 1.1).
 
-    .venv/bin/python benchmarks/runtime_overhead.py [--events 2000] [--rounds 7] [--profile]
+    .venv/bin/python benchmarks/runtime_overhead.py --events 2000 --rounds 9 [--profile soorma]
+
+The Soorma side runs with a `StubTransport` (`stubs.py`): the runtime's one I/O seam over the
+same stubbed table and PutEvents the hand-written side uses.
 """
 
 from __future__ import annotations
@@ -44,12 +47,9 @@ for name in ("SOORMA_REGISTRY_TABLE", "SOORMA_IDEMPOTENCY_TABLE", "AWS_ENDPOINT_
 
 import handwritten_handler  # noqa: E402
 import soorma_handler  # noqa: E402
-from stubs import StubPutEvents, StubTable  # noqa: E402
+from stubs import StubPutEvents, StubTable, StubTransport  # noqa: E402
 
-from soorma.publishing import EventBridgePublisher  # noqa: E402
 from soorma.runtime import LambdaRuntime  # noqa: E402
-from soorma.runtime.claims import ClaimStore  # noqa: E402
-from soorma.runtime.dead_letters import DeadLetterSender  # noqa: E402
 from soorma_common import EventEnvelope, EventTopic  # noqa: E402
 from soorma_dev.harness import LambdaContextStub  # noqa: E402
 from soorma_dev.sqs_events import lambda_event  # noqa: E402
@@ -106,18 +106,7 @@ def silence(service: str, stream: Any) -> None:
 
 def build_soorma(table: StubTable, put: StubPutEvents) -> Handler:
     agent = soorma_handler.agent
-    agent.use_runtime(
-        LambdaRuntime(
-            agent,
-            publisher=EventBridgePublisher("soorma-bench", put_events=put),
-            dead_letters=DeadLetterSender(
-                send_message=lambda **_: None, queue_url_of=lambda name, account: name
-            ),
-            claims=ClaimStore(
-                "bench-idempotency", expires_after_seconds=86400, dynamodb_client=table
-            ),
-        )
-    )
+    agent.use_runtime(LambdaRuntime(agent, transport=StubTransport(table, put)))
     return soorma_handler.handler
 
 

@@ -1,5 +1,6 @@
 """The stubbed AWS both benchmarked handlers talk to: one in-memory DynamoDB table (the calls
-Powertools idempotency makes) and one PutEvents that accepts everything.
+Powertools idempotency makes) and one PutEvents that accepts everything; the Soorma runtime gets
+them as one `Transport` (`StubTransport`), the hand-written handler as boto3-shaped objects.
 
 Two forms of the same stubs: plain objects (for the throughput run, so that what is measured is
 the handlers' own work), and botocore `before-call` hooks on real boto3 clients (for the cold
@@ -84,6 +85,33 @@ class StubPutEvents:
         self.calls += 1
         self.entries += len(Entries)
         return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"} for _ in Entries]}
+
+
+class StubTransport:
+    """The Soorma runtime's `Transport` over the stubs: PutEvents to `put`, claims in `table`
+    (the runtime's own `ClaimStore`, Powertools idempotency on a DynamoDB client), dead letters
+    counted (the benchmark sends none)."""
+
+    def __init__(self, table: Any, put: Any) -> None:
+        from soorma.runtime.claims import ClaimStore
+
+        self.put = put
+        self.dead_letters = 0
+        self._claims = ClaimStore(
+            "bench-idempotency", expires_after_seconds=86400, dynamodb_client=table
+        )
+
+    @property
+    def claims(self) -> Any:
+        return self._claims
+
+    def put_entries(self, entries: Any) -> dict[int, str]:
+        from soorma.publishing import failed_entries
+
+        return failed_entries(self.put(Entries=list(entries)), len(entries))
+
+    def dead_letter(self, record: dict[str, Any], error: BaseException) -> None:
+        self.dead_letters += 1
 
 
 def answer_without_network(client: Any, table: StubTable | None = None) -> None:

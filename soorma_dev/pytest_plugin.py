@@ -4,7 +4,7 @@ once `soorma-serverless` is installed).
 Each fixture is a factory taking agents: agent objects, function folders
 (`functions/<name>`, `examples/<scenario>/<agent>`), or folders of agents (a scenario folder).
 
-- `soorma_bus(*agents, **options)`: the in-memory transport (`InMemoryBus`): no moto, fast.
+- `soorma_bus(*agents, **options)`: the in-memory bus (`InMemoryBus`): no moto, fast.
 - `soorma_moto(*agents, stage="test")`: a `MotoHarness` inside `moto.mock_aws`: real PutEvents,
   rules, SQS queues, DLQs and the DynamoDB idempotency table, in this process.
 - `soorma_tables`: the platform's DynamoDB tables (memory, registry, events) on an in-process
@@ -52,7 +52,7 @@ def agent_sources(items: Iterable[Any]) -> list[Any]:
 @pytest.fixture
 def soorma_bus() -> Iterator[Callable[..., Any]]:
     """Factory: `soorma_bus(*agents, **options)` -> an `InMemoryBus` (closed after the test)."""
-    from soorma_dev.memory_transport import InMemoryBus
+    from soorma_dev.inmemory import InMemoryBus
 
     buses: list[InMemoryBus] = []
 

@@ -61,12 +61,14 @@ class CloudOperations:
 
     def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Put ready-made envelopes on the bus (PutEvents, 10 per call, failed entries retried)."""
-        from soorma.publishing import EventBridgePublisher
+        from soorma.config import settings
+        from soorma.publishing import EventBridgePublisher, EventBridgeSink, encode_event
 
+        limit = settings().max_event_bytes
         publisher = EventBridgePublisher(
-            self.platform.bus_name, put_events=self.client("events").put_events
+            self.platform.bus_name, sink=EventBridgeSink(self.client("events"))
         )
-        publisher.put(envelopes)
+        publisher.put([encode_event(envelope.to_wire(), limit) for envelope in envelopes])
 
     # ---- what happened ------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from soorma.runtime.outcomes import RecordOutcome
 from soorma_common.delivery import BATCH_SIZE
 from soorma_dev.localcloud.activity import ActivityLog, now_iso
 from soorma_dev.localcloud.lambda_context import LocalLambdaContext
@@ -21,7 +22,6 @@ from soorma_dev.localcloud.models import ActivityLine, Outcome
 from soorma_dev.sqs_events import RECEIVE_ATTRIBUTES, lambda_event, queue_region
 
 _UNEXPLAINED = "reported in batchItemFailures (no reason observed)"
-_UNFLUSHED = "handled, but its events could not be put on the bus (PutEvents failed): retried"
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -35,6 +35,10 @@ class RecordOutcomes:
     def note(self, message_id: str, outcome: Outcome, reason: str | None) -> None:
         """Remember the outcome of one record (the last one wins)."""
         self.by_message[message_id] = (outcome, reason)
+
+    def observe(self, outcome: RecordOutcome) -> None:
+        """The runtime's outcome observer (`LambdaRuntime(on_outcome=...)`)."""
+        self.note(outcome.message_id, outcome.outcome, outcome.reason)
 
 
 class QueuePump:
@@ -111,9 +115,7 @@ class QueuePump:
             message_id = message["MessageId"]
             if message_id in failed:
                 outcome: Outcome = "failed"
-                noted, reason = reported.get(message_id, ("failed", _UNEXPLAINED))
-                if noted == "handled":
-                    reason = _UNFLUSHED
+                _, reason = reported.get(message_id, ("failed", _UNEXPLAINED))
                 reason = crash or reason
             else:
                 outcome, reason = reported.get(message_id, ("handled", None))

@@ -68,42 +68,26 @@ def load_handler(path: str) -> tuple[Any, Any]:
     return agent, getattr(module, "handler", agent.lambda_handler)
 
 
-def observe_runtime(agent: Any, outcomes: RecordOutcomes) -> None:
-    """Note each record's failure reason and permanent dead-lettering as the runtime sees them.
+def observe_outcomes(agent: Any, outcomes: RecordOutcomes) -> None:
+    """Give the agent a runtime that reports each record's outcome (and why it failed or was
+    dead-lettered) to `outcomes`, keeping the transport and settings of the runtime it has.
 
-    The runtime does not report these in its batch response; the seams are public attributes of
-    `LambdaRuntime` (`handle_record`, `dead_letters`). Agents with another runtime are pumped
+    Agents whose runtime is not a `LambdaRuntime` (a `lambda_handler` of their own) are pumped
     without reasons.
     """
-    runtime: Any = getattr(agent, "runtime", None)
-    handle_record = getattr(runtime, "handle_record", None)
-    dead_letters = getattr(runtime, "dead_letters", None)
-    if handle_record is None or dead_letters is None:
+    from soorma.runtime import LambdaRuntime
+
+    runtime = getattr(agent, "runtime", None)
+    if not isinstance(runtime, LambdaRuntime):
         return
-
-    def recording_handle_record(record: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        message_id = str(record.get("messageId"))
-        try:
-            result = handle_record(record, *args, **kwargs)  # outgoing events, when not flushed
-        except Exception as exc:
-            outcomes.note(message_id, "failed", f"{type(exc).__name__}: {exc}")
-            raise
-        if message_id not in outcomes.by_message:  # a dead letter noted itself
-            outcomes.note(message_id, "handled", None)
-        return result
-
-    send = dead_letters.send
-
-    def recording_send(
-        record: dict[str, Any], error: BaseException, *args: Any, **kwargs: Any
-    ) -> None:
-        send(record, error, *args, **kwargs)
-        outcomes.note(
-            str(record.get("messageId")), "dead-lettered", f"{type(error).__name__}: {error}"
+    agent.use_runtime(
+        LambdaRuntime(
+            agent,
+            transport=runtime.transport,
+            on_outcome=outcomes.observe,
+            conf=runtime.settings,
         )
-
-    runtime.handle_record = recording_handle_record
-    dead_letters.send = recording_send
+    )
 
 
 def run(spec: WorkerSpec, stop: threading.Event) -> None:
@@ -112,7 +96,7 @@ def run(spec: WorkerSpec, stop: threading.Event) -> None:
 
     agent, handler = load_handler(spec.path)
     outcomes = RecordOutcomes({})
-    observe_runtime(agent, outcomes)
+    observe_outcomes(agent, outcomes)
     activity = ActivityLog(Path(spec.activity_path))
     lock = threading.Lock()
     threads = []

@@ -37,8 +37,7 @@ import time
 from pathlib import Path
 
 from soorma import Agent
-from soorma.publishing import EventBridgePublisher
-from soorma.runtime.handler import LambdaRuntime
+from soorma.runtime import AwsTransport, LambdaRuntime
 from soorma_common.errors import DomainError, TransientError
 from soorma_common.topics import EventTopic
 
@@ -71,24 +70,23 @@ def side_effect(agent, event):
 """
 
 ALPHA = """
-class PartialPublisher(EventBridgePublisher):
+class PartialTransport(AwsTransport):
     '''The network fails after PutEvents stored half of the entries of a call.'''
 
-    def _call(self, entries):
+    def put_entries(self, entries):
         import json
         cause = json.loads(entries[0]["Detail"]).get("causationid", "")
         if len(entries) > 1 and chosen(cause, "partial", 100) and first_time(f"partial-{cause}"):
-            super()._call(entries[: len(entries) // 2])
+            super().put_entries(entries[: len(entries) // 2])
             raise ConnectionError("injected: connection lost after a partial PutEvents")
-        return super()._call(entries)
+        return super().put_entries(entries)
 
 
 class Alpha(Agent):
     @property
     def runtime(self):
         if self._runtime is None:
-            from soorma.config import settings
-            self._runtime = LambdaRuntime(self, publisher=PartialPublisher(settings().event_bus))
+            self._runtime = LambdaRuntime(self, transport=PartialTransport())
         return self._runtime
 
 

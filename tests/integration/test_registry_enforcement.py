@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from soorma import Agent, BusClient, Worker, clients
 from soorma.config import settings
-from soorma.publishing import EventBridgePublisher, EventPublisher
+from soorma.publishing import EventBridgePublisher, EventBridgeSink, EventPublisher
 from soorma.registry import RegistryClient, sync_registry
 from soorma.registry.client import reset_shared_clients
 from soorma.registry.validation import PayloadValidator, registry_lookup, validator_for_agent
@@ -145,12 +145,12 @@ def test_publish_raises_before_any_put_events(moto_env: None) -> None:
     with pytest.raises(SchemaValidationError, match=r"field 'quantity' = 'x'"):
         bus.publish(EventTopic.ACTION_REQUESTS, "inventory.reserve", {"sku": "A", "quantity": "x"})
     assert bus.outbox == []
-    EventBridgePublisher(put_events=events.put_events).put_wire(bus.wire_events())  # the flush
+    EventBridgePublisher(sink=EventBridgeSink(events)).put(bus.outgoing_events())  # the flush
     assert put_events == []
 
     # the hook sees PutEvents when one is made: the assertion above can fail
     bus.publish(EventTopic.ACTION_REQUESTS, "inventory.reserve", {"sku": "A", "quantity": 1})
-    EventBridgePublisher(put_events=events.put_events).put_wire(bus.wire_events())
+    EventBridgePublisher(sink=EventBridgeSink(events)).put(bus.outgoing_events())
     assert put_events == ["PutEvents"]
 
 

@@ -1,4 +1,4 @@
-"""The examples, their agents unit-tested through the in-memory transport (the real runtime).
+"""The examples, their agents unit-tested through the in-memory bus (the real runtime).
 
 These are the stateless scenarios (no DynamoDB at all); every scenario, stateful ones included,
 also runs in `tests/integration/test_examples_moto.py`. One test per scenario checks what its
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from soorma_common import EventEnvelope
-from soorma_dev.memory_transport import InMemoryBus
+from soorma_dev.inmemory import InMemoryBus
 from soorma_dev.scenarios import Observed, Scenario, collect, send_events, unmet_expectations
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

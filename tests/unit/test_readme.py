@@ -8,7 +8,7 @@ from typing import Any
 
 from soorma import Tool
 from soorma_common import EventTopic
-from soorma_dev.memory_transport import InMemoryBus
+from soorma_dev.inmemory import InMemoryBus
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

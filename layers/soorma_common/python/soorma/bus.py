@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from soorma.config import settings
-from soorma.publishing import check_size, encode_detail
+from soorma.publishing import OutgoingEvent, encode_event
 from soorma_common.envelope import EXTENSION_WIRE_NAMES, EventEnvelope, wire_of
 from soorma_common.errors import (
     EventTooLargeError,
@@ -91,24 +91,22 @@ class BusClient:
         self._replay = replay
         self._produced = produced
         self._validate_payload = validate_payload
-        self._outbox: list[dict[str, Any]] = []  # wire form
+        self._outbox: list[OutgoingEvent] = []  # encoded and measured once, at publish
         self._outbox_bytes = 0
-        self._details: dict[str, str] = {}  # event id -> encoded Detail, measured at publish
         self.max_event_bytes = max_event_bytes or settings().max_event_bytes
 
     @property
     def outbox(self) -> list[EventEnvelope]:
         """The events buffered so far, in publish order."""
-        return [EventEnvelope.from_wire(wire) for wire in self._outbox]
+        return [EventEnvelope.from_wire(event.wire) for event in self._outbox]
 
-    @property
-    def encoded_details(self) -> dict[str, str]:
-        """The buffered events' EventBridge `Detail` JSON by event id (encoded once, at publish)."""
-        return self._details
+    def outgoing_events(self) -> list[OutgoingEvent]:
+        """The buffered events, encoded and measured (what the runtime flushes), in order."""
+        return list(self._outbox)
 
     def wire_events(self) -> list[dict[str, Any]]:
-        """The buffered events in wire form (what is stored with the claim and flushed)."""
-        return list(self._outbox)
+        """The buffered events in wire form (what is stored with the claim), in order."""
+        return [event.wire for event in self._outbox]
 
     def publish(
         self,
@@ -169,24 +167,22 @@ class BusClient:
                     **fields,
                 ).to_wire()
             )
-        self._check_size(wire)
-        self._outbox.append(wire)
+        self._outbox.append(self._encode(wire))
         return EventId(wire["id"])
 
-    def _check_size(self, wire: dict[str, Any]) -> None:
-        """Refuse, at publish time, an event or an outbox too large to send or to store: a
-        permanent error inside the handler releases the claim, so a redelivery after the fix
-        runs the handler again."""
-        detail = encode_detail(wire)
-        check_size(detail, wire["type"], self.max_event_bytes)
-        self._outbox_bytes += len(detail) if detail.isascii() else len(detail.encode("utf-8"))
-        self._details[wire["id"]] = detail
+    def _encode(self, wire: dict[str, Any]) -> OutgoingEvent:
+        """Encode the event and refuse, at publish time, an event or an outbox too large to send
+        or to store: a permanent error inside the handler releases the claim, so a redelivery
+        after the fix runs the handler again."""
+        event = encode_event(wire, self.max_event_bytes)
+        self._outbox_bytes += event.size
         if self._outbox_bytes > MAX_OUTBOX_BYTES:
             raise EventTooLargeError(
                 f"the events published while handling one event add up to {self._outbox_bytes} "
                 f"bytes, over the {MAX_OUTBOX_BYTES}-byte budget of one idempotency record "
                 "(DynamoDB items cap at 400 KB): publish references to stored payloads instead"
             )
+        return event
 
     def request(
         self,

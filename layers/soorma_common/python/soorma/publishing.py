@@ -1,7 +1,10 @@
-"""Putting envelopes onto EventBridge: size checks, batches of 10, retries of failed entries.
+"""Putting events onto EventBridge: one encoding (and size check) per event, batches of 10,
+retries of failed entries.
 
-One code path for every publisher: the runtime's flush after a handler succeeds, the redelivery
-re-flush of stored events, and `EventPublisher` for code outside Lambda.
+One put path for every publisher: the runtime's flush after a handler succeeds (and the re-flush
+of stored events on a redelivery), and `EventPublisher` for code outside Lambda. An event is
+encoded once, by `encode_event`, which is also where its size is checked; what is put after
+that is never measured again.
 """
 
 from __future__ import annotations
@@ -9,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from soorma import clients
 from soorma.config import settings
@@ -22,37 +25,54 @@ from soorma_common.replies import is_failure_reply
 #: EventBridge's limit of entries per PutEvents call.
 MAX_ENTRIES_PER_PUT = 10
 
+#: An envelope in wire form (what the bus buffers and the idempotency record stores).
 WireEvent = dict[str, Any]
-
+#: One PutEvents entry: `Source`, `DetailType`, `Detail`, `EventBusName` and, when tracing,
+#: `TraceHeader`.
+PutEventsEntry = dict[str, str]
 
 _DETAIL_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def check_size(envelope_json: str, event_type: str, limit: int) -> None:
-    """Raise `EventTooLargeError` (permanent) naming both sizes when the envelope is too big."""
+class OutgoingEvent(NamedTuple):
+    """One event ready to be put: its id, type, source, the encoded EventBridge `Detail` (the
+    envelope JSON, measured when it was encoded) and its size in bytes, and the wire form (what
+    an idempotency record stores)."""
+
+    id: str
+    type: str
+    source: str
+    detail: str
+    size: int
+    wire: WireEvent
+
+
+def check_size(envelope_json: str, event_type: str, limit: int) -> int:
+    """The size of `envelope_json` in bytes; raise `EventTooLargeError` (permanent) naming both
+    sizes when it is over `limit`."""
     size = len(envelope_json) if envelope_json.isascii() else len(envelope_json.encode("utf-8"))
     if size > limit:
         raise EventTooLargeError(
             f"event {event_type!r} is {size} bytes, over the {limit}-byte limit "
             "(SOORMA_MAX_EVENT_BYTES): store the payload elsewhere (e.g. S3) and send a reference"
         )
+    return size
 
 
-def encode_detail(wire: WireEvent) -> str:
-    """An envelope's EventBridge `Detail`: compact JSON, UTF-8 kept as is."""
-    return _DETAIL_ENCODER.encode(wire)
+def encode_event(wire: WireEvent, limit: int) -> OutgoingEvent:
+    """Encode an envelope's EventBridge `Detail` (compact JSON, UTF-8 kept as is) and check its
+    size against `limit`: the one place an event is measured."""
+    detail = _DETAIL_ENCODER.encode(wire)
+    size = check_size(detail, wire["type"], limit)
+    return OutgoingEvent(wire["id"], wire["type"], wire["source"], detail, size, wire)
 
 
-def to_entry(
-    wire: WireEvent, bus: str, trace_header: str | None, detail: str | None = None
-) -> dict[str, Any]:
-    """The PutEvents entry for one envelope (Source, DetailType, Detail, bus, X-Ray header).
-
-    `detail` is the envelope already encoded (by the bus, which measured it), if at hand."""
+def to_entry(event: OutgoingEvent, bus: str, trace_header: str | None) -> PutEventsEntry:
+    """The PutEvents entry for one event (Source, DetailType, Detail, bus, X-Ray header)."""
     entry = {
-        "Source": wire["source"],
-        "DetailType": wire["type"],
-        "Detail": detail or _DETAIL_ENCODER.encode(wire),
+        "Source": event.source,
+        "DetailType": event.type,
+        "Detail": event.detail,
         "EventBusName": bus,
     }
     if trace_header:
@@ -65,129 +85,121 @@ def current_trace_header() -> str | None:
     return os.environ.get("_X_AMZN_TRACE_ID") or None
 
 
-@dataclass
-class GroupOutcome:
-    """What `put_groups` could not publish, by group index."""
+class EventSink(Protocol):
+    """Where PutEvents requests go: EventBridge (`EventBridgeSink`), or an in-memory bus."""
 
-    failed: list[int] = field(default_factory=list)
-    too_large: dict[int, EventTooLargeError] = field(default_factory=dict)
+    def put_entries(self, entries: Sequence[PutEventsEntry]) -> Mapping[int, str]:
+        """Make one PutEvents request of 1 to 10 entries; return the positions of the entries
+        that failed, with their error codes (empty: every entry was put). Raises when the
+        request itself fails (nothing is known of its entries)."""
+        ...
+
+
+def failed_entries(response: Mapping[str, Any], count: int) -> dict[int, str]:
+    """The failed positions and error codes of a PutEvents response to `count` entries (all of
+    them, when it reports failures without saying which)."""
+    if not response.get("FailedEntryCount"):
+        return {}
+    failed = {
+        position: str(result["ErrorCode"])
+        for position, result in enumerate(response.get("Entries", []))
+        if result.get("ErrorCode")
+    }
+    return failed or dict.fromkeys(range(count), "Unknown")
+
+
+class EventBridgeSink:
+    """PutEvents of a boto3 `events` client (default: the process's, built on first use)."""
+
+    def __init__(self, events_client: Any = None) -> None:
+        self._events_client = events_client
+
+    def put_entries(self, entries: Sequence[PutEventsEntry]) -> Mapping[int, str]:
+        """PutEvents on EventBridge; see `EventSink.put_entries`."""
+        client = self._events_client or clients.client("events")
+        response = client.put_events(Entries=list(entries))
+        return failed_entries(response, len(entries))
+
+
+@dataclass
+class PutOutcome:
+    """What `EventBridgePublisher.put_groups` could not publish: the indexes of the groups with
+    entries still failing after every retry, and their error codes."""
+
+    failed: dict[int, list[str]] = field(default_factory=dict)
 
 
 class EventBridgePublisher:
-    """Puts wire envelopes on one bus, 10 per call, retrying failed entries with backoff.
-
-    `put_events` is the PutEvents callable (default: the process's boto3 `events` client); tests
-    and benchmarks may pass a stub. Raises `PublishError` (transient) when entries still fail
-    after `max_attempts`.
-    """
+    """Puts encoded events on one bus through an `EventSink`, 10 per request, retrying failed
+    entries with backoff (`SOORMA_PUBLISH_MAX_ATTEMPTS`, `SOORMA_PUBLISH_BACKOFF_SECONDS`)."""
 
     def __init__(
         self,
         bus: str | None = None,
         *,
-        put_events: Callable[..., dict[str, Any]] | None = None,
+        sink: EventSink | None = None,
         max_attempts: int | None = None,
         backoff_seconds: float | None = None,
-        max_event_bytes: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         conf = settings()
         self.bus = bus or conf.event_bus
-        self._put_events = put_events
+        self.sink: EventSink = sink or EventBridgeSink()
         self.max_attempts = max_attempts or conf.publish_max_attempts
         self.backoff_seconds = (
             conf.publish_backoff_seconds if backoff_seconds is None else backoff_seconds
         )
-        self.max_event_bytes = max_event_bytes or conf.max_event_bytes
         self._sleep = sleep
-        #: The error codes PutEvents reported on the last failed attempt.
-        self.last_error_codes: list[str] = []
 
-    def put_wire(self, events: Sequence[WireEvent]) -> None:
-        """Publish already-serialized envelopes (in order, in batches of at most 10).
-
-        Raises `EventTooLargeError` (permanent) before sending anything if one is too big, and
-        `PublishError` (transient) if entries still fail after every retry.
-        """
-        if not events:
-            return
+    def put_groups(self, groups: Sequence[Sequence[OutgoingEvent]]) -> PutOutcome:
+        """Publish the events of several records together, 10 entries per request across
+        records; a group with entries still failing after every retry is in `failed` (its
+        other entries may have been put), the others are fully published."""
         trace_header = current_trace_header()
-        entries = []
-        for wire in events:
-            entry = to_entry(wire, self.bus, trace_header)
-            check_size(entry["Detail"], entry["DetailType"], self.max_event_bytes)
-            entries.append(entry)
-        failed: list[int] = []
-        for start in range(0, len(entries), MAX_ENTRIES_PER_PUT):
-            chunk = range(start, min(start + MAX_ENTRIES_PER_PUT, len(entries)))
-            failed += self._put_positions(entries, chunk)
-        if failed:
-            raise PublishError(
-                f"PutEvents still failed for {len(failed)} of {len(entries)} entries after "
-                f"{self.max_attempts} attempts (error codes: {', '.join(self.last_error_codes)}); "
-                "the record will be retried"
-            )
-
-    def put_groups(
-        self, groups: Sequence[Sequence[WireEvent]], details: Mapping[str, str] | None = None
-    ) -> GroupOutcome:
-        """Publish the events of several records together, 10 entries per call across records.
-
-        A group with an envelope over the size limit is not sent at all (`too_large`); groups
-        with entries still failing after every retry are `failed`; the rest are fully published.
-        `details` maps event ids to their already encoded `Detail` (saves encoding them again).
-        """
-        trace_header = current_trace_header()
-        entries: list[dict[str, Any]] = []
+        entries: list[PutEventsEntry] = []
         owners: list[int] = []
-        outcome = GroupOutcome()
-        known = details or {}
         for index, group in enumerate(groups):
-            group_entries = [
-                to_entry(wire, self.bus, trace_header, known.get(wire["id"])) for wire in group
-            ]
-            try:
-                for entry in group_entries:
-                    check_size(entry["Detail"], entry["DetailType"], self.max_event_bytes)
-            except EventTooLargeError as exc:
-                outcome.too_large[index] = exc
-                continue
-            entries += group_entries
-            owners += [index] * len(group_entries)
-        failed: set[int] = set()
+            for event in group:
+                entries.append(to_entry(event, self.bus, trace_header))
+                owners.append(index)
+        outcome = PutOutcome()
         for start in range(0, len(entries), MAX_ENTRIES_PER_PUT):
             chunk = range(start, min(start + MAX_ENTRIES_PER_PUT, len(entries)))
-            failed.update(owners[position] for position in self._put_positions(entries, chunk))
-        outcome.failed = sorted(failed)
+            for position, code in self._put_positions(entries, chunk).items():
+                codes = outcome.failed.setdefault(owners[position], [])
+                if code not in codes:
+                    codes.append(code)
         return outcome
 
-    def put(self, envelopes: Iterable[EventEnvelope]) -> None:
-        """Publish envelopes."""
-        self.put_wire([e.to_wire() for e in envelopes])
+    def put(self, events: Sequence[OutgoingEvent]) -> None:
+        """Publish events in order; raise `PublishError` (transient) if entries still fail
+        after every retry."""
+        if not events:
+            return
+        failed = self.put_groups([events]).failed
+        if failed:
+            raise PublishError(
+                f"PutEvents still failed for some of {len(events)} entries after "
+                f"{self.max_attempts} attempts (error codes: {', '.join(failed[0])}); "
+                "publish them again (same ids: consumers drop duplicates)"
+            )
 
-    def _call(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        put = self._put_events or clients.client("events").put_events
-        return put(Entries=entries)
-
-    def _put_positions(self, entries: list[dict[str, Any]], positions: Iterable[int]) -> list[int]:
+    def _put_positions(self, entries: list[PutEventsEntry], positions: range) -> dict[int, str]:
         """Put `entries[p]` for p in `positions` (at most 10), retrying failed entries with
-        backoff; return the positions still failing after `max_attempts`."""
+        backoff; return the positions still failing after `max_attempts`, with their codes."""
         pending = list(positions)
         delay = self.backoff_seconds
+        failures: dict[int, str] = {}
         for attempt in range(1, self.max_attempts + 1):
-            response = self._call([entries[p] for p in pending])
-            if not response.get("FailedEntryCount"):
-                return []
-            results = response.get("Entries", [])
-            failed = [p for p, r in zip(pending, results, strict=False) if r.get("ErrorCode")]
-            self.last_error_codes = sorted(
-                {str(r.get("ErrorCode")) for r in results if r.get("ErrorCode")}
-            )
-            pending = failed or pending
+            failed = self.sink.put_entries([entries[p] for p in pending])
+            if not failed:
+                return {}
+            failures = {pending[i]: code for i, code in failed.items()}
+            pending = sorted(failures)
             if attempt < self.max_attempts:
                 self._sleep(delay)
                 delay *= 2
-        return pending
+        return failures
 
 
 class EventPublisher:
@@ -195,7 +207,8 @@ class EventPublisher:
 
     Every call starts or continues one workflow: pass `correlation_id` to continue one. Payloads
     are checked against the registry like a handler's (`validate_payload`, default: the
-    registry's check for publishers, when the registry module is present and configured).
+    registry's check for publishers, when configured). `sink` replaces EventBridge (tests, an
+    in-memory bus); `publisher_options` are `EventBridgePublisher`'s.
     """
 
     def __init__(
@@ -203,11 +216,14 @@ class EventPublisher:
         source: str,
         *,
         bus: str | None = None,
+        sink: EventSink | None = None,
         validate_payload: Callable[[str, Any], None] | None = None,
+        max_event_bytes: int | None = None,
         **publisher_options: Any,
     ) -> None:
         self.source = source
-        self._publisher = EventBridgePublisher(bus, **publisher_options)
+        self._publisher = EventBridgePublisher(bus, sink=sink, **publisher_options)
+        self.max_event_bytes = max_event_bytes or settings().max_event_bytes
         self._validate_payload = validate_payload
         self._validator_resolved = validate_payload is not None
 
@@ -215,7 +231,9 @@ class EventPublisher:
     def validate_payload(self) -> Callable[[str, Any], None] | None:
         """The payload check applied before publishing (resolved on first use), or None."""
         if not self._validator_resolved:
-            self._validate_payload = _publisher_validator()
+            from soorma.registry.validation import validator_for_publisher
+
+            self._validate_payload = validator_for_publisher()
             self._validator_resolved = True
         return self._validate_payload
 
@@ -224,33 +242,21 @@ class EventPublisher:
     ) -> EventEnvelope:
         """Build, validate and publish one envelope; return it (its `id` and `correlation_id`).
 
-        Raises `SchemaValidationError` (nothing is put) when `data` breaks the event's schema.
+        Raises `SchemaValidationError` (nothing is put) when `data` breaks the event's schema,
+        `EventTooLargeError` when the envelope is over `SOORMA_MAX_EVENT_BYTES`.
         """
         envelope = EventEnvelope(
             source=self.source, type=event_type, topic=topic, data=data, **attributes
         )
-        validate = self.validate_payload
-        if validate is not None and not is_failure_reply(envelope.data):
-            validate(envelope.type, envelope.data)
-        self._publisher.put([envelope])
+        self.publish_envelopes([envelope])
         return envelope
 
     def publish_envelopes(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Publish ready-made envelopes, in batches of at most 10, after checking every payload
-        (a `SchemaValidationError` puts none of them)."""
+        and size (a `SchemaValidationError` or `EventTooLargeError` puts none of them)."""
         validate = self.validate_payload
         if validate is not None:
             for envelope in envelopes:
                 if not is_failure_reply(envelope.data):
                     validate(envelope.type, envelope.data)
-        self._publisher.put(envelopes)
-
-
-def _publisher_validator() -> Callable[[str, Any], None] | None:
-    """The registry's payload check for publishers, when the registry module provides one."""
-    try:
-        from soorma.registry.validation import validator_for_publisher
-    except ImportError:
-        return None
-    validator: Callable[[str, Any], None] | None = validator_for_publisher()
-    return validator
+        self._publisher.put([encode_event(e.to_wire(), self.max_event_bytes) for e in envelopes])

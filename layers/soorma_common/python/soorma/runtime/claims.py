@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from soorma.publishing import WireEvent
+from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.errors import ClaimInProgressError
 
-WireEvents = list[dict[str, Any]]
-EXPIRY_ATTRIBUTE = "expires_at"
+WireEvents = list[WireEvent]
 
 
 def claim_key(agent: str, event_id: str, replay: str | None = None) -> str:
@@ -52,7 +53,7 @@ class ClaimStore:
 
                 dynamodb_client = clients.client("dynamodb")
             persistence_layer = DynamoDBPersistenceLayer(
-                table_name=table_name, expiry_attr=EXPIRY_ATTRIBUTE, boto3_client=dynamodb_client
+                table_name=table_name, expiry_attr=TTL_ATTRIBUTE, boto3_client=dynamodb_client
             )
         #: The Powertools persistence layer the claims are kept in.
         self.persistence_layer = persistence_layer
@@ -68,12 +69,12 @@ class ClaimStore:
     def run_once(self, key: str, work: Callable[[], WireEvents]) -> WireEvents:
         """Run `work` unless `key` completed before; return its (stored) outgoing events."""
         try:
-            result: WireEvents = self._once(claim={"key": key}, work=work)
+            result: WireEvents | None = self._once(claim={"key": key}, work=work)
         except self._in_progress:
             raise ClaimInProgressError(
                 f"event claim {key!r} is held by another invocation; it will be retried"
             ) from None
-        return result
+        return result if result is not None else []  # Powertools gives a stored [] back as None
 
 
 def _run_work(claim: dict[str, str], work: Callable[[], WireEvents]) -> WireEvents:

@@ -1,8 +1,10 @@
 """`LambdaRuntime`: an SQS batch of EventBridge events in, partial batch response out.
 
 Per record: parse, check the source, bind logs, claim (exactly once), run the handler with a
-buffered bus, store the outgoing events with the claim, then flush them. Permanent failures go
-to the queue's DLQ at once and count as done; transient ones are reported in `batchItemFailures`.
+buffered bus, store the outgoing events with the claim; once every record is handled, flush the
+batch's events together. Permanent failures go to the queue's DLQ at once and count as done;
+transient ones are reported in `batchItemFailures`. All I/O goes through one `Transport`; each
+record's final outcome goes to the `on_outcome` observer, if any.
 """
 
 from __future__ import annotations
@@ -12,60 +14,60 @@ import importlib
 import inspect
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from soorma.agent_spec import AgentSpec, HandlerSpec
 from soorma.bus import BusClient, PayloadValidator
 from soorma.config import Settings, settings
 from soorma.context import PlatformContext
-from soorma.publishing import EventBridgePublisher, GroupOutcome
-from soorma.runtime.claims import ClaimStore, WireEvents, claim_key
-from soorma.runtime.dead_letters import DeadLetterSender
+from soorma.publishing import EventBridgePublisher, OutgoingEvent, WireEvent, encode_event
+from soorma.registry.validation import validator_for_agent
+from soorma.runtime.aws_transport import AwsTransport
+from soorma.runtime.claims import claim_key
+from soorma.runtime.outcomes import HandledRecord, Outcome, OutcomeObserver, RecordOutcome
 from soorma.runtime.records import DeliveredEvent, parse_record
 from soorma.runtime.telemetry import RuntimeTelemetry
+from soorma.runtime.transport import SqsRecord, Transport
 from soorma.tracing import span, tracing_active
 from soorma_common.envelope import EventEnvelope
-from soorma_common.errors import DomainError, NoHandlerError, PermanentError
+from soorma_common.errors import DomainError, NoHandlerError, PermanentError, PublishError
 from soorma_common.replies import failure_reply, is_failure_reply
 from soorma_common.topics import EventTopic
 
-if TYPE_CHECKING:  # pragma: no cover
-    from soorma.agent_spec import HandlerSpec
-    from soorma.agents.base import Agent
-
 
 class LambdaRuntime:
-    """Runs one agent's handlers for SQS batches. Every I/O seam can be replaced (tests, benchmarks,
-    the in-memory transport): `publisher`, `dead_letters`, `claims` (None = no idempotency),
-    `validate_payload` (the registry's schema check on consume and publish)."""
+    """Runs one agent's handlers for SQS batches.
+
+    `transport` does every I/O (default: `AwsTransport`, boto3); `on_outcome` is called once per
+    record of every batch with a `RecordOutcome` (see `soorma.runtime.outcomes`); `conf` replaces
+    the `SOORMA_*` settings of the process.
+    """
 
     def __init__(
         self,
-        agent: Agent,
+        agent: AgentSpec,
         *,
-        publisher: EventBridgePublisher | None = None,
-        dead_letters: DeadLetterSender | None = None,
-        claims: ClaimStore | bool | None = True,
-        validate_payload: PayloadValidator | None = None,
+        transport: Transport | None = None,
+        on_outcome: OutcomeObserver | None = None,
         conf: Settings | None = None,
     ) -> None:
         self.agent = agent
         self.settings = conf or settings()
-        self.publisher = publisher or EventBridgePublisher(self.settings.event_bus)
-        self.dead_letters = dead_letters or DeadLetterSender()
-        self.claims = self._default_claims() if claims is True else (claims or None)
-        self.validate_payload = validate_payload or _registry_validator(agent)
+        self.transport: Transport = transport or AwsTransport(self.settings)
+        self.on_outcome = on_outcome
+        self.claims = self.transport.claims
+        self.publisher = EventBridgePublisher(
+            self.settings.event_bus,
+            sink=self.transport,
+            max_attempts=self.settings.publish_max_attempts,
+            backoff_seconds=self.settings.publish_backoff_seconds,
+        )
+        #: The registry's payload check on consume and publish (None: nothing to check).
+        self.validate_payload: PayloadValidator | None = validator_for_agent(agent)
         self.telemetry = RuntimeTelemetry(agent.name)
         self._produced = agent.produced_event_names()
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: Encoded `Detail` of the events this batch's handlers published, by event id.
-        self._details: dict[str, str] = {}
         self._processor: Any = None
-
-    def _default_claims(self) -> ClaimStore | None:
-        table = self.settings.idempotency_table
-        if not (self.settings.idempotency and table):
-            return None
-        return ClaimStore(table, expires_after_seconds=self.settings.idempotency_ttl_seconds)
 
     # ---- the batch ------------------------------------------------------------------------
 
@@ -81,14 +83,12 @@ class LambdaRuntime:
 
         traced = tracing_active()  # read once per invocation, not per record
         self.telemetry.begin_batch()
-        handled: list[tuple[dict[str, Any], str, WireEvents]] = []  # (record, type, events)
+        handled: list[HandledRecord] = []
 
         def record_handler(record: Any) -> None:
-            outgoing = self.handle_record(
-                record.raw_event, lambda_context, traced=traced, flush=False
-            )
-            if outgoing:
-                handled.append((record.raw_event, *outgoing))
+            result = self.handle_record(record.raw_event, lambda_context, traced=traced)
+            if result is not None:
+                handled.append(result)
 
         try:
             response = dict(
@@ -107,23 +107,28 @@ class LambdaRuntime:
                 ]
             return response
         finally:
-            self._details.clear()
             self.telemetry.unbind()
             self.telemetry.flush()
 
     def handle_record(
-        self,
-        record: dict[str, Any],
-        lambda_context: Any = None,
-        *,
-        traced: bool | None = None,
-        flush: bool = True,
-    ) -> tuple[str, WireEvents] | None:
-        """Handle one raw SQS record; raise to report it failed (transient errors only).
+        self, record: SqsRecord, lambda_context: Any = None, *, traced: bool | None = None
+    ) -> HandledRecord | None:
+        """Handle one raw SQS record of a batch, publishing nothing.
 
-        With `flush=False` the outgoing events are returned as `(event type, events)` instead
-        of being put, for the batch to put them together once every record is handled.
+        Returns the record with the events its handler produced, for `handle_batch` to flush
+        (and then to report handled, or failed when the flush fails); None when the record was
+        dead-lettered (a permanent error; reported). Raises on a transient error, after
+        reporting the record failed.
         """
+        try:
+            return self._handle_record(record, lambda_context, traced)
+        except Exception as exc:
+            self._report(record, "failed", exc)
+            raise
+
+    def _handle_record(
+        self, record: SqsRecord, lambda_context: Any, traced: bool | None
+    ) -> HandledRecord | None:
         try:
             delivered = parse_record(record)
         except PermanentError as exc:
@@ -136,13 +141,9 @@ class LambdaRuntime:
         try:
             if traced if traced is not None else tracing_active():
                 with span(f"## {envelope.type}", _annotations(envelope)):
-                    outgoing = self._handle_once(delivered, lambda_context)
-                    if flush:
-                        self.publisher.put_wire(outgoing)
+                    events = self._handle_once(delivered, lambda_context)
             else:
-                outgoing = self._handle_once(delivered, lambda_context)
-                if flush:
-                    self.publisher.put_wire(outgoing)
+                events = self._handle_once(delivered, lambda_context)
         except PermanentError as exc:
             self._dead_letter(record, exc, envelope.type)
             return None
@@ -151,32 +152,37 @@ class LambdaRuntime:
             self.telemetry.logger.exception("event failed; it will be retried")
             raise
         self.telemetry.count("handled", envelope.type)
-        if outgoing and flush:
-            self.telemetry.count("published", envelope.type)
-        return (envelope.type, outgoing) if outgoing else None
+        return HandledRecord(record, envelope.type, events)
 
-    def _flush(self, handled: list[tuple[dict[str, Any], str, WireEvents]]) -> list[str]:
+    def _flush(self, handled: list[HandledRecord]) -> list[str]:
         """Put the events of every handled record of the batch together (10 per PutEvents
-        across records); return the message ids of records whose events could not all be put.
+        across records), report each record's outcome, and return the message ids of records
+        whose events could not all be put.
 
         Those records' claims are complete, so their redelivery re-flushes the stored events
-        (same ids) without running the handler again. A record with an oversized event is
-        dead-lettered (permanent), none of its events sent.
+        (same ids) without running the handler again.
         """
-        if not handled:
-            return []
-        self.telemetry.unbind()
-        try:
-            outcome = self.publisher.put_groups([events for _, _, events in handled], self._details)
-            failed = set(outcome.failed)
-        except Exception:
-            self.telemetry.logger.exception("PutEvents failed; the batch's records will be retried")
-            outcome, failed = GroupOutcome(), set(range(len(handled)))
+        owners = [index for index, item in enumerate(handled) if item.events]
+        failures: dict[int, PublishError] = {}
+        if owners:
+            self.telemetry.unbind()
+            try:
+                outcome = self.publisher.put_groups([handled[i].events for i in owners])
+                failures = {
+                    owners[group]: _unflushed(f"error codes: {', '.join(codes)}")
+                    for group, codes in outcome.failed.items()
+                }
+            except Exception as exc:
+                self.telemetry.logger.exception(
+                    "PutEvents failed; the batch's records will be retried"
+                )
+                lost = _unflushed(f"{type(exc).__name__}: {exc}")
+                lost.__cause__ = exc
+                failures = dict.fromkeys(owners, lost)
         unflushed = []
-        for index, (record, event_type, _) in enumerate(handled):
-            if index in outcome.too_large:
-                self._dead_letter(record, outcome.too_large[index], event_type)
-            elif index in failed:
+        for index, (record, event_type, events) in enumerate(handled):
+            error = failures.get(index)
+            if error is not None:
                 unflushed.append(str(record.get("messageId", "")))
                 self.telemetry.count("failed", event_type)
                 self.telemetry.logger.error(
@@ -184,14 +190,17 @@ class LambdaRuntime:
                     extra={
                         "message_id": record.get("messageId"),
                         "event_type": event_type,
-                        "error_codes": self.publisher.last_error_codes,
+                        "reason": str(error),
                     },
                 )
-            else:
+                self._report(record, "failed", error)
+                continue
+            if events:
                 self.telemetry.count("published", event_type)
+            self._report(record, "handled")
         return unflushed
 
-    def _dead_letter(self, record: dict[str, Any], error: PermanentError, event_type: str) -> None:
+    def _dead_letter(self, record: SqsRecord, error: PermanentError, event_type: str) -> None:
         self.telemetry.logger.error(
             "permanent failure: sent to the dead-letter queue",
             extra={
@@ -200,12 +209,19 @@ class LambdaRuntime:
                 "message_id": record.get("messageId"),
             },
         )
-        self.dead_letters.send(record, error)
+        self.transport.dead_letter(record, error)
         self.telemetry.count("dead_lettered", event_type)
+        self._report(record, "dead-lettered", error)
+
+    def _report(
+        self, record: SqsRecord, outcome: Outcome, error: BaseException | None = None
+    ) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(RecordOutcome(str(record.get("messageId", "")), outcome, error))
 
     # ---- one event ------------------------------------------------------------------------
 
-    def _handle_once(self, delivered: DeliveredEvent, lambda_context: Any) -> WireEvents:
+    def _handle_once(self, delivered: DeliveredEvent, lambda_context: Any) -> list[OutgoingEvent]:
         envelope = delivered.envelope
         spec = self.agent.find_handler(envelope)
         if spec is None:
@@ -215,19 +231,26 @@ class LambdaRuntime:
             )
         if self.validate_payload is not None and not is_failure_reply(envelope.data):
             self.validate_payload(envelope.type, envelope.data)
-
-        def work() -> WireEvents:
+        if self.claims is None:
             return self.run_handler(spec, delivered, lambda_context)
 
-        if self.claims is None:
-            return work()
+        ran: list[list[OutgoingEvent]] = []
+
+        def work() -> list[WireEvent]:
+            ran.append(self.run_handler(spec, delivered, lambda_context))
+            return [event.wire for event in ran[0]]
+
         key = claim_key(self.agent.name, envelope.id, delivered.replay_name)
-        return self.claims.run_once(key, work)
+        stored = self.claims.run_once(key, work)
+        if ran:
+            return ran[0]
+        # A redelivery of a completed claim: its stored events are flushed again (same ids).
+        return [encode_event(wire, self.settings.max_event_bytes) for wire in stored]
 
     def run_handler(
         self, spec: HandlerSpec, delivered: DeliveredEvent, lambda_context: Any
-    ) -> WireEvents:
-        """Run the handler with a buffered bus; return the events it published (wire form)."""
+    ) -> list[OutgoingEvent]:
+        """Run the handler with a buffered bus; return the events it published, encoded."""
         envelope = delivered.envelope
         bus = BusClient(
             self.agent.name,
@@ -257,8 +280,7 @@ class LambdaRuntime:
                 max_event_bytes=self.settings.max_event_bytes,
             )
             self._reply(bus, spec, failure_reply(str(exc)))
-        self._details.update(bus.encoded_details)
-        return bus.wire_events()
+        return bus.outgoing_events()
 
     def _reply(self, bus: BusClient, spec: HandlerSpec, data: Any) -> None:
         request = bus.handled
@@ -318,11 +340,9 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
-def _registry_validator(agent: Agent) -> PayloadValidator | None:
-    """The registry's payload check for this agent, when the registry module provides one."""
-    try:
-        from soorma.registry.validation import validator_for_agent
-    except ImportError:
-        return None
-    validator: PayloadValidator | None = validator_for_agent(agent)
-    return validator
+def _unflushed(cause: str) -> PublishError:
+    """The error of a handled record whose events could not all be put on the bus."""
+    return PublishError(
+        f"handled, but its events could not be put on the bus (PutEvents failed: {cause}); "
+        "the record will be retried and its stored events put again"
+    )

@@ -6,9 +6,8 @@ import os
 from collections import Counter
 from typing import Any
 
+from soorma_common.delivery import METRICS_NAMESPACE as NAMESPACE
 from soorma_common.envelope import EventEnvelope
-
-NAMESPACE = "Soorma"
 
 
 class RuntimeTelemetry:

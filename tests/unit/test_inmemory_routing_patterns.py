@@ -1,4 +1,4 @@
-"""`pattern_matches` (what the in-memory transport routes with) against the rules' semantics.
+"""`pattern_matches` (what the in-memory bus routes with) against the rules' semantics.
 
 Three judges must agree on every generated (subscription, event): the meaning of a subscription
 (exact type, prefix `a.*`, `"*"`, replies by `replyto`), `soorma_common.routing.pattern_matches`

@@ -1,4 +1,4 @@
-"""The in-memory transport: routing, batches, retries, DLQ, redrive, exactly-once, recording.
+"""The in-memory bus: routing, batches, retries, DLQ, redrive, exactly-once, recording.
 
 Each test builds small agents with the public SDK and drives them through `InMemoryBus`, which
 calls `agent.lambda_handler` (the real runtime) with SQS/EventBridge-shaped events.
@@ -16,9 +16,10 @@ from soorma_common import DomainError, EventEnvelope, EventTopic, PermanentError
 from soorma_common.delivery import MAX_RECEIVE_COUNT
 from soorma_common.errors import ClaimInProgressError
 from soorma_dev.harness import LambdaContextStub
-from soorma_dev.memory_transport import (
+from soorma_dev.inmemory import (
     InMemoryBus,
     InMemoryClaimStore,
+    InMemoryTransport,
     PutEventsValidationError,
     walk,
 )
@@ -359,7 +360,8 @@ def test_trace_builds_the_causation_tree_of_one_correlation_id(soorma_bus) -> No
 def test_close_gives_agents_back_their_default_runtime() -> None:
     agent = listener("restored", "x.happened")
     with InMemoryBus([agent]) as bus:
-        assert agent.runtime.publisher.bus == bus.bus_name
+        assert isinstance(agent.runtime.transport, InMemoryTransport)
+        assert agent.runtime.transport.eventbridge is bus.eventbridge
         memory_runtime = agent.runtime
     assert agent._runtime is None and memory_runtime is not None
 
@@ -390,3 +392,44 @@ def test_a_failed_claim_is_released_so_a_retry_runs_again() -> None:
     with pytest.raises(TransientError):
         store.run_once("agent#event", failing)
     assert store.run_once("agent#event", lambda: [{"id": "e-2"}]) == [{"id": "e-2"}]
+
+
+def test_a_record_whose_events_cannot_be_put_is_retried_without_running_its_handler(
+    soorma_bus,
+) -> None:
+    runs: list[str] = []
+    relay = Agent(name="relay")
+
+    @relay.on_event("ping.sent", topic=FACTS)
+    def handle(event: EventEnvelope, context) -> None:
+        runs.append(event.id)
+        context.bus.announce("pong.sent", {})
+
+    bus = soorma_bus(relay, listener("sink", "pong.sent"))
+    sent = bus.send("ping.sent", {}, topic=FACTS)
+    bus.fail_next_entries(4)  # every attempt of the first flush (SOORMA_PUBLISH_MAX_ATTEMPTS)
+    bus.run_until_idle()
+
+    relayed = [h for h in bus.handlings if h.agent == "relay"]
+    assert [(h.outcome, h.receive_count) for h in relayed] == [("failed", 1), ("handled", 2)]
+    assert "PutEvents failed" in (relayed[0].reason or "")
+    assert "InternalFailure" in (relayed[0].reason or "")
+    assert runs == [sent.id]  # the redelivery re-put the stored event
+    assert [e.type for e in bus.handled("sink")] == ["pong.sent"]
+
+
+def test_a_failed_handling_carries_the_handlers_error(soorma_bus) -> None:
+    agent = Agent(name="moody")
+
+    @agent.on_event("job.queued", topic=FACTS)
+    def handle(event: EventEnvelope, context) -> None:
+        raise TransientError("database busy")
+
+    bus = soorma_bus(agent, max_receive_count=1)
+    bus.send("job.queued", {}, topic=FACTS)
+    bus.run_until_idle()
+
+    [handling] = bus.handlings
+    assert (handling.outcome, handling.reason) == ("failed", "TransientError: database busy")
+    [letter] = bus.dead_letters()
+    assert letter.kind == "redrive-after-max-receives"

@@ -1,0 +1,346 @@
+"""`InMemoryBus`: EventBridge rules and SQS queues in memory, feeding agents through their
+Lambda handler (the real runtime), for fast unit tests: no moto, no network."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from soorma.config import Settings
+from soorma.publishing import EventBridgePublisher, encode_event
+from soorma.runtime import LambdaRuntime, RecordOutcome
+from soorma.runtime.dead_letters import PERMANENT_KIND, dead_letter_reason
+from soorma.runtime.transport import SqsRecord
+from soorma_common import naming
+from soorma_common.delivery import BATCH_SIZE, MAX_RECEIVE_COUNT
+from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import PermanentError, SoormaError
+from soorma_common.routing import rules_for
+from soorma_common.topics import EventTopic
+from soorma_dev.envelopes import outside_envelope
+from soorma_dev.harness import LambdaContextStub
+from soorma_dev.inmemory.claims import InMemoryClaimStore
+from soorma_dev.inmemory.eventbridge import InMemoryEventBridge
+from soorma_dev.inmemory.queues import Message, Queue
+from soorma_dev.inmemory.records import Handling, TraceNode, causation_tree
+from soorma_dev.inmemory.transport import InMemoryTransport
+from soorma_dev.localcloud.models import DeadLetter, Outcome
+from soorma_dev.sqs_events import lambda_event
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+class InMemoryBus:
+    """EventBridge rules and SQS queues in memory, feeding agents through their Lambda handler.
+
+    `agents` are agent objects or function folders (`examples/<scenario>/<agent>`). Each agent's
+    runtime is replaced by one whose transport is this bus until `close()` (or the end of a
+    `with` block). `idempotency=False` runs without claims (as with `SOORMA_IDEMPOTENCY=off`).
+    """
+
+    def __init__(
+        self,
+        agents: Iterable[Any],
+        *,
+        stage: str = "test",
+        idempotency: bool = True,
+        max_receive_count: int = MAX_RECEIVE_COUNT,
+        batch_size: int = BATCH_SIZE,
+        account: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+    ) -> None:
+        self.stage = naming.check_stage(stage)
+        self.bus_name = naming.bus_name(stage)
+        self.account = account
+        self.region = region
+        self.max_receive_count = max_receive_count
+        self.batch_size = batch_size
+        self.agents: dict[str, Any] = {}
+        for item in agents:
+            agent = _as_agent(item)
+            if agent.name in self.agents:
+                raise ValueError(f"two agents are named {agent.name!r}: agent names must be unique")
+            self.agents[agent.name] = agent
+
+        self.eventbridge = InMemoryEventBridge(self.bus_name, account=account, region=region)
+        #: Every envelope put on the bus, in order (sent from outside and published by agents).
+        self.published: list[EventEnvelope] = self.eventbridge.published
+        #: The entries of every PutEvents call, one list per call.
+        self.put_calls: list[list[dict[str, Any]]] = self.eventbridge.put_calls
+        #: Every record delivered to an agent and its outcome, in order.
+        self.handlings: list[Handling] = []
+        #: Every Lambda invocation: (agent, the SQS event passed, the response returned or None).
+        self.invocations: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+        self._dead: list[DeadLetter] = []
+        self._queues: dict[tuple[str, EventTopic], Queue] = {}
+        self._by_arn: dict[str, Queue] = {}
+        self._outcomes: dict[str, RecordOutcome] = {}  # of the batch being delivered
+
+        # No backoff between PutEvents retries: the bus answers at once.
+        self._conf = Settings.from_env(
+            {"SOORMA_STAGE": stage, "SOORMA_PUBLISH_BACKOFF_SECONDS": "0"}
+        )
+        for agent in self.agents.values():
+            manifest = agent.manifest()
+            for topic in manifest.topics():
+                queue = Queue.named(stage, agent.name, topic, account=account, region=region)
+                self._queues[(agent.name, topic)] = self._by_arn[queue.arn] = queue
+            for rule in rules_for(manifest):
+                self.eventbridge.add_rule(rule, self._queues[(agent.name, rule.topic)])
+            transport = InMemoryTransport(
+                self.eventbridge, self._dead_letter, InMemoryClaimStore() if idempotency else None
+            )
+            agent.use_runtime(
+                LambdaRuntime(agent, transport=transport, on_outcome=self._note, conf=self._conf)
+            )
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Give every agent back its default runtime."""
+        for agent in self.agents.values():
+            agent.use_runtime(None)
+
+    def __enter__(self) -> InMemoryBus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- putting events on the bus ------------------------------------------------------------
+
+    def send(
+        self,
+        event_type: str,
+        data: Any = None,
+        *,
+        topic: EventTopic | str,
+        source: str = "soorma.tests",
+        **attributes: Any,
+    ) -> EventEnvelope:
+        """Put one event on the bus from outside any agent (as `soorma send` does); return it.
+
+        `attributes` are envelope attributes by Python name (`tenant_id`, `user_id`,
+        `correlation_id` to continue a workflow, ...).
+        """
+        envelope = outside_envelope(event_type, data, topic=topic, source=source, **attributes)
+        self.put(envelope)
+        return envelope
+
+    def put(self, *envelopes: EventEnvelope) -> None:
+        """Put ready-made envelopes on the bus through the SDK's publisher (batches of 10)."""
+        limit = self._conf.max_event_bytes
+        EventBridgePublisher(self.bus_name, sink=self.eventbridge, backoff_seconds=0).put(
+            [encode_event(envelope.to_wire(), limit) for envelope in envelopes]
+        )
+
+    def fail_next_entries(self, count: int) -> None:
+        """Make PutEvents report the next `count` entries as failed (`InternalFailure`)."""
+        self.eventbridge.fail_next_entries(count)
+
+    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """EventBridge `PutEvents` on this bus (raw entries, as any producer may send them):
+        each entry is matched against every rule and copied to the queues of the rules it
+        matches. Returns PutEvents' response shape."""
+        return self.eventbridge.put_events(Entries=Entries)
+
+    # ---- delivering -------------------------------------------------------------------------
+
+    def pending(self) -> int:
+        """Messages waiting in the agents' queues (DLQs excluded)."""
+        return sum(len(q.messages) for q in self._queues.values())
+
+    def run_until_idle(self, max_batches: int = 10_000) -> int:
+        """Deliver batches, one queue after another, until every queue is empty.
+
+        Returns the number of batches delivered. A failed record becomes visible again at once
+        (its visibility timeout is taken as passed) and joins the back of its queue.
+        """
+        batches = 0
+        while self.pending():
+            for queue in list(self._queues.values()):
+                if queue.messages:
+                    self._deliver(queue)
+                    batches += 1
+                    if batches >= max_batches:
+                        raise RuntimeError(f"queues still busy after {max_batches} batches")
+        return batches
+
+    def deliver(self, agent: str, topic: EventTopic | str) -> list[Handling]:
+        """Deliver one batch from one agent's queue; return what became of each record."""
+        before = len(self.handlings)
+        queue = self._queues[(agent, EventTopic.parse(topic))]
+        if queue.messages:
+            self._deliver(queue)
+        return self.handlings[before:]
+
+    def _deliver(self, queue: Queue) -> None:
+        batch = [queue.messages.popleft() for _ in range(min(self.batch_size, len(queue.messages)))]
+        now_ms = int(time.time() * 1000)
+        event = lambda_event([m.receive(now_ms) for m in batch], queue.arn, self.region)
+        self._outcomes = {}
+        agent = self.agents[queue.agent]
+        try:
+            response = agent.lambda_handler(
+                event, LambdaContextStub(naming.function_name(self.stage, queue.agent))
+            )
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            crash: str | None = None
+        except Exception as exc:  # the whole invocation failed: Lambda returns every record
+            response = None
+            failed = {m.message_id for m in batch}
+            crash = f"{type(exc).__name__}: {exc}"
+        self.invocations.append((queue.agent, event, response))
+        for message in batch:
+            envelope = _envelope_of(message.body)
+            noted = self._outcomes.get(message.message_id)
+            if noted is not None and noted.outcome == "dead-lettered" and noted.error is not None:
+                reason = dead_letter_reason(noted.error)
+                self._record(queue, message, "dead-lettered", envelope, reason)
+            elif message.message_id in failed:
+                self._record(queue, message, "failed", envelope, crash or _reason(noted))
+                if message.receive_count >= self.max_receive_count:
+                    self._redrive_to_dlq(queue, message, envelope)
+                else:
+                    queue.messages.append(message)
+            else:
+                self._record(queue, message, "handled", envelope, None)
+
+    def _note(self, outcome: RecordOutcome) -> None:
+        """The runtime's outcome observer: what became of each record of the batch."""
+        self._outcomes[outcome.message_id] = outcome
+
+    def _record(
+        self,
+        queue: Queue,
+        message: Message,
+        outcome: Outcome,
+        envelope: EventEnvelope | None,
+        reason: str | None,
+    ) -> None:
+        self.handlings.append(
+            Handling(
+                queue.agent,
+                queue.topic,
+                message.message_id,
+                message.receive_count,
+                outcome,
+                envelope,
+                reason,
+                datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            )
+        )
+
+    # ---- dead letters -----------------------------------------------------------------------
+
+    def _dead_letter(self, record: SqsRecord, error: PermanentError) -> None:
+        """The transport's dead-letter sink: the record's body into its queue's DLQ."""
+        queue = self._by_arn.get(str(record.get("eventSourceARN", "")))
+        if queue is None:
+            raise LookupError(
+                f"queue {record.get('eventSourceARN')!r} does not exist on this in-memory bus"
+            )
+        body = str(record.get("body") or "")
+        self._dead.append(
+            DeadLetter(
+                queue.agent,
+                queue.topic,
+                queue.name,
+                queue.dlq_url,
+                str(uuid.uuid4()),
+                PERMANENT_KIND,  # type: ignore[arg-type]
+                dead_letter_reason(error),
+                body,
+                _envelope_of(body),
+            )
+        )
+
+    def _redrive_to_dlq(
+        self, queue: Queue, message: Message, envelope: EventEnvelope | None
+    ) -> None:
+        self._dead.append(
+            DeadLetter(
+                queue.agent,
+                queue.topic,
+                queue.name,
+                queue.dlq_url,
+                message.message_id,
+                "redrive-after-max-receives",
+                f"received {message.receive_count} times (maxReceiveCount "
+                f"{self.max_receive_count}) without success",
+                message.body,
+                envelope,
+            )
+        )
+
+    def dead_letters(self, agent: str | None = None) -> list[DeadLetter]:
+        """The messages now in the DLQs (of one agent, or all)."""
+        return [d for d in self._dead if agent is None or d.agent == agent]
+
+    def redrive(self, agent: str | None = None, message_ids: Iterable[str] | None = None) -> int:
+        """Send dead letters back to their source queues (as new messages); return how many."""
+        wanted = None if message_ids is None else set(message_ids)
+        moved = [
+            d
+            for d in self._dead
+            if (agent is None or d.agent == agent) and (wanted is None or d.message_id in wanted)
+        ]
+        for letter in moved:
+            self._dead.remove(letter)
+            self._queues[(letter.agent, EventTopic.parse(letter.topic))].messages.append(
+                Message(message_id=str(uuid.uuid4()), body=letter.body)
+            )
+        return len(moved)
+
+    # ---- reading what happened --------------------------------------------------------------
+
+    def handled(self, agent: str | None = None) -> list[EventEnvelope]:
+        """Envelopes handled successfully (by one agent, or by any), in order."""
+        return [
+            h.envelope
+            for h in self.handlings
+            if h.outcome == "handled"
+            and h.envelope is not None
+            and (agent is None or h.agent == agent)
+        ]
+
+    def handled_pairs(self) -> list[tuple[str, str]]:
+        """`(agent, event_type)` of every successful handling, in order."""
+        return [
+            (h.agent, h.envelope.type)
+            for h in self.handlings
+            if h.outcome == "handled" and h.envelope is not None
+        ]
+
+    def events(self, correlation_id: str) -> list[EventEnvelope]:
+        """Every envelope put on the bus with this correlation id, in order."""
+        return [e for e in self.published if e.correlation_id == correlation_id]
+
+    def trace(self, correlation_id: str) -> list[TraceNode]:
+        """The causation tree of a workflow: its root events, each with handlings and children."""
+        return causation_tree(self.events(correlation_id), self.handlings)
+
+
+def _reason(noted: RecordOutcome | None) -> str | None:
+    return noted.reason if noted is not None else None
+
+
+def _as_agent(item: Any) -> Any:
+    if isinstance(item, str | Path):
+        from soorma_dev.manifests import load_agent
+
+        return load_agent(item)
+    return item
+
+
+def _envelope_of(body: str) -> EventEnvelope | None:
+    try:
+        return EventEnvelope.from_wire(json.loads(body)["detail"])
+    except (ValueError, KeyError, TypeError, SoormaError):
+        return None
