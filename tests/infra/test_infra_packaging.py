@@ -23,7 +23,8 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.manifests import LAYER_ROOT, REPO_ROOT, FunctionManifest, read_function_manifests
+from infra.paths import LAYER_ROOT, REPO_ROOT
+from soorma.manifests import FunctionManifest, read_function_manifests
 from soorma_common.envelope import EventEnvelope
 from soorma_common.manifest import AgentManifest
 from soorma_common.topics import EventTopic
