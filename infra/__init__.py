@@ -1,8 +1,8 @@
 """CDK constructs of Soorma Serverless: the platform, one construct per agent, the stage's stack.
 
-`infra` reads agent manifests with the SDK's reader (`soorma.manifests`: `python -m
-soorma.manifests --scan functions/` in a child process) and otherwise imports only
-`soorma_common` (the contract): never agent code, and never the dev tools (`soorma_dev`).
+`infra` reads agent manifests with `soorma_common.manifest_reader` (`python -m soorma.manifests
+--scan functions/` in a child process) and imports only `soorma_common` (the contract): never
+agent code, the runtime (`soorma`) or the dev tools (`soorma_dev`).
 """
 
 from infra.agent_function import AgentFunction, AgentFunctionProps
@@ -10,7 +10,7 @@ from infra.app import build_app
 from infra.platform import SoormaPlatform, SoormaPlatformProps
 from infra.powertools import PowertoolsLayerProps
 from infra.stack import AgentStack, SoormaStack, SoormaStackProps
-from soorma.manifests import FunctionManifest, read_function_manifests
+from soorma_common.manifest_reader import FunctionManifest, read_function_manifests
 
 __all__ = [
     "AgentFunction",

@@ -11,8 +11,8 @@ from infra.nag import enable_checks
 from infra.paths import FUNCTIONS_ROOT, REPO_ROOT
 from infra.powertools import PowertoolsLayerProps
 from infra.stack import SoormaStack, SoormaStackProps
-from soorma.manifests import read_function_manifests
 from soorma_common import naming
+from soorma_common.manifest_reader import read_function_manifests
 
 DEFAULT_STAGE = "dev"
 DEFAULT_FUNCTIONS_ROOT = FUNCTIONS_ROOT
@@ -31,7 +31,7 @@ def build_app(
 
     `stage` defaults to the `stage` context value, then `dev`; `nag` runs cdk-nag's
     AwsSolutions checks at synth; `python` is the interpreter of the child process that reads
-    the manifests (`soorma.manifests.read_function_manifests`); `props` go to
+    the manifests (`soorma_common.manifest_reader.read_function_manifests`); `props` go to
     `SoormaStackProps`.
     """
     app = app or App()

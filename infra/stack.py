@@ -16,9 +16,9 @@ from infra.monitoring import agent_alarms, stage_dashboard
 from infra.platform import SoormaPlatform, SoormaPlatformProps
 from infra.powertools import PowertoolsLayerProps
 from infra.registry_sync import RegistrySync
-from soorma.manifests import FunctionManifest
 from soorma_common import naming
 from soorma_common.manifest import AgentManifest
+from soorma_common.manifest_reader import FunctionManifest
 
 
 @dataclass(frozen=True)

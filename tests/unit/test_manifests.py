@@ -122,3 +122,18 @@ def test_the_dev_tools_reader_returns_manifests_and_its_error_type(tmp_path: Pat
     assert [m.name for m in dev_read_manifests([folder])] == ["dev-a"]
     with pytest.raises(AgentNotFoundError, match="found none"):
         dev_read_manifests([write_function(tmp_path, "custom", NOT_AN_AGENT)])
+
+
+def test_soorma_manifest_prints_what_the_producer_prints(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from soorma_dev.cli import app
+
+    folder = write_function(tmp_path / "one", "a", SMALL_AGENT.format(name="cli-a"))
+    write_function(tmp_path / "scanned", "custom", NOT_AN_AGENT)
+    arguments = [str(folder), "--scan", str(tmp_path / "scanned")]
+    result = CliRunner().invoke(app, ["manifest", *arguments])
+    assert result.exit_code == 0, result.output
+    produced = produce(*arguments)
+    assert json.loads(result.output) == json.loads(produced.stdout)
+    assert [r["name"] for r in json.loads(result.output)] == ["cli-a"]

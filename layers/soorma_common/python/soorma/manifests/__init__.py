@@ -3,8 +3,9 @@
 - `discovery`: the one agent a `functions/<name>/handler.py` defines (imports agent code).
 - `producer`: `python -m soorma.manifests [PATH...] [--scan FOLDER]` prints the manifests as
   JSON.
-- `reader`: runs the producer in a child process and parses its output; what the CDK app and
-  the dev tools call, so that neither imports agent code.
+- the reader (`soorma_common.manifest_reader`, re-exported here): runs the producer in a child
+  process and parses its output; what the CDK app and the dev tools call, so that neither
+  imports agent code (and the CDK app not even `soorma`).
 """
 
 from soorma.manifests.discovery import (
@@ -21,7 +22,7 @@ from soorma.manifests.discovery import (
     scan_agent_folders,
 )
 from soorma.manifests.producer import manifests_json
-from soorma.manifests.reader import (
+from soorma_common.manifest_reader import (
     FunctionManifest,
     ManifestReadError,
     read_function_manifests,

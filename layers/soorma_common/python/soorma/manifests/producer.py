@@ -2,7 +2,7 @@
 
 Imports each function folder's handler module in this process and prints the agents' manifests
 as one JSON list (each record also carries the folder as `path`). It runs in a child process of
-the reader (`soorma.manifests.reader`), so that CDK and the dev tools never import agent code.
+the reader (`soorma_common.manifest_reader`), so that CDK and the dev tools never import agent code.
 Exit 2 with `error: ...` on stderr when a folder defines no agent or more than one.
 """
 

@@ -1,8 +1,9 @@
-"""The manifest reader: runs the producer (`python -m soorma.manifests`) in a child process and
-parses what it prints with `soorma_common.manifest.AgentManifest`.
+"""The manifest reader: runs the producer (`python -m soorma.manifests`, in the SDK) in a child
+process and parses what it prints with `soorma_common.manifest.AgentManifest`.
 
-The one way the CDK app (`infra`) and the dev tools (`soorma_dev`) read manifests: the calling
-process never imports agent code, and needs only the SDK installed.
+The one way the CDK app (`infra`) and the dev tools (`soorma_dev`) read manifests. It lives in
+the contract package so that the calling process imports neither agent code nor the runtime
+(`soorma`): only the child does, and only the layer (`soorma`, `soorma_common`) need be installed.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 
 from soorma_common.manifest import AgentKind, AgentManifest
 
-#: The folder `soorma` is imported from (the layer's `python/`, or site-packages): first on the
-#: child's PYTHONPATH, so that the child runs the same SDK as its parent.
-SDK_ROOT = Path(__file__).resolve().parents[2]
+#: The folder `soorma_common` (and `soorma` beside it) is imported from: the layer's `python/`,
+#: or site-packages. First on the child's PYTHONPATH, so the child runs the same SDK.
+SDK_ROOT = Path(__file__).resolve().parents[1]
 #: The producer, as `python -m` runs it.
 PRODUCER_MODULE = "soorma.manifests"
 
