@@ -38,6 +38,7 @@ from soorma_common.delivery import (
     VISIBILITY_TIMEOUT_FACTOR,
     visibility_timeout_for,
 )
+from soorma_common.environment import function_environment
 from soorma_common.manifest import AgentKind, AgentManifest
 from soorma_common.routing import RuleSpec, rules_for
 from soorma_common.tables import TABLES
@@ -46,8 +47,6 @@ from soorma_common.topics import EventTopic
 #: Lambda's largest timeout and SQS's largest visibility timeout.
 MAX_FUNCTION_TIMEOUT_SECONDS = 900
 MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
-#: Namespace of the runtime's EMF metrics (see `soorma.runtime.telemetry`).
-METRICS_NAMESPACE = "Soorma"
 
 
 class DeliverySettingsError(ValueError):
@@ -207,18 +206,13 @@ class AgentFunction(Construct):
 
     def _environment(self) -> dict[str, str]:
         props = self.props
-        tables = props.tables
-        return {
-            "SOORMA_STAGE": props.stage,
-            "SOORMA_EVENT_BUS": props.bus.event_bus_name,
-            "SOORMA_EVENTS_TABLE": tables["events"].table_name,
-            "SOORMA_IDEMPOTENCY_TABLE": tables["idempotency"].table_name,
-            "SOORMA_REGISTRY_TABLE": tables["registry"].table_name,
-            "SOORMA_MEMORY_TABLE": tables["memory"].table_name,
-            "POWERTOOLS_SERVICE_NAME": props.manifest.name,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            **props.environment,
-        }
+        return function_environment(
+            stage=props.stage,
+            agent=props.manifest.name,
+            bus=props.bus.event_bus_name,
+            tables={role: table.table_name for role, table in props.tables.items()},
+            extra=props.environment,
+        )
 
     def _rule(self, spec: RuleSpec) -> events.Rule:
         subscription = self.queues[spec.topic]

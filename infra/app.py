@@ -7,14 +7,15 @@ from typing import Any
 
 from aws_cdk import App
 
-from infra.manifests import REPO_ROOT, read_function_manifests
 from infra.nag import enable_checks
+from infra.paths import FUNCTIONS_ROOT, REPO_ROOT
 from infra.powertools import PowertoolsLayerProps
 from infra.stack import SoormaStack, SoormaStackProps
 from soorma_common import naming
+from soorma_common.manifest_reader import read_function_manifests
 
 DEFAULT_STAGE = "dev"
-DEFAULT_FUNCTIONS_ROOT = REPO_ROOT / "functions"
+DEFAULT_FUNCTIONS_ROOT = FUNCTIONS_ROOT
 
 
 def build_app(
@@ -29,12 +30,13 @@ def build_app(
     """An app holding the stage's stack with every agent under `functions_root`.
 
     `stage` defaults to the `stage` context value, then `dev`; `nag` runs cdk-nag's
-    AwsSolutions checks at synth; `python` is the interpreter that reads the manifests;
-    `props` go to `SoormaStackProps`.
+    AwsSolutions checks at synth; `python` is the interpreter of the child process that reads
+    the manifests (`soorma_common.manifest_reader.read_function_manifests`); `props` go to
+    `SoormaStackProps`.
     """
     app = app or App()
     stage = stage or app.node.try_get_context("stage") or DEFAULT_STAGE
-    functions = read_function_manifests(functions_root, python=python)
+    functions = read_function_manifests(functions_root, python=python, cwd=REPO_ROOT)
     stack = SoormaStack(
         app,
         naming.stack_name(stage),

@@ -12,8 +12,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from infra.agent_function import METRICS_NAMESPACE, AgentFunction
+from infra.agent_function import AgentFunction
 from soorma_common import naming
+from soorma_common.delivery import METRICS_NAMESPACE
 from soorma_common.manifest import AgentManifest
 
 #: Outcomes the runtime counts per batch (`soorma.runtime.telemetry`), as metric names.

@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.bundling import ASSET_EXCLUDES
-from infra.manifests import LAYER_ROOT
+from infra.paths import LAYER_ROOT
 from infra.powertools import ARCHITECTURE, RUNTIME, PowertoolsLayerProps, powertools_layer
 from soorma_common import naming
 from soorma_common.delivery import TTL_ATTRIBUTE
@@ -49,7 +49,7 @@ class SoormaPlatformProps:
 
 class SoormaPlatform(Construct):
     """The bus `soorma-<stage>` with its archive, the tables of `soorma_common.tables.TABLES`
-    (on-demand, PITR, TTL `expires_at`) and the layers every function uses.
+    (on-demand, PITR, TTL on `delivery.TTL_ATTRIBUTE`) and the layers every function uses.
 
     Attributes: `bus`, `archive`, `tables` (role -> table), `common_layer`, `powertools_layer`,
     `layers` (both, in the order functions get them).

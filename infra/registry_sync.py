@@ -23,14 +23,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bundling import function_code
-from infra.manifests import REPO_ROOT
 from infra.nag import acknowledge
+from infra.paths import FUNCTIONS_ROOT
 from infra.permissions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS, table_statement
 from infra.powertools import ARCHITECTURE, RUNTIME
+from soorma_common.environment import POWERTOOLS_SERVICE_NAME, REGISTRY_TABLE
 from soorma_common.manifest import AgentManifest
 
 #: The function's asset folder (a platform function, not an agent).
-REGISTRY_SYNC_CODE = REPO_ROOT / "functions" / "registry_sync"
+REGISTRY_SYNC_CODE = FUNCTIONS_ROOT / "registry_sync"
 #: The custom resource's type (`Custom::` + at most 60 characters).
 RESOURCE_TYPE = "Custom::SoormaRegistrySync"
 #: Lambda's asynchronous invocation payload limit, which the whole request must fit in.
@@ -101,8 +102,8 @@ class RegistrySync(Construct):
             timeout=timeout or Duration.minutes(2),
             memory_size=256,
             environment={
-                "POWERTOOLS_SERVICE_NAME": "registry-sync",
-                "SOORMA_REGISTRY_TABLE": registry_table.table_name,
+                POWERTOOLS_SERVICE_NAME: "registry-sync",
+                REGISTRY_TABLE: registry_table.table_name,
             },
         )
         self.log_group.grant_write(self.role)

@@ -12,13 +12,13 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.agent_function import AgentFunction, AgentFunctionProps
-from infra.manifests import FunctionManifest
 from infra.monitoring import agent_alarms, stage_dashboard
 from infra.platform import SoormaPlatform, SoormaPlatformProps
 from infra.powertools import PowertoolsLayerProps
 from infra.registry_sync import RegistrySync
 from soorma_common import naming
 from soorma_common.manifest import AgentManifest
+from soorma_common.manifest_reader import FunctionManifest
 
 
 @dataclass(frozen=True)

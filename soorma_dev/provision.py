@@ -21,6 +21,7 @@ from soorma_common.delivery import (
     TTL_ATTRIBUTE,
     visibility_timeout_for,
 )
+from soorma_common.environment import function_environment
 from soorma_common.manifest import AgentManifest
 from soorma_common.routing import rules_for
 from soorma_common.tables import TABLES
@@ -45,20 +46,16 @@ class Platform:
     agents: dict[str, AgentQueues]
 
     def environment(self, agent: str) -> dict[str, str]:
-        """The `SOORMA_*` environment an agent's function gets (the same on Lambda)."""
-        return {
-            "SOORMA_STAGE": self.stage,
-            "SOORMA_EVENT_BUS": self.bus_name,
-            "SOORMA_EVENTS_TABLE": self.tables["events"],
-            "SOORMA_IDEMPOTENCY_TABLE": self.tables["idempotency"],
-            "SOORMA_REGISTRY_TABLE": self.tables["registry"],
-            "SOORMA_MEMORY_TABLE": self.tables["memory"],
-            "POWERTOOLS_SERVICE_NAME": agent,
-        }
+        """The environment an agent's function gets: `soorma_common.environment.
+        function_environment`, as on Lambda."""
+        return function_environment(
+            stage=self.stage, agent=agent, bus=self.bus_name, tables=self.tables
+        )
 
 
 def create_table(dynamodb: Any, name: str, role: str) -> None:
-    """Create one table from its `TableSpec` (on-demand, TTL on `expires_at`) unless it exists."""
+    """Create one table from its `TableSpec` (on-demand, TTL on `TTL_ATTRIBUTE`) unless it
+    exists."""
     spec = TABLES[role]
     key_names = [spec.partition_key, spec.sort_key]
     for index in spec.indexes:

@@ -112,6 +112,7 @@ def soorma_tables() -> Iterator[dict[str, str]]:
     from soorma import clients
     from soorma.config import settings
     from soorma_common import naming
+    from soorma_common.environment import table_variable
     from soorma_dev.provision import create_table
 
     saved = dict(os.environ)
@@ -125,7 +126,7 @@ def soorma_tables() -> Iterator[dict[str, str]]:
             tables = {role: naming.table_name("test", role) for role in STATE_TABLES}
             for role, name in tables.items():
                 create_table(dynamodb, name, role)
-                os.environ[f"SOORMA_{role.upper()}_TABLE"] = name
+                os.environ[table_variable(role)] = name
             settings.cache_clear()
             clients.reset()
             yield tables

@@ -8,7 +8,7 @@ Subscribed with `"*"` to all 8 topics. Each envelope becomes one item of the eve
 | `sk` | `EVENT#<time>#<event_id>` (the envelope's ISO 8601 UTC time: queries come in time order) |
 | `event_id`, `event_type`, `topic`, `source`, `causation_id` | from the envelope (for filters) |
 | `envelope` | the envelope's wire JSON |
-| `expires_at` | TTL: now + `SOORMA_EVENT_LOG_TTL_SECONDS` (default 14 days) |
+| `delivery.TTL_ATTRIBUTE` | TTL: now + `SOORMA_EVENT_LOG_TTL_SECONDS` (default 14 days) |
 
 Writing is naturally idempotent (a redelivered event overwrites its own item), so this function
 runs without the exactly-once claim, and writes each SQS batch with one BatchWriteItem.
@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from soorma import Agent
+from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.manifest import AgentKind
 from soorma_common.topics import EventTopic
@@ -51,7 +52,7 @@ def log_item(envelope: EventEnvelope, now: float, ttl: int = DEFAULT_TTL_SECONDS
         "topic": {"S": envelope.topic.value},
         "source": {"S": envelope.source},
         "envelope": {"S": envelope.to_json()},
-        "expires_at": {"N": str(int(now) + ttl)},
+        TTL_ATTRIBUTE: {"N": str(int(now) + ttl)},
     }
     if envelope.causation_id:
         item["causation_id"] = {"S": envelope.causation_id}

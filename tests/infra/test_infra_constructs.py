@@ -12,6 +12,7 @@ from aws_cdk.assertions import Template
 
 from infra.agent_function import AgentFunction, AgentFunctionProps, DeliverySettingsError
 from infra.nag import acknowledge, enable_checks
+from infra.paths import LAYER_ROOT
 from infra.platform import SoormaPlatform, SoormaPlatformProps
 from infra.powertools import PowertoolsLayerProps
 from soorma_common.manifest import AgentKind, AgentManifest, Subscription
@@ -159,6 +160,10 @@ def test_infra_imports_the_contract_only_never_the_runtime_or_dev_tools() -> Non
         capture_output=True,
         text=True,
         check=True,
-        env={"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PATH": "/usr/bin:/bin"},
+        env={
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(LAYER_ROOT / "python"),  # this checkout's contract
+        },
     )
     assert done.stdout.strip() == "[]"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.manifests import ManifestReadError, read_function_manifests
+from soorma_common.manifest_reader import ManifestReadError, read_function_manifests
 from tests.infra.agent_folders import NOT_AN_AGENT, SMALL_AGENT, write_function
 
 TWO_AGENTS = SMALL_AGENT.format(name="first") + "\nsecond = type(worker)(name='second')\n"

@@ -23,9 +23,10 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.manifests import LAYER_ROOT, REPO_ROOT, FunctionManifest, read_function_manifests
+from infra.paths import LAYER_ROOT, REPO_ROOT
 from soorma_common.envelope import EventEnvelope
 from soorma_common.manifest import AgentManifest
+from soorma_common.manifest_reader import FunctionManifest, read_function_manifests
 from soorma_common.topics import EventTopic
 from soorma_dev.provision import Platform, provision
 from soorma_dev.sqs_events import RECEIVE_ATTRIBUTES, lambda_event, queue_region

@@ -20,6 +20,7 @@ from soorma_common.delivery import (
     RULE_MAX_RETRY_ATTEMPTS,
     TTL_ATTRIBUTE,
 )
+from soorma_common.environment import function_environment
 from soorma_common.routing import rules_for
 from soorma_common.tables import TABLES
 from soorma_common.topics import EventTopic
@@ -279,6 +280,11 @@ def test_function_settings_and_environment(app: Synthesized) -> None:
         "SOORMA_MEMORY_TABLE",
     ):
         assert "Ref" in env[variable]  # wired to the platform's resources
+    # the one function the local cloud and the moto harness call too
+    spelled = function_environment(
+        stage=STAGE, agent=ORDER, bus="bus", tables={r: r for r in naming.TABLE_ROLES}
+    )
+    assert set(env) == set(spelled)
 
 
 def test_every_put_events_statement_is_conditioned_on_the_agents_source(app: Synthesized) -> None:

@@ -14,8 +14,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
-from infra.manifests import LAYER_ROOT
 from infra.nag import enable_checks
+from infra.paths import LAYER_ROOT
 from infra.registry_sync import (
     RESOURCE_TYPE,
     ManifestsTooLargeError,
