@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from soorma_dev import rendering
 from soorma_dev.cli.connection import DEFAULT_STATE_DIR, StateDir, connect
@@ -114,7 +115,7 @@ def dev(
         console.print("\n[dim]Ctrl-C: stopping the local cloud…[/]")
         code = 130
     except WorkerError as exc:  # an agent's worker process died: its log tail says why
-        error_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        error_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         code = EXIT_FAILED
     finally:
         with console.status("stopping the local cloud…"):

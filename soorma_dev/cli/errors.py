@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
+from rich.markup import escape
 
 from soorma_common.errors import UnknownTopicError
 from soorma_dev.cli.output import error_console
@@ -32,10 +33,11 @@ class CommandError(Exception):
 
 
 def fail(error: CommandError) -> NoReturn:
-    """Print `error` (and its hint) on stderr and exit with its code."""
-    error_console.print(f"[bold red]error:[/] {error.message}", soft_wrap=True)
+    """Print `error` (and its hint) on stderr and exit with its code. Both are plain text: a
+    `[dev]` in them (a pip extra, a value given) is printed, not taken as rich markup."""
+    error_console.print(f"[bold red]error:[/] {escape(error.message)}", soft_wrap=True)
     if error.hint:
-        error_console.print(f"[dim]hint:[/] {error.hint}", soft_wrap=True)
+        error_console.print(f"[dim]hint:[/] {escape(error.hint)}", soft_wrap=True)
     raise typer.Exit(error.code)
 
 

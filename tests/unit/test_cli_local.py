@@ -104,6 +104,14 @@ def test_send_rejects_an_event_type_with_spaces_before_asking_any_cloud(tmp_path
     assert "e.g. order.placed" in output
 
 
+def test_errors_print_brackets_in_values_as_written_not_as_markup(tmp_path: Path) -> None:
+    code, output = invoke(
+        "send", "order [dev]", "--topic", "business-facts", "--state-dir", str(tmp_path)
+    )
+    assert code == EXIT_BAD_INPUT
+    assert "type 'order [dev]'" in output
+
+
 def test_send_needs_a_topic() -> None:
     code, output = invoke("send", "order.placed")
     assert code == 2
