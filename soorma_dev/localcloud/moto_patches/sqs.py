@@ -103,27 +103,33 @@ def single_pass_delete_message() -> None:
     deleted message, which is most of `DeleteMessageBatch` on a deep queue. One pass with the
     same rules: an already deleted handle is ignored, an unknown one raises
     `ReceiptHandleIsInvalid`, and every message that ever had the handle is removed and its
-    handles remembered as deleted."""
+    handles remembered as deleted.
+
+    Unlike moto 5.2.5, the delete holds the queue's `_messages_lock`, the lock `add_message`
+    appends under: moto rebuilds the message list without it, so a message sent while a delete
+    builds the new list is appended to the old one and lost, after SendMessage acknowledged it
+    (docs/local-cloud.md, "moto behaviours we work around")."""
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
     from moto.sqs.models import Queue
 
     def delete_message(self: Any, receipt_handle: str) -> None:
-        if receipt_handle in self.deleted_messages:
-            return
-        kept = []
-        found = False
-        for message in self._messages:
-            if (
-                message.receipt_handle == receipt_handle
-                or receipt_handle in message._old_receipt_handles
-            ):
-                found = True
-                self.pending_messages.discard(message)
-                self.deleted_messages.update(message.all_receipt_handles)
-            else:
-                kept.append(message)
-        if not found:
-            raise ReceiptHandleIsInvalid()
-        self._messages = kept
+        with self._messages_lock:
+            if receipt_handle in self.deleted_messages:
+                return
+            kept = []
+            found = False
+            for message in self._messages:
+                if (
+                    message.receipt_handle == receipt_handle
+                    or receipt_handle in message._old_receipt_handles
+                ):
+                    found = True
+                    self.pending_messages.discard(message)
+                    self.deleted_messages.update(message.all_receipt_handles)
+                else:
+                    kept.append(message)
+            if not found:
+                raise ReceiptHandleIsInvalid()
+            self._messages = kept
 
     Queue.delete_message = delete_message  # type: ignore[method-assign]
