@@ -260,14 +260,6 @@ class LocalCloud(CloudOperations):
             if not worker.alive():
                 raise WorkerError(f"worker {worker.label!r} died:\n{worker.log_tail()}")
 
-    def queue_depths(self) -> dict[str, int]:
-        """Messages (visible, in flight or delayed) per non-empty queue."""
-        return self._busy()
-
-    def worker_log(self, agent: str) -> str:
-        """The end of one agent's worker log (stdout and stderr)."""
-        return "\n".join(w.log_tail() for w in self.workers if w.spec.agent == agent)
-
     def __repr__(self) -> str:
         workers = [w.label for w in self.workers]
         return f"LocalCloud(stage={self.stage!r}, endpoint={self.endpoint_url!r}, {workers=})"

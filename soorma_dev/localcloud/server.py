@@ -1,8 +1,9 @@
 """moto in server mode on 127.0.0.1, in a child process of its own (`MotoServer`).
 
 The child (`python -m soorma_dev.localcloud.server --port N`) applies the speed patches of
-`patches.py`, starts `ThreadedMotoServer`, prints `READY <port>` and serves until its stdin closes
-or it gets SIGTERM; so it also ends when its parent dies.
+`moto_patches/`, serves moto's WSGI app (waitress, or werkzeug), prints `READY <port>` and serves
+until its stdin closes or it gets SIGTERM; so it also ends when its parent dies. On a moto
+version the patches were not checked against it prints one line saying so and exits with 2.
 """
 
 from __future__ import annotations
@@ -106,7 +107,12 @@ def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
     try:
         while time.monotonic() < deadline:
             if selector.select(timeout=0.1):
-                return process.stdout.readline().strip()
+                line = process.stdout.readline()
+                if not line:  # end of output: the child ended before saying READY
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=5.0)
+                    return f"exited with {process.returncode}"
+                return line.strip()
             if process.poll() is not None:
                 return f"exited with {process.returncode}"
         return "timeout"
@@ -126,7 +132,13 @@ def main(argv: list[str] | None = None) -> None:
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    applied = [] if args.no_patches else _apply_patches()
+    from soorma_dev.localcloud.moto_patches import UnsupportedMotoVersionError, apply_all
+
+    try:
+        applied = [] if args.no_patches else apply_all()
+    except UnsupportedMotoVersionError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        sys.exit(2)
     app: Any = DomainDispatcherApplication(create_backend_app)
     profiler = RequestProfiler(app) if args.profile else None
     serve = _waitress if args.http == "waitress" else _werkzeug
@@ -202,12 +214,6 @@ class RequestProfiler:
         with self.lock:
             if self.stats is not None:
                 self.stats.dump_stats(path)
-
-
-def _apply_patches() -> list[str]:
-    from soorma_dev.localcloud.patches import apply_all
-
-    return apply_all()
 
 
 def _set_when_stdin_closes(event: threading.Event) -> None:

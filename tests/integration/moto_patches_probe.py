@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 if sys.argv[1] == "patched":
-    from soorma_dev.localcloud.patches import apply_all
+    from soorma_dev.localcloud.moto_patches import apply_all
 
     apply_all()
 

@@ -191,9 +191,8 @@ def test_the_operator_command_forgets_a_user_then_a_tenant(
 ) -> None:
     from typer.testing import CliRunner
 
-    from soorma_dev.cli import _load_command_modules, app
+    from soorma_dev.cli import app
 
-    _load_command_modules()
     table = settings().memory_table
     runner = CliRunner()
     user = runner.invoke(

@@ -10,7 +10,6 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-import soorma_dev.cli_registry  # noqa: F401 - registers the commands
 from soorma import Worker
 from soorma.registry import sync_registry
 from soorma_common import EventDefinition, EventTopic

@@ -159,7 +159,7 @@ def test_the_validator_catches_a_broken_document() -> None:
 
 
 def test_examples_document_is_valid() -> None:
-    from soorma_dev.cli_registry import catalog_from_manifests
+    from soorma_dev.cli.registry import catalog_from_manifests
 
     examples = catalog_from_manifests([ROOT / "examples" / "order-fanout"])
     assert asyncapi_validator().is_valid(asyncapi_document(examples))

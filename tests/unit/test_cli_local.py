@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import soorma_dev.cli_local as cli_local
 from soorma_common.topics import EventTopic
 from soorma_dev.cli import app
+from soorma_dev.cli.dead_letters import expand_message_id
+from soorma_dev.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_RUNNING, CommandError
+from soorma_dev.cli.parsing import parse_data
 
 runner = CliRunner()
 
@@ -45,7 +47,7 @@ def test_send_rejects_bad_json_with_the_position_and_a_hint(tmp_path: Path) -> N
         "--state-dir",
         str(tmp_path),
     )
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "--data is not valid JSON" in output
     assert "line 1, column 2" in output
     assert "Traceback" not in output
@@ -53,7 +55,7 @@ def test_send_rejects_bad_json_with_the_position_and_a_hint(tmp_path: Path) -> N
 
 def test_send_names_the_8_topics_when_the_topic_is_unknown(tmp_path: Path) -> None:
     code, output = invoke("send", "order.placed", "--topic", "orders", "--state-dir", str(tmp_path))
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "unknown topic 'orders'" in output
     for topic in EventTopic:
         assert topic.value in output
@@ -71,7 +73,7 @@ def test_send_reports_a_missing_data_file(tmp_path: Path) -> None:
         "--state-dir",
         str(tmp_path),
     )
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert f"file {missing} not found" in output
 
 
@@ -88,7 +90,7 @@ def test_send_reports_invalid_json_in_a_data_file(tmp_path: Path) -> None:
         "--state-dir",
         str(tmp_path),
     )
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert f"{file} is not valid JSON" in output
     assert "line 2" in output
 
@@ -97,9 +99,17 @@ def test_send_rejects_an_event_type_with_spaces_before_asking_any_cloud(tmp_path
     code, output = invoke(
         "send", "order placed", "--topic", "business-facts", "--state-dir", str(tmp_path)
     )
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "not a valid event: type 'order placed'" in output
     assert "e.g. order.placed" in output
+
+
+def test_errors_print_brackets_in_values_as_written_not_as_markup(tmp_path: Path) -> None:
+    code, output = invoke(
+        "send", "order [dev]", "--topic", "business-facts", "--state-dir", str(tmp_path)
+    )
+    assert code == EXIT_BAD_INPUT
+    assert "type 'order [dev]'" in output
 
 
 def test_send_needs_a_topic() -> None:
@@ -110,19 +120,19 @@ def test_send_needs_a_topic() -> None:
 
 def test_message_ids_may_be_given_by_their_start() -> None:
     known = ["5f1c0d5e-0001", "5f1c0d5e-0002", "a07b-0003"]
-    assert cli_local.expand_message_id("a07b", known) == "a07b-0003"
-    assert cli_local.expand_message_id("5f1c0d5e-0002", known) == "5f1c0d5e-0002"
-    with pytest.raises(cli_local.CommandError, match="more than one dead letter matches"):
-        cli_local.expand_message_id("5f1c", known)
-    with pytest.raises(cli_local.CommandError, match="no dead letter matches 'zz'"):
-        cli_local.expand_message_id("zz", known)
+    assert expand_message_id("a07b", known) == "a07b-0003"
+    assert expand_message_id("5f1c0d5e-0002", known) == "5f1c0d5e-0002"
+    with pytest.raises(CommandError, match="more than one dead letter matches"):
+        expand_message_id("5f1c", known)
+    with pytest.raises(CommandError, match="no dead letter matches 'zz'"):
+        expand_message_id("zz", known)
 
 
 def test_data_reads_inline_json_and_files(tmp_path: Path) -> None:
     file = tmp_path / "order.json"
     file.write_text(json.dumps({"order_id": "o-1", "items": [1, 2]}))
-    assert cli_local.parse_data('{"a": [1, 2.5, null]}') == {"a": [1, 2.5, None]}
-    assert cli_local.parse_data(f"@{file}") == {"order_id": "o-1", "items": [1, 2]}
+    assert parse_data('{"a": [1, 2.5, null]}') == {"a": [1, 2.5, None]}
+    assert parse_data(f"@{file}") == {"order_id": "o-1", "items": [1, 2]}
 
 
 # ---- commands that need a running local cloud ----------------------------------------------
@@ -141,7 +151,7 @@ def test_data_reads_inline_json_and_files(tmp_path: Path) -> None:
 )
 def test_commands_say_that_no_local_cloud_is_running(tmp_path: Path, args: list[str]) -> None:
     code, output = invoke(*args, "--state-dir", str(tmp_path / ".soorma"))
-    assert code == cli_local.EXIT_NOT_RUNNING
+    assert code == EXIT_NOT_RUNNING
     assert "no local cloud is running" in output
     assert "soorma dev" in output
     assert "Traceback" not in output
@@ -159,7 +169,7 @@ def test_a_stale_state_file_is_reported_as_no_cloud_running(tmp_path: Path) -> N
     }
     (tmp_path / STATE_FILE).write_text(json.dumps(state))
     code, output = invoke("trace", "c-1", "--state-dir", str(tmp_path))
-    assert code == cli_local.EXIT_NOT_RUNNING
+    assert code == EXIT_NOT_RUNNING
     assert "no local cloud is running" in output
 
 
@@ -168,7 +178,7 @@ def test_a_stale_state_file_is_reported_as_no_cloud_running(tmp_path: Path) -> N
 
 def test_dev_rejects_a_path_that_is_not_a_folder(tmp_path: Path) -> None:
     code, output = invoke("dev", str(tmp_path / "nowhere"))
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "is not a folder" in output
 
 
@@ -177,21 +187,21 @@ def test_dev_lists_the_scenarios_when_the_name_is_unknown(tmp_path: Path) -> Non
         (tmp_path / name).mkdir()
         (tmp_path / name / "scenario.json").write_text(json.dumps({"name": name}))
     code, output = invoke("dev", str(tmp_path), "--scenario", "order-fan-out")
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "no scenario 'order-fan-out'" in output
     assert "hello-world, order-fanout" in output
 
 
 def test_dev_once_needs_a_scenario_folder(tmp_path: Path) -> None:
     code, output = invoke("dev", str(tmp_path), "--once")
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert f"{tmp_path} has no scenario.json" in output
 
 
 def test_dev_reports_a_folder_without_agents(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     code, output = invoke("dev", str(tmp_path / "empty"))
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "no agents in" in output
     assert "soorma init" in output
 
@@ -200,7 +210,7 @@ def test_dev_reports_an_invalid_scenario_file(tmp_path: Path) -> None:
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "scenario.json").write_text('{"name": "broken", "send": [}')
     code, output = invoke("dev", str(tmp_path / "broken"), "--once")
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "scenario.json: invalid JSON at line 1" in output
 
 
@@ -209,7 +219,7 @@ def test_dev_reports_an_unknown_topic_in_a_scenario(tmp_path: Path) -> None:
     scenario = {"name": "s", "send": [{"topic": "orders", "event_type": "order.placed"}]}
     (tmp_path / "s" / "scenario.json").write_text(json.dumps(scenario))
     code, output = invoke("dev", str(tmp_path / "s"), "--once")
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "unknown topic 'orders'" in output
 
 
@@ -221,7 +231,7 @@ def test_dev_shows_where_an_agent_failed_to_import_without_the_cli_frames(
         'from soorma import Worker\nworker = Worker(name="bad")\nraise RuntimeError("boom")\n'
     )
     code, output = invoke("dev", str(tmp_path / "agents"), "--state-dir", str(tmp_path / ".soorma"))
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert f'File "{tmp_path}/agents/bad/handler.py", line 3' in output
     assert 'raise RuntimeError("boom")' in output
     assert "RuntimeError: boom" in output
@@ -237,7 +247,7 @@ def test_dev_says_when_its_port_is_taken(tmp_path: Path) -> None:
         code, output = invoke(
             "dev", str(agent), "--port", str(port), "--state-dir", str(tmp_path / ".soorma")
         )
-    assert code == cli_local.EXIT_FAILED
+    assert code == EXIT_FAILED
     assert "the local cloud did not start" in output
     assert "in use" in output  # moto's own words for it vary
     assert "Pick another --port" in output
@@ -295,7 +305,7 @@ def _pytest(path: Path) -> subprocess.CompletedProcess[str]:
 
 def test_init_rejects_an_invalid_agent_name(tmp_path: Path) -> None:
     code, output = invoke("init", "My_Agent", "--kind", "worker", "--dir", str(tmp_path))
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "invalid agent name 'My_Agent'" in output
     assert list(tmp_path.iterdir()) == []
 
@@ -304,7 +314,7 @@ def test_init_never_overwrites_an_existing_agent(tmp_path: Path) -> None:
     (tmp_path / "billing").mkdir()
     (tmp_path / "billing" / "handler.py").write_text("# mine\n")
     code, output = invoke("init", "billing", "--kind", "tool", "--dir", str(tmp_path))
-    assert code == cli_local.EXIT_BAD_INPUT
+    assert code == EXIT_BAD_INPUT
     assert "already exists" in output
     assert (tmp_path / "billing" / "handler.py").read_text() == "# mine\n"
 

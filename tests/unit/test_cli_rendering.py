@@ -15,7 +15,8 @@ from rich.console import Console
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
 from soorma_dev import rendering
-from soorma_dev.cli_local import CommandError, parse_data
+from soorma_dev.cli.errors import CommandError
+from soorma_dev.cli.parsing import parse_data
 from soorma_dev.localcloud import ActivityLine, DeadLetter, Handling, TraceNode
 from soorma_dev.scenarios import (
     Expectations,

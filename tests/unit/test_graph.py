@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from soorma_dev.cli_registry import catalog_from_manifests
+from soorma_dev.cli.registry import catalog_from_manifests
 from soorma_dev.graph import GraphvizNotFoundError, dot_graph, mermaid_graph, render
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import soorma_dev.cli_registry  # noqa: F401 - registers the commands
-from soorma_dev.cli import COMMAND_MODULES, app
+from soorma_dev.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER_FANOUT = str(ROOT / "examples" / "order-fanout")
@@ -18,10 +17,6 @@ ORDER_FANOUT = str(ROOT / "examples" / "order-fanout")
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
     return CliRunner()
-
-
-def test_module_is_registered() -> None:
-    assert "soorma_dev.cli_registry" in COMMAND_MODULES
 
 
 def test_events_table_lists_topics_producers_and_consumers(runner: CliRunner) -> None:

@@ -1,34 +1,14 @@
-"""The `soorma` command line (typer + rich)."""
+"""`soorma manifest`: the agents' manifests as a JSON list (CDK and the local cloud read this)."""
 
 from __future__ import annotations
 
-import importlib
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(
-    name="soorma",
-    help="Soorma Serverless: agents on AWS serverless, and a local cloud to run them.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
 
-#: Modules that add their commands to `app` when imported.
-COMMAND_MODULES = (
-    "soorma_dev.cli_local",
-    "soorma_dev.cli_registry",
-    "soorma_dev.cli_memory",
-)
-
-
-@app.callback()
-def _root() -> None:
-    """Soorma Serverless: agents on AWS serverless, and a local cloud to run them."""
-
-
-@app.command("manifest")
 def manifest(
     paths: Annotated[
         list[Path] | None,
@@ -44,8 +24,6 @@ def manifest(
     ] = None,
 ) -> None:
     """Print the agents' manifests as a JSON list (CDK and the local cloud read this)."""
-    import sys
-
     from soorma_dev.manifests import AgentNotFoundError, manifests_json, scan_agent_folders
 
     try:
@@ -59,18 +37,3 @@ def manifest(
     except AgentNotFoundError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-
-
-def _load_command_modules() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-
-
-def main() -> None:
-    """Entry point of the `soorma` script."""
-    _load_command_modules()
-    app()

@@ -17,7 +17,6 @@ from rich.table import Table
 
 from soorma.registry import Catalog
 from soorma_common.manifest import AgentManifest
-from soorma_dev.cli import app
 
 PATHS_HELP = "function folders (functions/<name>) or folders of them; none: read the registry"
 PathsArgument = typer.Argument(None, help=PATHS_HELP, show_default=False)
@@ -95,7 +94,6 @@ def events_table(catalog: Catalog) -> Table:
     return table
 
 
-@app.command("events")
 def events(
     paths: list[Path] | None = PathsArgument,
     endpoint_url: str | None = EndpointOption,
@@ -111,7 +109,6 @@ def events(
     Console(width=160).print(events_table(catalog))
 
 
-@app.command("graph")
 def graph(
     paths: list[Path] | None = PathsArgument,
     endpoint_url: str | None = EndpointOption,
@@ -143,7 +140,6 @@ def graph(
         sys.stdout.flush()
 
 
-@app.command("asyncapi")
 def asyncapi(
     paths: list[Path] | None = PathsArgument,
     endpoint_url: str | None = EndpointOption,

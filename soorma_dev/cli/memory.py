@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from soorma_dev.cli import app
-
 memory_app = typer.Typer(help="Operate on the memory table (plans, sessions, working memory).")
-app.add_typer(memory_app, name="memory")
 
 
 @memory_app.command("forget")

@@ -1,0 +1,95 @@
+"""`soorma send` and `soorma trace`: talk to the running local cloud from another terminal.
+
+`soorma dev` (`dev.py`) runs the local cloud in the foreground and writes a state file
+(`.soorma/local.json`); these commands (and `soorma dlq`, `dead_letters.py`) find it there. Every
+error a person can act on is printed as one line saying what is wrong and what to do, never as a
+traceback (exit codes in `errors.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from soorma_dev import rendering
+from soorma_dev.cli.connection import DEFAULT_STATE_DIR, StateDir, connect
+from soorma_dev.cli.errors import EXIT_FAILED, CommandError, reported_errors
+from soorma_dev.cli.output import console, print_json
+from soorma_dev.cli.parsing import check_event, parse_data, parse_topic
+
+
+def send(
+    event_type: Annotated[str, typer.Argument(help="the event type, e.g. order.placed")],
+    topic: Annotated[str, typer.Option("--topic", "-t", help="one of the 8 topics")],
+    data: Annotated[str, typer.Option("--data", "-d", help="JSON, or @file.json")] = "{}",
+    tenant: Annotated[str | None, typer.Option("--tenant", help="tenant id")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="user id")] = None,
+    correlation_id: Annotated[
+        str | None,
+        typer.Option("--correlation-id", help="continue a workflow (default: a new one)"),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the sent envelope as JSON")
+    ] = False,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+) -> None:
+    """Send one event to the running local cloud (a real PutEvents on its bus)."""
+    with reported_errors():
+        parsed_topic = parse_topic(topic)
+        payload = parse_data(data)
+        check_event(
+            event_type,
+            parsed_topic,
+            payload,
+            tenant_id=tenant,
+            user_id=user,
+            correlation_id=correlation_id,
+        )
+        client = connect(state_dir)
+        envelope = client.send(
+            event_type,
+            payload,
+            topic=parsed_topic,
+            tenant_id=tenant,
+            user_id=user,
+            correlation_id=correlation_id,
+        )
+    if as_json:
+        print_json(envelope.to_wire())
+        return
+    console.print(f"[green]sent[/] {envelope.type} on {parsed_topic.value}  id {envelope.id}")
+    console.print(f"correlation id [cyan]{envelope.correlation_id}[/]")
+    console.print(f"[dim]follow it with:[/] soorma trace {envelope.correlation_id}")
+
+
+def trace_json(node: Any) -> dict[str, Any]:
+    """A trace node as plain JSON: the envelope, its handlings and its children."""
+    return {
+        "event": node.envelope.to_wire(),
+        "handled": [
+            {"agent": h.agent, "outcome": h.outcome, "time": h.time, "reason": h.reason}
+            for h in node.handled
+        ],
+        "children": [trace_json(child) for child in node.children],
+    }
+
+
+def trace(
+    correlation_id: Annotated[str, typer.Argument(help="the workflow's correlation id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the tree as JSON")] = False,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+) -> None:
+    """Show the causation tree of one workflow: each event, who handled it, when, and how."""
+    with reported_errors():
+        roots = connect(state_dir).trace(correlation_id)
+        if not roots:
+            raise CommandError(
+                f"no events recorded with correlation id {correlation_id!r}",
+                hint="check the id printed by `soorma send` (events may still be in flight)",
+                code=EXIT_FAILED,
+            )
+    if as_json:
+        print_json([trace_json(root) for root in roots])
+    else:
+        console.print(rendering.trace_tree(correlation_id, roots))
