@@ -8,7 +8,7 @@ the Bedrock traffic it stands for.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from soorma.ai.providers.conversation import (
     AssistantTurn,
@@ -20,8 +20,10 @@ from soorma.ai.providers.conversation import (
 )
 from soorma.ai.providers.decision import ModelResponse, TokenUsage
 
-#: The `cachePoint` block that marks the end of a cacheable prefix (`CachePointBlock`).
-CACHE_POINT: Final[dict[str, Any]] = {"cachePoint": {"type": "default"}}
+
+def cache_point() -> dict[str, Any]:
+    """A fresh `cachePoint` block, marking the end of a cacheable prefix (`CachePointBlock`)."""
+    return {"cachePoint": {"type": "default"}}
 
 
 def converse_request(request: ModelRequest, *, prompt_caching: bool = False) -> dict[str, Any]:
@@ -34,7 +36,7 @@ def converse_request(request: ModelRequest, *, prompt_caching: bool = False) -> 
     if request.system:
         system: list[dict[str, Any]] = [{"text": request.system}]
         if prompt_caching:
-            system.append(dict(CACHE_POINT))
+            system.append(cache_point())
         kwargs["system"] = system
     inference: dict[str, Any] = {}
     if request.options.max_tokens is not None:
@@ -55,7 +57,7 @@ def converse_request(request: ModelRequest, *, prompt_caching: bool = False) -> 
             for tool in request.tools
         ]
         if prompt_caching:
-            tools.append(dict(CACHE_POINT))
+            tools.append(cache_point())
         kwargs["toolConfig"] = {"tools": tools, "toolChoice": _tool_choice(request)}
     return kwargs
 
