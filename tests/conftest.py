@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.update(
     {
@@ -21,6 +22,10 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+# Property tests judge inputs, never the clock: a loaded 2-core machine must not fail them.
+settings.register_profile("soorma", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("soorma")
 
 
 @pytest.fixture(autouse=True)

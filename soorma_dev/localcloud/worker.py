@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from soorma.manifests import load_handler
 from soorma_dev.localcloud.activity import ActivityLog
 from soorma_dev.localcloud.pump import QueuePump, RecordOutcomes
 
@@ -52,20 +53,6 @@ class WorkerSpec:
         record = json.loads(Path(file).read_text(encoding="utf-8"))
         record["queues"] = [QueueSpec(**q) for q in record["queues"]]
         return cls(**record)
-
-
-def load_handler(path: str) -> tuple[Any, Any]:
-    """(agent, the Lambda handler callable) of a function folder: `handler` if the module
-    defines it (what Lambda calls), else the agent's `lambda_handler`."""
-    from soorma.agents.base import Agent
-    from soorma_dev.manifests import AgentNotFoundError, import_handler_module
-
-    module = import_handler_module(path)
-    agents = {id(v): v for v in vars(module).values() if isinstance(v, Agent)}
-    if len(agents) != 1:
-        raise AgentNotFoundError(f"{path} must define exactly one agent (found {len(agents)})")
-    agent = next(iter(agents.values()))
-    return agent, getattr(module, "handler", agent.lambda_handler)
 
 
 def observe_outcomes(agent: Any, outcomes: RecordOutcomes) -> None:

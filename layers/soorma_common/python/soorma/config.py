@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from soorma_common import environment as variables
 from soorma_common.naming import bus_name
 
 
@@ -56,23 +57,25 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         """Read the settings from `env` (default: `os.environ`)."""
         env = dict(os.environ if env is None else env)
-        stage = env.get("SOORMA_STAGE", "dev")
+        stage = env.get(variables.STAGE, "dev")
         return cls(
             stage=stage,
-            event_bus=env.get("SOORMA_EVENT_BUS") or bus_name(stage),
-            events_table=env.get("SOORMA_EVENTS_TABLE") or None,
-            idempotency_table=env.get("SOORMA_IDEMPOTENCY_TABLE") or None,
-            registry_table=env.get("SOORMA_REGISTRY_TABLE") or None,
-            memory_table=env.get("SOORMA_MEMORY_TABLE") or None,
-            idempotency=_flag(env.get("SOORMA_IDEMPOTENCY", "on")),
-            idempotency_ttl_seconds=int(env.get("SOORMA_IDEMPOTENCY_TTL_SECONDS", "86400")),
-            max_event_bytes=int(env.get("SOORMA_MAX_EVENT_BYTES", str(256 * 1024))),
-            publish_max_attempts=max(1, int(env.get("SOORMA_PUBLISH_MAX_ATTEMPTS", "4"))),
-            publish_backoff_seconds=float(env.get("SOORMA_PUBLISH_BACKOFF_SECONDS", "0.05")),
-            strict_schemas=env.get("SOORMA_SCHEMA_MODE", "lenient").lower() == "strict",
-            memory_ttl_seconds=int(env.get("SOORMA_MEMORY_TTL_SECONDS", str(7 * 24 * 3600))),
-            event_log_ttl_seconds=int(env.get("SOORMA_EVENT_LOG_TTL_SECONDS", str(14 * 24 * 3600))),
-            registry_cache_seconds=max(0.0, float(env.get("SOORMA_REGISTRY_CACHE_SECONDS", "60"))),
+            event_bus=env.get(variables.EVENT_BUS) or bus_name(stage),
+            events_table=env.get(variables.EVENTS_TABLE) or None,
+            idempotency_table=env.get(variables.IDEMPOTENCY_TABLE) or None,
+            registry_table=env.get(variables.REGISTRY_TABLE) or None,
+            memory_table=env.get(variables.MEMORY_TABLE) or None,
+            idempotency=_flag(env.get(variables.IDEMPOTENCY, "on")),
+            idempotency_ttl_seconds=int(env.get(variables.IDEMPOTENCY_TTL_SECONDS, "86400")),
+            max_event_bytes=int(env.get(variables.MAX_EVENT_BYTES, str(256 * 1024))),
+            publish_max_attempts=max(1, int(env.get(variables.PUBLISH_MAX_ATTEMPTS, "4"))),
+            publish_backoff_seconds=float(env.get(variables.PUBLISH_BACKOFF_SECONDS, "0.05")),
+            strict_schemas=env.get(variables.SCHEMA_MODE, "lenient").lower() == "strict",
+            memory_ttl_seconds=int(env.get(variables.MEMORY_TTL_SECONDS, str(7 * 24 * 3600))),
+            event_log_ttl_seconds=int(
+                env.get(variables.EVENT_LOG_TTL_SECONDS, str(14 * 24 * 3600))
+            ),
+            registry_cache_seconds=max(0.0, float(env.get(variables.REGISTRY_CACHE_SECONDS, "60"))),
         )
 
 
