@@ -34,7 +34,7 @@ class EventDefinition(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    event_name: str = Field(min_length=1, description="the event type (`naming.check_event_type`)")
+    event_name: str = Field(description="the event type (`naming.check_event_type`)")
     topic: EventTopic
     description: str = ""
     payload_schema: JsonSchema | None = None
