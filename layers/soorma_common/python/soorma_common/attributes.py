@@ -99,9 +99,15 @@ _OK, _NON_FINITE, _NOT_PLAIN = 0, 1, 2
 def _scan(data: Any) -> int:
     """`_OK`, `_NON_FINITE` (NaN or ±inf found) or `_NOT_PLAIN` (a value JSON cannot hold as
     it is: it must be converted first)."""
+    plain = _PLAIN
+    kind = type(data)
+    if kind is dict:  # the common payload, a flat object: checked in C, no stack
+        if plain.issuperset(map(type, data.values())):
+            return _OK
+    elif kind in plain:
+        return _OK
     stack = [data]
     pop, extend = stack.pop, stack.extend
-    plain = _PLAIN
     while stack:
         value = pop()
         kind = type(value)
@@ -117,6 +123,11 @@ def _scan(data: Any) -> int:
         else:
             return _NOT_PLAIN
     return _OK
+
+
+def is_plain_json(data: Any) -> bool:
+    """Whether `data` is made of dicts, lists, str, int, finite float, bool and None only."""
+    return _scan(data) == _OK
 
 
 def has_non_finite_float(data: Any) -> bool:

@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
 from soorma_common.attributes import (
@@ -32,6 +32,7 @@ from soorma_common.attributes import (
     describe_validation_error,
     extension_problem,
     has_non_finite_float,
+    is_plain_json,
 )
 from soorma_common.errors import InvalidEnvelopeError
 from soorma_common.naming import EVENT_TYPE
@@ -45,6 +46,7 @@ JSON_CONTENT_TYPE = "application/json"
 #: The `datacontenttype` of `bytes` data when none is given (carried as `data_base64`).
 BINARY_CONTENT_TYPE = "application/octet-stream"
 _BINARY = (bytes, bytearray, memoryview)
+_BINARY_TYPES = frozenset(_BINARY)
 
 #: Python name -> CloudEvents wire name, for every Soorma extension attribute.
 EXTENSION_WIRE_NAMES: dict[str, str] = {
@@ -87,7 +89,8 @@ class EventEnvelope(BaseModel):
     """A Soorma event: CloudEvents core attributes plus Soorma's extension attributes.
 
     Keywords are the attributes' Python names (or their wire names); any other keyword raises
-    `InvalidEnvelopeError` naming the allowed ones. `bytes` data travels as `data_base64`.
+    `InvalidEnvelopeError` naming the allowed ones, and None means absent (the default).
+    `bytes` data travels as `data_base64`.
     """
 
     model_config = ConfigDict(populate_by_name=True, extra="allow", frozen=True)
@@ -127,8 +130,14 @@ class EventEnvelope(BaseModel):
         unknown = attributes.keys() - _KEYWORDS
         if unknown:
             raise InvalidEnvelopeError(_unknown_keywords(sorted(unknown)))
-        if "datacontenttype" not in attributes and isinstance(attributes.get("data"), _BINARY):
-            attributes["datacontenttype"] = BINARY_CONTENT_TYPE
+        if None in attributes.values():  # None is an absent attribute, as null is on the wire
+            attributes = {name: value for name, value in attributes.items() if value is not None}
+        data = attributes.get("data")
+        if isinstance(data, _BINARY):
+            attributes["data"] = bytes(data)
+            attributes.setdefault("datacontenttype", BINARY_CONTENT_TYPE)
+        elif not is_plain_json(data):
+            _check_data(data, attributes.get("id"))
         try:
             super().__init__(**attributes)
         except ValidationError as exc:
@@ -148,23 +157,6 @@ class EventEnvelope(BaseModel):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC) if value.utcoffset() else value
-
-    @field_validator("data")
-    @classmethod
-    def _json_or_binary(cls, value: Any) -> Any:
-        if isinstance(value, _BINARY):
-            return bytes(value)
-        check_json_data(value)
-        return value
-
-    @model_validator(mode="after")
-    def _valid_extensions(self) -> EventEnvelope:
-        # Only extensions read from the wire get here: unknown keywords are refused earlier.
-        for name, value in (self.__pydantic_extra__ or {}).items():
-            problem = extension_problem(name, value)
-            if problem is not None:
-                raise ValueError(problem)
-        return self
 
     # ---- the wire -------------------------------------------------------------------------
 
@@ -199,30 +191,45 @@ class EventEnvelope(BaseModel):
             raise InvalidEnvelopeError(
                 f"an envelope must be a JSON object, got {type(wire).__name__}: {str(wire)[:120]!r}"
             )
-        if None in wire.values():
-            wire = {name: value for name, value in wire.items() if value is not None}
         if not wire.keys() >= _REQUIRED:
-            missing = [name for name in REQUIRED_WIRE_ATTRIBUTES if name not in wire]
+            missing = [name for name in REQUIRED_WIRE_ATTRIBUTES if wire.get(name) is None]
             raise InvalidEnvelopeError(
                 f"invalid envelope {wire.get('id', '<no id>')!r}: missing required attribute(s) "
                 f"{', '.join(missing)} (see docs/wire-format.md)"
             )
-        if "correlationid" not in wire and "correlation_id" not in wire:
+        if wire.get("correlationid") is None and "correlation_id" not in wire:
             wire = {**wire, "correlationid": wire["id"]}
         if "data_base64" in wire:
             wire = _decoded(wire)
-        elif "datacontenttype" not in wire and isinstance(wire.get("data"), _BINARY):
-            wire = {**wire, "datacontenttype": BINARY_CONTENT_TYPE}
+        elif type(wire.get("data")) in _BINARY_TYPES:  # from_cloudevent
+            wire = {**wire, "data": bytes(wire["data"])}
+            wire.setdefault("datacontenttype", BINARY_CONTENT_TYPE)
         time = wire.get("time")
-        if time is not None and not isinstance(time, str | datetime):
+        if type(time) is not str and time is not None and not isinstance(time, datetime):
             raise InvalidEnvelopeError(
                 f"invalid envelope {wire['id']!r}: time: must be an RFC 3339 timestamp string "
                 f"(got {time!r:.80})"
             )
         try:
-            return cls.model_validate(wire)
+            envelope = cls.model_validate(wire)
         except ValidationError as exc:
+            if None in wire.values():  # JSON null means absent: read it again without them
+                return cls.from_wire(_without_nulls(wire))
             raise InvalidEnvelopeError(describe_validation_error(exc, wire.get("id"))) from None
+        if envelope.datacontenttype is None and "datacontenttype" in wire:  # null: the default
+            return cls.from_wire(_without_nulls(wire))
+        extensions = envelope.__pydantic_extra__
+        if extensions:
+            if None in extensions.values():
+                return cls.from_wire(_without_nulls(wire))
+            for name, value in extensions.items():
+                problem = extension_problem(name, value)
+                if problem is not None:
+                    raise InvalidEnvelopeError(f"invalid envelope {envelope.id!r}: {problem}")
+        data = envelope.data
+        if type(data) is not bytes and not is_plain_json(data):
+            _check_data(data, envelope.id)
+        return envelope
 
     @classmethod
     def from_json(cls, text: str | bytes) -> EventEnvelope:
@@ -335,6 +342,20 @@ def wire_of(
         else:
             return None
     return wire
+
+
+def _check_data(data: Any, event_id: Any) -> None:
+    """Raise `InvalidEnvelopeError` naming `data` unless it can be written as JSON."""
+    try:
+        check_json_data(data)
+    except ValueError as exc:
+        raise InvalidEnvelopeError(
+            f"invalid envelope {event_id or '<no id>'!r}: data: {exc}"
+        ) from None
+
+
+def _without_nulls(wire: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in wire.items() if value is not None}
 
 
 def _decoded(wire: dict[str, Any]) -> dict[str, Any]:
