@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from soorma_common import EventTopic, naming
+from soorma_common.errors import InvalidEventTypeError
 
 agents = st.from_regex(r"\A[a-z](-?[a-z0-9]){0,17}\Z")
 stages = st.from_regex(r"\A[a-z][a-z0-9]{0,9}\Z")
@@ -37,3 +38,17 @@ def test_table_roles_and_logical_ids() -> None:
     assert naming.logical_id("order-processor", "action-requests") == (
         "OrderProcessorActionRequests"
     )
+
+
+@given(st.text(max_size=140))
+def test_an_event_type_is_accepted_only_if_eventbridge_and_cloudevents_take_it_as_is(
+    name: str,
+) -> None:
+    try:
+        assert naming.check_event_type(name) == name
+    except InvalidEventTypeError as exc:
+        assert "invalid event type" in str(exc) and "domain.action" in str(exc)
+        return
+    assert 1 <= len(name) <= naming.MAX_EVENT_TYPE_LENGTH  # DetailType's limit
+    assert name.isascii() and name.isprintable() and not any(c.isspace() for c in name)
+    assert "*" not in name  # never mistaken for a subscription pattern

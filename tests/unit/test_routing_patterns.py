@@ -127,3 +127,16 @@ def test_the_most_specific_handler_wins() -> None:
         "prefix",
         "any",
     ]
+
+
+@given(st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,125}\Z"))
+def test_a_prefix_subscription_of_any_valid_type_routes_its_own_type(prefix: str) -> None:
+    manifest = AgentManifest(
+        name="alpha",
+        kind="agent",
+        subscriptions=[Subscription(topic=EventTopic.TASK_EVENTS, event_type=f"{prefix}.*")],
+    )
+    [rule] = rules_for(manifest)
+    event = eventbridge_event(EventTopic.TASK_EVENTS, f"{prefix}.x", None)
+    assert pattern_matches(rule.pattern, event)
+    assert EventPattern.load(json.dumps(rule.pattern)).matches_event(event)

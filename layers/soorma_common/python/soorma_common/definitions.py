@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from soorma_common.naming import check_event_type
 from soorma_common.topics import EventTopic
 
 JsonSchema = dict[str, Any]
@@ -33,7 +34,7 @@ class EventDefinition(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    event_name: str = Field(min_length=1)
+    event_name: str = Field(description="the event type (`naming.check_event_type`)")
     topic: EventTopic
     description: str = ""
     payload_schema: JsonSchema | None = None
@@ -56,6 +57,11 @@ class EventDefinition(BaseModel):
     @classmethod
     def _known_topic(cls, value: Any) -> EventTopic:
         return EventTopic.parse(value)
+
+    @field_validator("event_name")
+    @classmethod
+    def _valid_event_name(cls, value: str) -> str:
+        return check_event_type(value)
 
     @property
     def payload_model(self) -> type[BaseModel] | None:

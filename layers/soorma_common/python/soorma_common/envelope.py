@@ -3,12 +3,18 @@
 In Python the extension attributes are snake_case (`correlation_id`); on the wire they follow the
 CloudEvents naming rule, lowercase letters and digits only (`correlationid`). `to_wire()` and
 `from_wire()` are the only serialization; `docs/wire-format.md` documents it for other languages.
+
+Every attribute follows CloudEvents 1.0.2 (`soorma_common.attributes`). Whatever the envelope
+refuses, at construction or on the wire, it refuses as `InvalidEnvelopeError` (permanent) naming
+the attribute: an unknown keyword (a typo such as `sesion_id=`) is refused naming the allowed
+ones, while an unknown extension read from the wire is kept if its name and value are valid.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,15 +22,31 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
+from soorma_common.attributes import (
+    AbsoluteUri,
+    CloudEventsString,
+    EventTypeName,
+    MediaType,
+    UriReference,
+    check_json_data,
+    describe_validation_error,
+    extension_problem,
+    has_non_finite_float,
+    is_plain_json,
+)
 from soorma_common.errors import InvalidEnvelopeError
+from soorma_common.naming import EVENT_TYPE
 from soorma_common.topics import EventTopic
 
 if TYPE_CHECKING:  # pragma: no cover
     from cloudevents.core.v1.event import CloudEvent
 
 SPEC_VERSION: Literal["1.0"] = "1.0"
-NO_WHITE_SPACE = r"^\S+$"
 JSON_CONTENT_TYPE = "application/json"
+#: The `datacontenttype` of `bytes` data when none is given (carried as `data_base64`).
+BINARY_CONTENT_TYPE = "application/octet-stream"
+_BINARY = (bytes, bytearray, memoryview)
+_BINARY_TYPES = frozenset(_BINARY)
 
 #: Python name -> CloudEvents wire name, for every Soorma extension attribute.
 EXTENSION_WIRE_NAMES: dict[str, str] = {
@@ -58,70 +80,75 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _extension(wire_name: str) -> Any:
+    """An optional extension attribute: snake_case in Python, `wire_name` on the wire."""
+    return Field(default=None, validation_alias=wire_name, serialization_alias=wire_name)
+
+
 class EventEnvelope(BaseModel):
-    """A Soorma event: CloudEvents core attributes plus Soorma's extension attributes."""
+    """A Soorma event: CloudEvents core attributes plus Soorma's extension attributes.
+
+    Keywords are the attributes' Python names (or their wire names); any other keyword raises
+    `InvalidEnvelopeError` naming the allowed ones, and None means absent (the default).
+    `bytes` data travels as `data_base64`.
+    """
 
     model_config = ConfigDict(populate_by_name=True, extra="allow", frozen=True)
 
     # CloudEvents core attributes
-    id: str = Field(default_factory=_new_id, min_length=1)
-    source: str = Field(min_length=1, description="`soorma.<agent>` for events made by agents")
+    id: CloudEventsString = Field(default_factory=_new_id)
+    source: UriReference = Field(description="`soorma.<agent>` for events made by agents")
     specversion: Literal["1.0"] = SPEC_VERSION
-    type: str = Field(
-        min_length=1, pattern=NO_WHITE_SPACE, description="event type, `domain.action`"
-    )
+    type: EventTypeName = Field(description="event type, `domain.action`")
     time: datetime = Field(default_factory=_now)
-    subject: str | None = None
-    datacontenttype: str | None = JSON_CONTENT_TYPE
-    dataschema: str | None = None
+    subject: CloudEventsString | None = None
+    datacontenttype: MediaType | None = JSON_CONTENT_TYPE
+    dataschema: AbsoluteUri | None = None
     data: Any = None
 
     # Soorma extensions (wire names are the aliases)
     topic: EventTopic
-    correlation_id: str = Field(
+    correlation_id: CloudEventsString = Field(
         default_factory=_new_id,
         validation_alias="correlationid",
         serialization_alias="correlationid",
-        min_length=1,
     )
-    causation_id: str | None = Field(
-        default=None, validation_alias="causationid", serialization_alias="causationid"
-    )
-    trace_id: str | None = Field(
-        default=None, validation_alias="traceid", serialization_alias="traceid"
-    )
-    tenant_id: str | None = Field(
-        default=None, validation_alias="tenantid", serialization_alias="tenantid"
-    )
-    user_id: str | None = Field(
-        default=None, validation_alias="userid", serialization_alias="userid"
-    )
-    session_id: str | None = Field(
-        default=None, validation_alias="sessionid", serialization_alias="sessionid"
-    )
-    plan_id: str | None = Field(
-        default=None, validation_alias="planid", serialization_alias="planid"
-    )
-    goal_id: str | None = Field(
-        default=None, validation_alias="goalid", serialization_alias="goalid"
-    )
-    response_event: str | None = Field(
-        default=None, validation_alias="responseevent", serialization_alias="responseevent"
-    )
-    response_topic: EventTopic | None = Field(
-        default=None, validation_alias="responsetopic", serialization_alias="responsetopic"
-    )
-    reply_to: str | None = Field(
-        default=None, validation_alias="replyto", serialization_alias="replyto"
-    )
-    payload_schema_name: str | None = Field(
-        default=None, validation_alias="payloadschemaname", serialization_alias="payloadschemaname"
-    )
-    response_schema_name: str | None = Field(
-        default=None,
-        validation_alias="responseschemaname",
-        serialization_alias="responseschemaname",
-    )
+    causation_id: CloudEventsString | None = _extension("causationid")
+    trace_id: CloudEventsString | None = _extension("traceid")
+    tenant_id: CloudEventsString | None = _extension("tenantid")
+    user_id: CloudEventsString | None = _extension("userid")
+    session_id: CloudEventsString | None = _extension("sessionid")
+    plan_id: CloudEventsString | None = _extension("planid")
+    goal_id: CloudEventsString | None = _extension("goalid")
+    response_event: EventTypeName | None = _extension("responseevent")
+    response_topic: EventTopic | None = _extension("responsetopic")
+    reply_to: CloudEventsString | None = _extension("replyto")
+    payload_schema_name: CloudEventsString | None = _extension("payloadschemaname")
+    response_schema_name: CloudEventsString | None = _extension("responseschemaname")
+
+    def __init__(self, **attributes: Any) -> None:
+        unknown = attributes.keys() - _KEYWORDS
+        if unknown:
+            raise InvalidEnvelopeError(_unknown_keywords(sorted(unknown)))
+        if None in attributes.values():  # None is an absent attribute, as null is on the wire
+            attributes = {name: value for name, value in attributes.items() if value is not None}
+        data = attributes.get("data")
+        if isinstance(data, _BINARY):
+            attributes["data"] = bytes(data)
+            attributes.setdefault("datacontenttype", BINARY_CONTENT_TYPE)
+        elif not is_plain_json(data):
+            _check_data(data, attributes.get("id"))
+        try:
+            super().__init__(**attributes)
+        except ValidationError as exc:
+            raise InvalidEnvelopeError(
+                describe_validation_error(exc, attributes.get("id"))
+            ) from None
+
+    # Keywords only: `model_validate` (the wire, via `from_wire`) must not come through here, as
+    # pydantic's own RootModel arranges for its `__init__`. tests/unit/test_wire_contract.py
+    # checks both paths.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @field_validator("time")
     @classmethod
@@ -134,13 +161,21 @@ class EventEnvelope(BaseModel):
     # ---- the wire -------------------------------------------------------------------------
 
     def to_wire(self) -> dict[str, Any]:
-        """The structured-mode CloudEvents JSON object (wire names, absent attributes omitted)."""
-        wire: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The structured-mode CloudEvents JSON object (wire names, absent attributes omitted;
+        `bytes` data as `data_base64`)."""
+        data = self.data
+        if type(data) is bytes:
+            wire: dict[str, Any] = self.model_dump(
+                mode="json", by_alias=True, exclude_none=True, exclude={"data"}
+            )
+            wire["data_base64"] = base64.b64encode(data).decode("ascii")
+            return wire
+        wire = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         return wire
 
     def to_json(self) -> str:
         """`to_wire()` as compact JSON text (what goes into EventBridge `Detail`)."""
-        return json.dumps(self.to_wire(), separators=(",", ":"), ensure_ascii=False)
+        return encode_wire(self.to_wire())
 
     @classmethod
     def from_wire(cls, wire: Any) -> EventEnvelope:
@@ -149,23 +184,52 @@ class EventEnvelope(BaseModel):
         On the wire `id`, `source`, `specversion`, `type` and `topic` are required (nothing that
         identifies an event may be invented by a receiver, or a redelivery would look new); an
         absent `correlationid` means the event starts a workflow, so it defaults to the `id`.
+        A `null` attribute is an absent one (the JSON format's rule); `data_base64` is decoded
+        into `bytes` data.
         """
         if not isinstance(wire, dict):
             raise InvalidEnvelopeError(
                 f"an envelope must be a JSON object, got {type(wire).__name__}: {str(wire)[:120]!r}"
             )
         if not wire.keys() >= _REQUIRED:
-            missing = [name for name in REQUIRED_WIRE_ATTRIBUTES if name not in wire]
+            missing = [name for name in REQUIRED_WIRE_ATTRIBUTES if wire.get(name) is None]
             raise InvalidEnvelopeError(
                 f"invalid envelope {wire.get('id', '<no id>')!r}: missing required attribute(s) "
                 f"{', '.join(missing)} (see docs/wire-format.md)"
             )
-        if wire.get("correlationid") is None:
+        if wire.get("correlationid") is None and "correlation_id" not in wire:
             wire = {**wire, "correlationid": wire["id"]}
+        if "data_base64" in wire:
+            wire = _decoded(wire)
+        elif type(wire.get("data")) in _BINARY_TYPES:  # from_cloudevent
+            wire = {**wire, "data": bytes(wire["data"])}
+            wire.setdefault("datacontenttype", BINARY_CONTENT_TYPE)
+        time = wire.get("time")
+        if type(time) is not str and time is not None and not isinstance(time, datetime):
+            raise InvalidEnvelopeError(
+                f"invalid envelope {wire['id']!r}: time: must be an RFC 3339 timestamp string "
+                f"(got {time!r:.80})"
+            )
         try:
-            return cls.model_validate(wire)
+            envelope = cls.model_validate(wire)
         except ValidationError as exc:
-            raise InvalidEnvelopeError(_describe(exc, wire)) from None
+            if None in wire.values():  # JSON null means absent: read it again without them
+                return cls.from_wire(_without_nulls(wire))
+            raise InvalidEnvelopeError(describe_validation_error(exc, wire.get("id"))) from None
+        if envelope.datacontenttype is None and "datacontenttype" in wire:  # null: the default
+            return cls.from_wire(_without_nulls(wire))
+        extensions = envelope.__pydantic_extra__
+        if extensions:
+            if None in extensions.values():
+                return cls.from_wire(_without_nulls(wire))
+            for name, value in extensions.items():
+                problem = extension_problem(name, value)
+                if problem is not None:
+                    raise InvalidEnvelopeError(f"invalid envelope {envelope.id!r}: {problem}")
+        data = envelope.data
+        if type(data) is not bytes and not is_plain_json(data):
+            _check_data(data, envelope.id)
+        return envelope
 
     @classmethod
     def from_json(cls, text: str | bytes) -> EventEnvelope:
@@ -178,10 +242,6 @@ class EventEnvelope(BaseModel):
             ) from None
         return cls.from_wire(wire)
 
-    def size_bytes(self) -> int:
-        """UTF-8 size of `to_json()`: what the size limit is checked against."""
-        return len(self.to_json().encode("utf-8"))
-
     # ---- the cloudevents SDK --------------------------------------------------------------
 
     def to_cloudevent(self) -> CloudEvent:
@@ -190,6 +250,8 @@ class EventEnvelope(BaseModel):
 
         wire = self.to_wire()
         data = wire.pop("data", None)
+        if wire.pop("data_base64", None) is not None:
+            data = self.data
         wire["time"] = self.time
         return CloudEvent(wire, data)
 
@@ -205,16 +267,29 @@ class EventEnvelope(BaseModel):
         return cls.from_wire(wire)
 
 
-#: Attributes `wire_of` writes: Python name -> wire name (every optional string attribute).
-_WIRE_NAMES: dict[str, str] = {
+#: Keywords `EventEnvelope(...)` takes: every attribute by its Python name or its wire name.
+_KEYWORDS = frozenset(EventEnvelope.model_fields) | frozenset(EXTENSION_WIRE_NAMES.values())
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode_wire(wire: dict[str, Any]) -> str:
+    """A wire envelope as compact JSON (UTF-8 kept as is): EventBridge's `Detail`.
+
+    Raises `InvalidEnvelopeError` for what JSON cannot hold (NaN, Infinity, other objects)."""
+    try:
+        return _ENCODER.encode(wire)
+    except (ValueError, TypeError) as exc:
+        raise InvalidEnvelopeError(
+            f"invalid envelope {wire.get('id', '<no id>')!r}: data: not valid JSON ({exc})"
+        ) from None
+
+
+#: Extension attributes `wire_of` writes directly: Python name -> wire name.
+_DIRECT_NAMES: dict[str, str] = {
     "subject": "subject",
-    "datacontenttype": "datacontenttype",
-    "dataschema": "dataschema",
     **{name: wire for name, wire in EXTENSION_WIRE_NAMES.items() if name != "topic"},
 }
-# Python's \S rejects every character pydantic's (Rust) \S rejects, and a few more (which
-# then go through the model): a type accepted here is accepted by the model too.
-_NO_WHITE_SPACE = re.compile(NO_WHITE_SPACE[1:-1])
 
 
 def wire_of(
@@ -223,13 +298,14 @@ def wire_of(
     """`EventEnvelope(...).to_wire()` for an envelope made now, built without the model.
 
     For a publisher whose `id`, `source` and `topic` are already valid (a derived id, the
-    agent's source, a parsed topic): `event_type` gets the model's checks, `correlation_id` must
-    be given, each attribute in `fields` (Python names, values not None) must be a `str`, and
-    `response_topic` an `EventTopic`. Returns None when anything else is given (the caller then
-    builds the model, which validates it or says what is wrong), so the result is always what
-    the model would have written (attributes in `fields` order after the core ones).
+    agent's source, a parsed topic). Returns None whenever the model might refuse or write
+    something else (the caller then builds the model, which writes it or raises
+    `InvalidEnvelopeError` saying what is wrong): an invalid `event_type`, no `correlation_id`,
+    `bytes` data or data that is not JSON (NaN, Infinity), an attribute in `fields` (Python
+    names, values not None) that is not a non-empty printable `str` extension or `subject`, a
+    `response_event` that is not an event type, a `response_topic` that is not an `EventTopic`.
     """
-    if type(event_type) is not str or _NO_WHITE_SPACE.fullmatch(event_type) is None:
+    if type(event_type) is not str or EVENT_TYPE.fullmatch(event_type) is None:
         return None
     if not fields.get("correlation_id"):
         return None
@@ -242,12 +318,25 @@ def wire_of(
         "datacontenttype": JSON_CONTENT_TYPE,
     }
     if data is not None:
-        wire["data"] = to_jsonable_python(data)
+        if isinstance(data, _BINARY):
+            return None
+        try:
+            plain = to_jsonable_python(data)
+        except ValueError:
+            return None
+        if has_non_finite_float(plain):
+            return None
+        wire["data"] = plain
     wire["topic"] = topic.value
-    names = _WIRE_NAMES
+    names = _DIRECT_NAMES
     for name, value in fields.items():
-        if type(value) is str and name in names and name != "response_topic":
-            wire[names[name]] = value
+        if type(value) is str:
+            wire_name = names.get(name)
+            if wire_name is None or not value or not value.isprintable():
+                return None
+            if name == "response_event" and EVENT_TYPE.fullmatch(value) is None:
+                return None
+            wire[wire_name] = value
         elif name == "response_topic" and type(value) is EventTopic:
             wire["responsetopic"] = value.value
         else:
@@ -255,19 +344,52 @@ def wire_of(
     return wire
 
 
+def _check_data(data: Any, event_id: Any) -> None:
+    """Raise `InvalidEnvelopeError` naming `data` unless it can be written as JSON."""
+    try:
+        check_json_data(data)
+    except ValueError as exc:
+        raise InvalidEnvelopeError(
+            f"invalid envelope {event_id or '<no id>'!r}: data: {exc}"
+        ) from None
+
+
+def _without_nulls(wire: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in wire.items() if value is not None}
+
+
+def _decoded(wire: dict[str, Any]) -> dict[str, Any]:
+    """`wire` with `data_base64` decoded into `bytes` `data` (the JSON format's binary data)."""
+    encoded = wire["data_base64"]
+    event_id = wire.get("id", "<no id>")
+    if "data" in wire:
+        raise InvalidEnvelopeError(
+            f"invalid envelope {event_id!r}: data_base64: an event carries data or data_base64, "
+            "never both"
+        )
+    try:
+        if not isinstance(encoded, str):
+            raise TypeError(f"a {type(encoded).__name__}")
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise InvalidEnvelopeError(
+            f"invalid envelope {event_id!r}: data_base64: must be base64 text (RFC 4648), "
+            f"got {str(encoded)[:40]!r} ({exc})"
+        ) from None
+    decoded = {name: value for name, value in wire.items() if name != "data_base64"}
+    decoded["data"] = data
+    decoded.setdefault("datacontenttype", BINARY_CONTENT_TYPE)
+    return decoded
+
+
 def _format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _describe(exc: ValidationError, wire: dict[str, Any]) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "envelope"
-        value = error.get("input")
-        shown = repr(value)[:80] if where != "envelope" else ""
-        message = error["msg"]
-        if where == "type" and error["type"] == "string_pattern_mismatch":
-            message = "an event type must not contain white space (use domain.action)"
-        parts.append(f"{where}: {message}" + (f" (got {shown})" if shown else ""))
-    event_id = wire.get("id", "<no id>")
-    return f"invalid envelope {event_id!r}: " + "; ".join(parts)
+def _unknown_keywords(unknown: list[str]) -> str:
+    python_names = ", ".join(name for name in EventEnvelope.model_fields)
+    return (
+        f"unknown envelope attribute(s) {', '.join(unknown)}: CloudEvents forbids these names "
+        f"and Soorma does not know them. The attributes are {python_names} (or the wire names "
+        "of the extensions, e.g. correlationid); put application values in data"
+    )

@@ -36,6 +36,10 @@ class InvalidEnvelopeError(PermanentError, ValueError):
     """An event envelope that does not satisfy the wire contract."""
 
 
+class InvalidEventTypeError(PermanentError, ValueError):
+    """An event type (or subscription pattern) outside the naming rule of the wire contract."""
+
+
 class MalformedRecordError(PermanentError, ValueError):
     """An SQS record whose body is not an EventBridge event carrying an envelope."""
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from soorma_common.definitions import EventDefinition
-from soorma_common.naming import check_agent_name
+from soorma_common.naming import check_agent_name, check_event_pattern, check_event_type
 from soorma_common.topics import EventTopic
 
 MANIFEST_VERSION = 1
@@ -31,8 +31,10 @@ class AgentKind(StrEnum):
 class Subscription(BaseModel):
     """One `(topic, event_type)` an agent handles.
 
-    `event_type` is an exact name, `"*"` (the whole topic) or a prefix such as `"research.*"`.
-    `replies=True` means: replies addressed to this agent (`reply_to`), whatever their type.
+    `event_type` is an exact name, `"*"` (the whole topic) or a prefix such as `"research.*"`,
+    checked by `naming.check_event_pattern` (so `on_event` refuses white space, `*` elsewhere,
+    and names over EventBridge's 128 characters). `replies=True` means: replies addressed to
+    this agent (`reply_to`), whatever their type.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -49,13 +51,7 @@ class Subscription(BaseModel):
     @field_validator("event_type")
     @classmethod
     def _valid_pattern(cls, value: str) -> str:
-        if value != "*" and "*" in value[:-1]:
-            raise ValueError(
-                f"event_type {value!r}: '*' may stand alone or end a prefix ('research.*')"
-            )
-        if value.endswith("*") and value != "*" and not value.endswith(".*"):
-            raise ValueError(f"event_type {value!r}: a prefix pattern ends with '.*'")
-        return value
+        return check_event_pattern(value)
 
 
 class AgentManifest(BaseModel):
@@ -81,6 +77,11 @@ class AgentManifest(BaseModel):
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return check_agent_name(value)
+
+    @field_validator("produced_event_names")
+    @classmethod
+    def _valid_event_names(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [check_event_type(name) for name in value]
 
     def topics(self) -> list[EventTopic]:
         """The topics the agent subscribes to, each once, in a stable order."""

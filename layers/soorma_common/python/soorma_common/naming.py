@@ -1,16 +1,28 @@
-"""Every AWS resource name and CDK logical id, from (stage, agent, topic).
+"""Every name of the platform: event types, and each AWS resource name and CDK logical id.
 
-The CDK stack and the local cloud both call these functions, so the two can never disagree on a
-name. Limits honoured: SQS queue names <= 80 characters, EventBridge rule names <= 64, Lambda
-function names <= 64, DynamoDB table names <= 255.
+Event types are checked here once, for the envelope's `type` and `responseevent`, for
+subscriptions (`on_event`) and for event definitions. Resource names come from (stage, agent,
+topic); the CDK stack and the local cloud both call these functions, so the two can never
+disagree on a name. Limits honoured: EventBridge `DetailType` <= 128 characters, SQS queue names
+<= 80, EventBridge rule names <= 64, Lambda function names <= 64, DynamoDB table names <= 255.
 """
 
 from __future__ import annotations
 
 import re
 
+from soorma_common.errors import InvalidEventTypeError
 from soorma_common.topics import EventTopic
 
+#: EventBridge's limit on `DetailType`, which carries the event type.
+MAX_EVENT_TYPE_LENGTH = 128
+#: An event type: ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at
+#: most 128 characters (`order.placed`, `com.example.object.deleted.v2`). The same text is
+#: used as a pydantic (Rust regex) pattern and as a Python regex: ASCII only, so both agree.
+EVENT_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN[1:-1])
+#: The subscription pattern that matches every event type of a topic.
+WILDCARD = "*"
 AGENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,35}$")
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 SOURCE_PREFIX = "soorma."
@@ -28,6 +40,62 @@ def check_agent_name(name: str) -> str:
             "starting with a letter (it becomes part of queue, rule and function names)"
         )
     return name
+
+
+def check_event_type(event_type: str) -> str:
+    """Return `event_type` if it is a valid event type, else raise `InvalidEventTypeError`.
+
+    Valid: 1-128 characters (EventBridge's `DetailType` limit) of ASCII letters, digits, `.`,
+    `_` and `-`, starting with a letter or digit: `domain.action`, e.g. `order.placed`.
+    """
+    if type(event_type) is str and EVENT_TYPE.fullmatch(event_type):
+        return event_type
+    if not isinstance(event_type, str):
+        problem = f"it is a {type(event_type).__name__}, not a string"
+    elif not event_type:
+        problem = "it is empty"
+    elif len(event_type) > MAX_EVENT_TYPE_LENGTH:
+        problem = (
+            f"it has {len(event_type)} characters, over the {MAX_EVENT_TYPE_LENGTH} that "
+            "EventBridge allows in DetailType"
+        )
+    elif not (event_type[0].isascii() and event_type[0].isalnum()):
+        problem = f"it starts with {event_type[0]!r}, not a letter or digit"
+    else:
+        bad = sorted({c for c in event_type if not (c.isascii() and (c.isalnum() or c in "._-"))})
+        space = "white space " if any(c.isspace() for c in bad) else ""
+        problem = f"it contains {space}" + ", ".join(repr(c) for c in bad)
+    shown = repr(event_type) if len(repr(event_type)) <= 80 else repr(event_type)[:77] + "..."
+    raise InvalidEventTypeError(
+        f"invalid event type {shown}: {problem}. Name events `domain.action` (e.g. "
+        f"order.placed): 1-{MAX_EVENT_TYPE_LENGTH} ASCII letters, digits, '.', '_' and '-', "
+        "starting with a letter or digit"
+    )
+
+
+def check_event_pattern(pattern: str) -> str:
+    """Return a subscription pattern if valid, else raise `InvalidEventTypeError`.
+
+    A pattern is an exact event type, `"*"` (every type of the topic) or a prefix ending with
+    `".*"` (`"research.*"`: every type starting with `research.`).
+    """
+    if pattern == WILDCARD:
+        return pattern
+    if type(pattern) is str and pattern.endswith(".*"):
+        prefix = pattern[:-2]
+        if EVENT_TYPE.fullmatch(prefix + ".x") is None:
+            raise InvalidEventTypeError(
+                f"invalid subscription pattern {pattern[:80]!r}: its prefix {prefix[:80]!r} must "
+                f"start event types: 1-{MAX_EVENT_TYPE_LENGTH - 2} ASCII letters, digits, '.', "
+                "'_' and '-', starting with a letter or digit ('research.*')"
+            )
+        return pattern
+    if type(pattern) is str and "*" in pattern:
+        raise InvalidEventTypeError(
+            f"invalid subscription pattern {pattern[:80]!r}: '*' may stand alone (every type of "
+            "the topic) or end a prefix after a '.' ('research.*')"
+        )
+    return check_event_type(pattern)
 
 
 def check_stage(stage: str) -> str:

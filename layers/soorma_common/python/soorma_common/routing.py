@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from soorma_common.manifest import AgentManifest
-from soorma_common.naming import rule_name
+from soorma_common.naming import WILDCARD, rule_name
 from soorma_common.topics import EventTopic
 
-WILDCARD = "*"
+__all__ = ["WILDCARD", "RuleSpec", "pattern_matches", "rules_for", "type_filter"]
 
 
 @dataclass(frozen=True)
