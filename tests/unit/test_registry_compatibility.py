@@ -8,7 +8,7 @@ from typing import Any
 
 import fastjsonschema
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -366,7 +366,7 @@ def payloads(keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(st.sampled_from(keys), values, max_size=4)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_schemas, small_schemas, st.data())
 def test_what_the_check_calls_compatible_keeps_every_payload_valid(
     old: dict[str, Any], new: dict[str, Any], data: st.DataObject

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from soorma_common import EventEnvelope, EventTopic
@@ -50,6 +50,7 @@ def test_the_shape_alone_warns_that_the_event_is_missing() -> None:
         assert is_failure_reply(FAILURE)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(
         st.sampled_from(["success", "error", "sku"]),
