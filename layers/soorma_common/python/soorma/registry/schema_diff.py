@@ -218,18 +218,21 @@ class _Comparison:
                 breaks_forward=True,
                 message=f"required field {_join(path, name)!r} {kept} (old consumers require it)",
             )
-        for name in sorted(set(old_props) - set(new_props) - (old_required - new_required)):
-            self.report(
-                breaks_backward=new_closed,
-                breaks_forward=not new_closed,
-                message=f"field {_join(path, name)!r} removed ("
-                + (
-                    "old producers send it and undeclared fields are refused)"
-                    if new_closed
-                    else "new producers may send any value under its name; old consumers "
-                    "check it against its old schema)"
-                ),
-            )
+        for name in sorted(set(old_props) - set(new_props)):
+            if new_closed:
+                self.report(
+                    breaks_backward=True,
+                    breaks_forward=False,
+                    message=f"field {_join(path, name)!r} removed (old producers send it and "
+                    "undeclared fields are refused)",
+                )
+            if name not in old_required - new_required:  # else named as a required field removed
+                self.report(
+                    breaks_backward=False,
+                    breaks_forward=not new_closed,
+                    message=f"field {_join(path, name)!r} removed (new producers may send any "
+                    "value under its name; old consumers check it against its old schema)",
+                )
         old_extra = old.get("additionalProperties")
         for name in sorted(set(new_props) - set(old_props)):
             if old_closed:

@@ -115,7 +115,9 @@ def _meta_check() -> PayloadCheck:
     """The draft-07 meta-schema, compiled once per process (≈ 40 ms)."""
     import fastjsonschema
 
-    check: PayloadCheck = fastjsonschema.compile(DRAFT07_META_SCHEMA, use_default=False)
+    # a copy: fastjsonschema rewrites the `$ref`s of the schema it compiles, in place
+    meta_schema = json.loads(json.dumps(DRAFT07_META_SCHEMA))
+    check: PayloadCheck = fastjsonschema.compile(meta_schema, use_default=False)
     return check
 
 
