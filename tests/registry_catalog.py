@@ -26,7 +26,8 @@ class OrderPlaced(BaseModel):
 
 
 class OrderPlacedWithNote(OrderPlaced):
-    """A compatible change: an optional field."""
+    """An optional field: incompatible under the FULL rule, since v1 refuses undeclared fields
+    (consumers still on v1 would reject a `note`)."""
 
     note: str | None = None
 

@@ -25,7 +25,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "logical_id": event.get("LogicalResourceId"),
         },
     )
-    response = handle_and_respond(event)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    response = handle_and_respond(event, remaining_ms=remaining_ms)
     logger.info(
         "registry sync answered",
         extra={

@@ -197,7 +197,7 @@ def test_a_handler_discovers_through_its_context() -> None:
     assert seen == [
         ["ticket.route.tier1", "ticket.route.tier2"],
         ["tier2-support"],
-        "ticket__route__tier1",
+        "ticket-route-tier1",
     ]
 
 

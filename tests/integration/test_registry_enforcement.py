@@ -18,6 +18,7 @@ from soorma.registry.validation import PayloadValidator, registry_lookup, valida
 from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE, REASON_ATTRIBUTE
 from soorma_common import EventEnvelope, EventTopic
 from soorma_common.errors import SchemaValidationError
+from soorma_common.replies import failure_reply
 from soorma_dev.harness import MotoHarness
 from tests.registry_catalog import ORDER_PLACED, RESERVE
 
@@ -222,3 +223,52 @@ def test_the_cache_lifetime_comes_from_the_environment(
     with pytest.raises(SchemaValidationError, match="field 'quantity' = missing"):
         validator("inventory.reserve", {"sku": "A"})
     assert RegistryClient.from_env().cache_seconds == 0
+
+
+# ---- only replies may be failure replies ------------------------------------------------------
+# `soorma_common.replies.is_failure_reply(data, event)` decides with the event; these tests pass
+# once its call sites pass the event (bus.py, runtime/handler.py, publishing.py): until then
+# they are expected to fail, and `strict` makes them fail loudly as soon as they pass.
+NEEDS_CALL_SITES = pytest.mark.xfail(
+    strict=True,
+    reason="the call sites of is_failure_reply must pass the event (see soorma_common.replies)",
+)
+
+
+@NEEDS_CALL_SITES
+def test_the_failure_shape_on_a_business_fact_is_checked_on_consume(moto_env: None) -> None:
+    orders, inventory = build_agents(2)
+    harness = MotoHarness([orders, inventory], stage="test")
+    unchecked = EventPublisher(
+        "soorma.tests", bus=harness.platform.bus_name, validate_payload=lambda _t, _d: None
+    )
+    unchecked.publish(EventTopic.BUSINESS_FACTS, "order.placed", failure_reply("not an order"))
+    harness.run_until_idle()
+
+    [dead] = harness.dead_letters("order-processor", EventTopic.BUSINESS_FACTS)
+    assert dead["MessageAttributes"][ERROR_TYPE_ATTRIBUTE]["StringValue"] == "SchemaValidationError"
+    assert "field 'order_id' = missing" in reason_of(dead)
+
+
+@NEEDS_CALL_SITES
+def test_the_failure_shape_is_no_business_fact_for_a_publisher(moto_env: None) -> None:
+    orders, inventory = build_agents(2)
+    harness = MotoHarness([orders, inventory], stage="test")
+    with pytest.raises(SchemaValidationError, match="field 'order_id' = missing"):
+        harness.publisher().publish(
+            EventTopic.BUSINESS_FACTS, "order.placed", failure_reply("not an order")
+        )
+
+
+@NEEDS_CALL_SITES
+def test_a_handler_cannot_send_a_request_in_the_failure_shape(moto_env: None) -> None:
+    orders, _ = build_agents(2)
+    MotoHarness([orders], stage="test")
+    bus = BusClient(
+        orders.name,
+        orders.source,
+        produced=orders.produced_event_names(),
+        validate_payload=validator_for_agent(orders),
+    )
+    with pytest.raises(SchemaValidationError, match="field 'sku' = missing"):
+        bus.publish(EventTopic.ACTION_REQUESTS, "inventory.reserve", failure_reply("x"))

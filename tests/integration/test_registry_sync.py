@@ -19,12 +19,19 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from soorma import Agent, Worker, clients
 from soorma.config import settings
 from soorma.registry import IncompatibleSchemaError, RegistryClient, sync_registry
 from soorma.registry.client import reset_shared_clients
+from soorma.registry.custom_resource import (
+    RESPONSE_RESERVE_SECONDS,
+    UPLOAD_ATTEMPTS,
+    ResponseUploadError,
+    handle_and_respond,
+    send_with_retries,
+)
 from soorma.registry.table import RegistryTable
 from soorma_common import EventDefinition, EventTopic
 from soorma_common.manifest import AgentManifest
@@ -68,20 +75,34 @@ def properties(items: list[AgentManifest]) -> dict[str, Any]:
 
 
 class ResponseCatcher:
-    """The presigned S3 URL stand-in: records every PUT."""
+    """The presigned S3 URL stand-in: records every PUT it accepts (status 200).
+
+    `failures` lists the statuses answered to the next PUTs, in order (e.g. `[500, 503]`: the
+    first two attempts fail); `attempts` counts every PUT received.
+    """
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.failures: list[int] = []
+        self.attempts = 0
+        self.received = threading.Event()
         catcher = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_PUT(self) -> None:
                 length = int(self.headers["Content-Length"])
-                catcher.bodies.append(json.loads(self.rfile.read(length)))
-                catcher.headers.append(dict(self.headers))
-                self.send_response(200)
+                body = json.loads(self.rfile.read(length))
+                catcher.attempts += 1
+                status = catcher.failures.pop(0) if catcher.failures else 200
+                if status == 200:
+                    catcher.bodies.append(body)
+                    catcher.headers.append(dict(self.headers))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
+                if status == 200:
+                    catcher.received.set()
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -163,12 +184,18 @@ def registry() -> RegistryClient:
     return RegistryClient(TABLE, cache_seconds=0)
 
 
+class OrderPlacedDescribed(OrderPlaced):
+    """`order.placed` v1 with descriptions: compatible both ways (FULL)."""
+
+    order_id: str = Field(description="The order's id")
+
+
 def test_create_update_rollback_delete_keep_one_physical_id(
     aws: Any, handler: Any, catcher: ResponseCatcher
 ) -> None:
     v1, v2 = (
         properties(manifests()),
-        properties(manifests(OrderPlacedWithNote, with_inventory=False)),
+        properties(manifests(OrderPlacedDescribed, with_inventory=False)),
     )
 
     create = request("Create", catcher.url(), v1)
@@ -181,13 +208,13 @@ def test_create_update_rollback_delete_keep_one_physical_id(
     assert registry().get_event("order.placed") is not None
     assert registry().get_agent("inventory") is not None
 
-    # an update: optional field added (compatible), the inventory agent removed
+    # an update: a description added (compatible), the inventory agent removed
     handler(request("Update", catcher.url(), v2, old=v1, physical_id=physical_id), None)
     updated = catcher.bodies[-1]
     assert updated["Status"] == "SUCCESS", updated["Reason"]
     assert updated["PhysicalResourceId"] == physical_id
     event = registry().get_event("order.placed")
-    assert event is not None and "note" in event.payload_schema["properties"]
+    assert event is not None and "description" in event.payload_schema["properties"]["order_id"]
     assert registry().get_agent("inventory") is None
     assert registry().consumers_of("inventory.reserve") == []
 
@@ -197,7 +224,7 @@ def test_create_update_rollback_delete_keep_one_physical_id(
     assert rolled_back["Status"] == "SUCCESS", rolled_back["Reason"]
     assert rolled_back["PhysicalResourceId"] == physical_id
     event = registry().get_event("order.placed")
-    assert event is not None and "note" not in event.payload_schema["properties"]
+    assert event is not None and "description" not in event.payload_schema["properties"]["order_id"]
     assert registry().get_agent("inventory") is not None
 
     handler(request("Delete", catcher.url(), v1, physical_id=physical_id), None)
@@ -216,6 +243,11 @@ def test_create_update_rollback_delete_keep_one_physical_id(
     [
         (OrderPlacedWithCustomer, "payload required field 'customer_id' added"),
         (OrderPlacedTotalAsText, "payload type of field 'total' changed from number to string"),
+        # v1 refuses undeclared fields: consumers still on v1 would dead-letter every `note`
+        (
+            OrderPlacedWithNote,
+            "payload field 'note' added, but old consumers refuse undeclared fields",
+        ),
     ],
 )
 def test_incompatible_change_fails_the_update_and_writes_nothing(
@@ -436,3 +468,91 @@ def test_long_failure_reasons_keep_the_response_under_4096_bytes(
     assert failed["Status"] == "FAILED"
     assert len(json.dumps(failed).encode()) <= 4096
     assert failed["Reason"].startswith("the registry refuses the new manifests: event 'wide.thing'")
+
+
+# ---- every request is answered, before the deadline, and the answer is retried -----------------
+
+
+@pytest.mark.parametrize("field", ["LogicalResourceId", "RequestId", "StackId", "RequestType"])
+def test_a_request_missing_a_field_is_answered_failed(
+    aws: Any, handler: Any, catcher: ResponseCatcher, field: str
+) -> None:
+    malformed = request("Create", catcher.url(), properties(manifests()))
+    del malformed[field]
+
+    returned = handler(malformed, None)
+
+    [answer] = catcher.bodies
+    assert answer == returned
+    assert answer["Status"] == "FAILED"
+    assert f"the request lacks {field}" in answer["Reason"]
+    assert registry().all_events() == []  # nothing synced
+
+
+def test_a_request_without_a_response_url_is_refused_without_a_sync(
+    aws: Any, handler: Any, catcher: ResponseCatcher
+) -> None:
+    malformed = request("Create", catcher.url(), properties(manifests()))
+    del malformed["ResponseURL"]
+    returned = handler(malformed, None)
+    assert returned["Status"] == "FAILED" and "ResponseURL" in returned["Reason"]
+    assert catcher.attempts == 0 and registry().all_events() == []
+
+
+def test_a_failed_upload_is_retried_with_backoff(aws: Any, catcher: ResponseCatcher) -> None:
+    catcher.failures = [500, 503]
+    waits: list[float] = []
+
+    sent = handle_and_respond(
+        request("Create", catcher.url(), properties(manifests())), sleep=waits.append
+    )
+
+    assert catcher.attempts == 3
+    assert catcher.bodies == [sent] and sent["Status"] == "SUCCESS"
+    assert waits == [0.5, 1.0]
+
+
+def test_uploads_stop_after_the_last_attempt(aws: Any, catcher: ResponseCatcher) -> None:
+    catcher.failures = [500] * 10
+    waits: list[float] = []
+    with pytest.raises(ResponseUploadError, match=r"after 5 attempt\(s\): HTTPError"):
+        handle_and_respond(
+            request("Create", catcher.url(), properties(manifests())), sleep=waits.append
+        )
+    assert catcher.attempts == UPLOAD_ATTEMPTS
+    assert waits == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_a_client_error_is_not_retried(catcher: ResponseCatcher) -> None:
+    catcher.failures = [403]  # an expired presigned URL
+    with pytest.raises(ResponseUploadError, match="after 1 attempt"):
+        send_with_retries(catcher.url(), b"{}", sleep=lambda _: None)
+    assert catcher.attempts == 1
+
+
+def test_retries_never_run_past_the_deadline(catcher: ResponseCatcher) -> None:
+    catcher.failures = [500, 500]
+    with pytest.raises(ResponseUploadError, match="after 1 attempt"):
+        send_with_retries(catcher.url(), b"{}", sleep=lambda _: None, seconds_left=lambda: 3.0)
+    assert catcher.attempts == 1
+
+
+def test_a_sync_still_running_near_the_deadline_is_answered_failed_once(
+    aws: Any, catcher: ResponseCatcher
+) -> None:
+    slow = boto3.client("dynamodb")
+    # the sync's first DynamoDB call waits until CloudFormation has received an answer
+    slow.meta.events.register("before-call.dynamodb.*", lambda **_: catcher.received.wait(30))
+    remaining_ms = int(RESPONSE_RESERVE_SECONDS * 1000)  # the watchdog is due at once
+
+    returned = handle_and_respond(
+        request("Create", catcher.url(), properties(manifests())),
+        dynamodb=slow,
+        remaining_ms=lambda: remaining_ms,
+    )
+
+    [answer] = catcher.bodies  # the sync's own (later) answer was not sent
+    assert returned == answer
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "the registry sync did not finish before the function's deadline"
+    assert answer["PhysicalResourceId"].endswith(":create-failed")

@@ -5,13 +5,33 @@ for a domain reason, the replier sends `{"success": false, "error": "<message>"}
 reply type; that exact shape is exempt from the reply type's payload schema, on publish and on
 consume, so that the requester receives it instead of dead-lettering it. Anything else (extra
 keys, a non-string error, `success: true`) is an ordinary payload and is validated as usual.
+
+Only a reply may be a failure reply: an event addressed to a requester (`reply_to`, as
+`respond` sets it) or published on `action-results` (the replies' topic). The same payload on
+any other event (a business fact, a request, a notification) is checked against its schema
+like any payload, so the failure shape cannot carry an unchecked payload past a consumer.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, Protocol
+
+from soorma_common.topics import EventTopic
 
 FAILURE_REPLY_KEYS = frozenset({"success", "error"})
+
+
+class Addressed(Protocol):
+    """What tells a reply from other events: an `EventEnvelope` has both attributes."""
+
+    @property
+    def topic(self) -> EventTopic | str | None:
+        """The event's topic."""
+
+    @property
+    def reply_to(self) -> str | None:
+        """The agent the event is addressed to, for a reply."""
 
 
 def failure_reply(error: str) -> dict[str, Any]:
@@ -19,8 +39,8 @@ def failure_reply(error: str) -> dict[str, Any]:
     return {"success": False, "error": error}
 
 
-def is_failure_reply(data: Any) -> bool:
-    """Whether `data` is exactly a failure reply: `{"success": false, "error": <string>}`."""
+def has_failure_shape(data: Any) -> bool:
+    """Whether `data` is exactly `{"success": false, "error": <string>}` (whatever the event)."""
     return (
         type(data) is dict
         and len(data) == 2
@@ -28,3 +48,42 @@ def is_failure_reply(data: Any) -> bool:
         and type(data.get("error")) is str
         and data.keys() == FAILURE_REPLY_KEYS
     )
+
+
+def is_reply(topic: EventTopic | str | None, reply_to: str | None) -> bool:
+    """Whether an event with this topic and `reply_to` is a reply: addressed to a requester, or
+    on `action-results`."""
+    if reply_to:
+        return True
+    return topic is not None and str(getattr(topic, "value", topic)) == (
+        EventTopic.ACTION_RESULTS.value
+    )
+
+
+def is_failure_reply(
+    data: Any,
+    event: Addressed | None = None,
+    *,
+    topic: EventTopic | str | None = None,
+    reply_to: str | None = None,
+) -> bool:
+    """Whether `data` is a failure reply: the exact failure shape on a reply.
+
+    Pass the event (`is_failure_reply(envelope.data, envelope)`) or, before an envelope exists,
+    its `topic` and `reply_to` (`is_failure_reply(data, topic=topic, reply_to=reply_to)`).
+    Called with `data` alone it only checks the shape and warns (`DeprecationWarning`): that
+    form cannot tell a reply from a business fact, and call sites must pass the event.
+    """
+    if not has_failure_shape(data):
+        return False
+    if event is not None:
+        return is_reply(event.topic, event.reply_to)
+    if topic is None and reply_to is None:
+        warnings.warn(
+            "is_failure_reply(data) without the event cannot tell a reply from other events: "
+            "pass the envelope, or topic= and reply_to=",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return True
+    return is_reply(topic, reply_to)

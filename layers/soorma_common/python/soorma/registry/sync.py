@@ -5,7 +5,8 @@ local cloud at start. It upserts every declared event and agent (origin `deploy`
 `deploy` entries that are no longer declared, and never touches entries registered at run time
 (origin `runtime`) unless the manifests now declare the same name (then the deploy takes it
 over, subject to the compatibility check). Every check runs before the first write, so a failed
-sync leaves the table as it was.
+sync leaves the table as it was: each declared schema must be a valid JSON Schema
+(`InvalidSchemaError`), then each change must be compatible (`IncompatibleSchemaError`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from soorma.registry.compatibility import IncompatibleSchemaError, incompatibilities
 from soorma.registry.entries import AgentRecord, Catalog, EventRecord, Origin
+from soorma.registry.schemas import InvalidSchemaError, check_event_schemas
 from soorma.registry.table import RegistryTable
 from soorma_common.manifest import AgentManifest
 
@@ -53,7 +55,8 @@ def sync_registry(
     `old_manifests` (CloudFormation's `OldResourceProperties`) is the baseline for the
     compatibility check of an event that the table has lost; the table's entry is the baseline
     otherwise. Pass `manifests=[]` to remove every deployed entry (a stack delete). Raises
-    `IncompatibleSchemaError` (nothing written) naming each event and change.
+    `InvalidSchemaError` naming each event whose schema is not a valid JSON Schema, and
+    `IncompatibleSchemaError` naming each event and change; either way nothing is written.
     """
     registry = (
         table if isinstance(table, RegistryTable) else RegistryTable(table, dynamodb=dynamodb)
@@ -61,6 +64,15 @@ def sync_registry(
     desired = Catalog.from_manifests(manifests, Origin.DEPLOY)
     baseline = Catalog.from_manifests(old_manifests or (), Origin.DEPLOY)
     current = registry.catalog()
+
+    malformed: list[str] = []
+    for name, record in sorted(desired.events.items()):
+        try:
+            check_event_schemas(name, record.payload_schema, record.response_schema)
+        except InvalidSchemaError as exc:
+            malformed.append(str(exc))
+    if malformed:
+        raise InvalidSchemaError("the registry refuses the new manifests: " + "; ".join(malformed))
 
     problems: list[str] = []
     for name, record in sorted(desired.events.items()):

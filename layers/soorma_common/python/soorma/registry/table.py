@@ -17,6 +17,7 @@ from soorma.registry.entries import (
     from_item,
     to_item,
 )
+from soorma.registry.schemas import check_event_schemas
 from soorma_common.errors import VersionConflictError
 
 #: The attribute every write sets to a fresh token: what a conditional write compares.
@@ -97,8 +98,12 @@ class RegistryTable:
 
     def put(self, record: EventRecord | AgentRecord, *, expected: Revision | None = None) -> None:
         """Write (replace) one record; with `expected`, only if the item is still as read
-        (`VersionConflictError` otherwise)."""
+        (`VersionConflictError` otherwise). An event whose schemas are not valid JSON Schemas
+        is refused before any write (`InvalidSchemaError`)."""
         from boto3.dynamodb.types import TypeSerializer
+
+        if isinstance(record, EventRecord):
+            check_event_schemas(record.name, record.payload_schema, record.response_schema)
 
         serializer = TypeSerializer()
         fields = {**to_item(record, _now()), REVISION_ATTRIBUTE: uuid.uuid4().hex}

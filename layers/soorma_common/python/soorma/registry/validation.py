@@ -9,22 +9,24 @@ expires the same way, so an event registered (or changed) after a cold start is 
 minute. An event with no schema passes, unless `SOORMA_SCHEMA_MODE=strict`.
 
 JSON Schemas are compiled with fastjsonschema (the engine of Powertools' validation utility,
-whose `validate()` recompiles the schema on every call) once per distinct schema per process.
+whose `validate()` recompiles the schema on every call) once per distinct schema per process,
+after `soorma.registry.schemas.check_schema`: a schema that is not valid JSON Schema (or does not
+compile) makes every payload of its event fail with `InvalidSchemaError`, a permanent error that
+names the event and the fault in the schema (never a transient error that is retried).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from soorma.config import settings
 from soorma.registry.entries import EventRecord
+from soorma.registry.schemas import InvalidSchemaError, compile_checked
 from soorma.registry.table import RegistryTable
 from soorma_common.definitions import EventDefinition, JsonSchema
 from soorma_common.errors import SchemaValidationError
@@ -35,8 +37,6 @@ SchemaLookup = Callable[[str], EventRecord | None]
 _MAX_VALUE_CHARS = 80
 #: How long a schema read from the registry (or its absence) is trusted by default.
 DEFAULT_CACHE_SECONDS = 60.0
-#: Distinct JSON Schemas kept compiled per process.
-_COMPILED_SCHEMAS = 256
 
 
 class PayloadValidator:
@@ -95,6 +95,7 @@ class PayloadValidator:
 
     def _compile(self, event_type: str, now: float) -> tuple[PayloadCheck | None, float]:
         """The check of `event_type` and until when it may be trusted."""
+        which = "response" if self._response else "payload"
         definition = self._definitions.get(event_type)
         if definition is not None:
             model = definition.response_model if self._response else definition.payload_model
@@ -102,26 +103,35 @@ class PayloadValidator:
                 return _model_check(model), math.inf
             schema = definition.response_schema if self._response else definition.payload_schema
             if schema is not None:
-                return compile_schema(schema), math.inf
+                return _schema_check(schema, event_type, which), math.inf
         expires = now + self.cache_seconds
         record = self._lookup(event_type) if self._lookup is not None else None
         if record is None:
             return None, expires
         schema = record.response_schema if self._response else record.payload_schema
-        return (compile_schema(schema) if schema is not None else None), expires
+        return (_schema_check(schema, event_type, which) if schema is not None else None), expires
 
 
-def compile_schema(schema: JsonSchema) -> PayloadCheck:
-    """A fastjsonschema check of `schema`, compiled once per distinct schema in this process."""
-    return _compile_text(json.dumps(schema, sort_keys=True, separators=(",", ":")))
+def compile_schema(schema: JsonSchema, *, event: str = "(unnamed)") -> PayloadCheck:
+    """A fastjsonschema check of `schema`, compiled once per distinct schema in this process.
+
+    Raises `InvalidSchemaError` (permanent) when `schema` is not a valid JSON Schema.
+    """
+    return compile_checked(schema, event=event)
 
 
-@lru_cache(maxsize=_COMPILED_SCHEMAS)
-def _compile_text(schema_json: str) -> PayloadCheck:
-    import fastjsonschema
+def _schema_check(schema: JsonSchema, event_type: str, which: str) -> PayloadCheck:
+    """The compiled check, or one that raises the schema's `InvalidSchemaError` (kept, like any
+    check, so that a broken schema is diagnosed once, not on every payload)."""
+    try:
+        return compile_checked(schema, event=event_type, which=which)
+    except InvalidSchemaError as exc:
+        error = exc
 
-    check: PayloadCheck = fastjsonschema.compile(json.loads(schema_json))
-    return check
+        def refuse(data: Any) -> Any:
+            raise InvalidSchemaError(str(error))
+
+        return refuse
 
 
 def _model_check(model: type[BaseModel]) -> PayloadCheck:

@@ -1,0 +1,70 @@
+"""Only a reply may be a failure reply: the failure shape on any other event is an ordinary
+payload (checked against its schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from soorma_common import EventEnvelope, EventTopic
+from soorma_common.replies import failure_reply, has_failure_shape, is_failure_reply, is_reply
+
+FAILURE = failure_reply("no stock for SKU-1")
+
+
+def envelope(topic: EventTopic, reply_to: str | None = None) -> EventEnvelope:
+    return EventEnvelope(
+        source="soorma.inventory",
+        type="inventory.reserved",
+        topic=topic,
+        data=FAILURE,
+        reply_to=reply_to,
+    )
+
+
+@pytest.mark.parametrize("topic", [t for t in EventTopic if t is not EventTopic.ACTION_RESULTS])
+def test_the_failure_shape_on_an_event_that_is_no_reply_is_no_failure_reply(
+    topic: EventTopic,
+) -> None:
+    event = envelope(topic)
+    assert has_failure_shape(event.data)
+    assert not is_failure_reply(event.data, event)
+    assert not is_failure_reply(event.data, topic=topic, reply_to=None)
+
+
+def test_replies_may_be_failure_replies() -> None:
+    on_results = envelope(EventTopic.ACTION_RESULTS)
+    addressed = envelope(EventTopic.BUSINESS_FACTS, reply_to="order-processor")
+    assert is_failure_reply(on_results.data, on_results)
+    assert is_failure_reply(addressed.data, addressed)  # a reply on a response_topic of choice
+    assert is_failure_reply(FAILURE, topic="action-results")
+    assert is_failure_reply(FAILURE, topic=EventTopic.TASK_EVENTS, reply_to="planner")
+    assert not is_failure_reply({**FAILURE, "sku": "A"}, on_results)
+
+
+def test_the_shape_alone_warns_that_the_event_is_missing() -> None:
+    with pytest.warns(DeprecationWarning, match="cannot tell a reply from other events"):
+        assert is_failure_reply(FAILURE)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.sampled_from(["success", "error", "sku"]),
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    ),
+    st.sampled_from(list(EventTopic)),
+    st.none() | st.sampled_from(["", "order-processor"]),
+)
+def test_a_failure_reply_is_the_exact_shape_on_a_reply(
+    data: dict[str, Any], topic: EventTopic, reply_to: str | None
+) -> None:
+    exact = data.keys() == {"success", "error"} and data["success"] is False
+    shaped = exact and isinstance(data["error"], str)
+    reply = bool(reply_to) or topic is EventTopic.ACTION_RESULTS
+    assert is_reply(topic, reply_to) == reply
+    assert is_failure_reply(data, topic=topic, reply_to=reply_to) == (shaped and reply)
+    assert not is_failure_reply([data], topic=EventTopic.ACTION_RESULTS)
