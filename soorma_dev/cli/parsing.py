@@ -47,18 +47,14 @@ def parse_data(value: str) -> Any:
 
 def check_event(event_type: str, topic: EventTopic, data: Any, **attributes: Any) -> None:
     """Raise `CommandError` if these would not make a valid envelope (before any cloud is asked)."""
-    from pydantic import ValidationError
-
     from soorma_common.envelope import EventEnvelope
+    from soorma_common.errors import InvalidEnvelopeError
 
     given = {name: value for name, value in attributes.items() if value is not None}
     try:
         EventEnvelope(source="soorma.cli", type=event_type, topic=topic, data=data, **given)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))} {e['input']!r}: {e['msg']}" for e in exc.errors()
-        )
+    except InvalidEnvelopeError as exc:
         raise CommandError(
-            f"not a valid event: {problems}",
+            f"not a valid event: {exc}",
             hint="event types are `domain.action` without spaces, e.g. order.placed",
         ) from None

@@ -226,16 +226,6 @@ def test_the_cache_lifetime_comes_from_the_environment(
 
 
 # ---- only replies may be failure replies ------------------------------------------------------
-# `soorma_common.replies.is_failure_reply(data, event)` decides with the event; these tests pass
-# once its call sites pass the event (bus.py, runtime/handler.py, publishing.py): until then
-# they are expected to fail, and `strict` makes them fail loudly as soon as they pass.
-NEEDS_CALL_SITES = pytest.mark.xfail(
-    strict=True,
-    reason="the call sites of is_failure_reply must pass the event (see soorma_common.replies)",
-)
-
-
-@NEEDS_CALL_SITES
 def test_the_failure_shape_on_a_business_fact_is_checked_on_consume(moto_env: None) -> None:
     orders, inventory = build_agents(2)
     harness = MotoHarness([orders, inventory], stage="test")
@@ -250,7 +240,6 @@ def test_the_failure_shape_on_a_business_fact_is_checked_on_consume(moto_env: No
     assert "field 'order_id' = missing" in reason_of(dead)
 
 
-@NEEDS_CALL_SITES
 def test_the_failure_shape_is_no_business_fact_for_a_publisher(moto_env: None) -> None:
     orders, inventory = build_agents(2)
     harness = MotoHarness([orders, inventory], stage="test")
@@ -260,7 +249,6 @@ def test_the_failure_shape_is_no_business_fact_for_a_publisher(moto_env: None) -
         )
 
 
-@NEEDS_CALL_SITES
 def test_a_handler_cannot_send_a_request_in_the_failure_shape(moto_env: None) -> None:
     orders, _ = build_agents(2)
     MotoHarness([orders], stage="test")

@@ -15,7 +15,7 @@ from soorma.bus import _ID_NAMESPACE, derived_event_id
 from soorma_common import EventEnvelope, EventTopic
 from soorma_common.envelope import EXTENSION_WIRE_NAMES, wire_of
 from soorma_common.errors import InvalidEnvelopeError, UnknownTopicError
-from soorma_common.replies import failure_reply, is_failure_reply
+from soorma_common.replies import failure_reply, has_failure_shape
 
 # CloudEvents Strings: no controls (Cc), surrogates (Cs) or noncharacters (among Cn).
 text = st.text(st.characters(exclude_categories=("Cc", "Cs", "Cn")), min_size=1, max_size=30)
@@ -174,10 +174,10 @@ def test_not_an_object_and_not_json_are_rejected() -> None:
 )
 def test_only_the_exact_failure_reply_shape_is_a_failure_reply(data: dict[str, Any]) -> None:
     exact = data.keys() == {"success", "error"} and data["success"] is False
-    assert is_failure_reply(data) == (exact and isinstance(data["error"], str))
-    assert not is_failure_reply([data])
-    assert is_failure_reply(failure_reply("no stock"))
-    assert not is_failure_reply({"success": True, "error": "x"})
+    assert has_failure_shape(data) == (exact and isinstance(data["error"], str))
+    assert not has_failure_shape([data])
+    assert has_failure_shape(failure_reply("no stock"))
+    assert not has_failure_shape({"success": True, "error": "x"})
 
 
 _OPTIONAL_STRINGS = [

@@ -137,3 +137,27 @@ def test_soorma_manifest_prints_what_the_producer_prints(tmp_path: Path) -> None
     produced = produce(*arguments)
     assert json.loads(result.output) == json.loads(produced.stdout)
     assert [r["name"] for r in json.loads(result.output)] == ["cli-a"]
+
+
+#: An agent declaring an event whose schema is not a valid JSON Schema (`type` misspelt).
+MALFORMED_SCHEMA_AGENT = """
+from soorma import Worker
+from soorma_common.definitions import EventDefinition
+
+bad = EventDefinition(
+    event_name="order.placed",
+    topic="business-facts",
+    payload_schema={"type": "object", "properties": {"total": {"type": "strin"}}},
+)
+worker = Worker(name="bad-schema", events_produced=[bad])
+"""
+
+
+def test_the_producer_refuses_a_malformed_schema_before_anything_is_deployed(
+    tmp_path: Path,
+) -> None:
+    folder = write_function(tmp_path, "bad", MALFORMED_SCHEMA_AGENT)
+    done = produce(str(folder))
+    assert done.returncode == 2
+    assert "order.placed" in done.stderr and "strin" in done.stderr
+    assert "Traceback" not in done.stderr

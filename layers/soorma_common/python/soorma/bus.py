@@ -134,10 +134,12 @@ class BusClient:
                 f"agent {self.agent!r} may not publish {event_type!r}: it is not in its "
                 f"events_produced ({', '.join(sorted(self._produced)) or 'none'}); add it there"
             )
-        if self._validate_payload is not None and not is_failure_reply(data):
-            self._validate_payload(event_type, data)
         if attributes:
             attributes = _python_names(attributes)
+        if self._validate_payload is not None and not is_failure_reply(
+            data, topic=topic, reply_to=attributes.get("reply_to")
+        ):
+            self._validate_payload(event_type, data)
         if correlation_id is not None or "correlation_id" not in attributes:
             attributes["correlation_id"] = correlation_id
         if response_event is not None:

@@ -9,7 +9,6 @@ that is never measured again.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +17,7 @@ from typing import Any, NamedTuple, Protocol
 
 from soorma import clients
 from soorma.config import settings
-from soorma_common.envelope import EventEnvelope
+from soorma_common.envelope import EventEnvelope, encode_wire
 from soorma_common.errors import EventTooLargeError, PublishError
 from soorma_common.replies import is_failure_reply
 
@@ -30,8 +29,6 @@ WireEvent = dict[str, Any]
 #: One PutEvents entry: `Source`, `DetailType`, `Detail`, `EventBusName` and, when tracing,
 #: `TraceHeader`.
 PutEventsEntry = dict[str, str]
-
-_DETAIL_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class OutgoingEvent(NamedTuple):
@@ -62,7 +59,7 @@ def check_size(envelope_json: str, event_type: str, limit: int) -> int:
 def encode_event(wire: WireEvent, limit: int) -> OutgoingEvent:
     """Encode an envelope's EventBridge `Detail` (compact JSON, UTF-8 kept as is) and check its
     size against `limit`: the one place an event is measured."""
-    detail = _DETAIL_ENCODER.encode(wire)
+    detail = encode_wire(wire)
     size = check_size(detail, wire["type"], limit)
     return OutgoingEvent(wire["id"], wire["type"], wire["source"], detail, size, wire)
 
@@ -257,6 +254,6 @@ class EventPublisher:
         validate = self.validate_payload
         if validate is not None:
             for envelope in envelopes:
-                if not is_failure_reply(envelope.data):
+                if not is_failure_reply(envelope.data, envelope):
                     validate(envelope.type, envelope.data)
         self._publisher.put([encode_event(e.to_wire(), self.max_event_bytes) for e in envelopes])

@@ -229,7 +229,7 @@ class LambdaRuntime:
                 f"agent {self.agent.name!r} has no handler for {envelope.type!r} on "
                 f"{envelope.topic.value}; subscribe with @on_event or fix the rule"
             )
-        if self.validate_payload is not None and not is_failure_reply(envelope.data):
+        if self.validate_payload is not None and not is_failure_reply(envelope.data, envelope):
             self.validate_payload(envelope.type, envelope.data)
         if self.claims is None:
             return self.run_handler(spec, delivered, lambda_context)
