@@ -137,7 +137,7 @@ def test_requests_check_their_own_consistency() -> None:
 
 def test_registry_tool_specs_become_tool_specs() -> None:
     from soorma.registry import EventRecord
-    from soorma.registry.llm import tool_specs
+    from soorma.registry.llm import tool_name, tool_specs
 
     event = EventRecord(
         name="research.requested",
@@ -146,6 +146,6 @@ def test_registry_tool_specs_become_tool_specs() -> None:
         payload_schema={"type": "object", "properties": {"topic": {"type": "string"}}},
     )
     [spec] = [ToolSpec.from_converse(s) for s in tool_specs([event], "bedrock")]
-    assert spec.name == "research__requested"
+    assert spec.name == tool_name("research.requested") == "research-requested"
     assert spec.input_schema == event.payload_schema
     assert spec.description.startswith("Publish research.requested on action-requests.")

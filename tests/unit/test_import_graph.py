@@ -13,17 +13,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "soorma_common" / "python"
 PACKAGES = ("soorma", "soorma_common")
-
-#: Edges the lead removes at merge: the runtime is being rewritten on another branch to type
-#: agents only as `soorma.agent_spec.AgentSpec`. Until then `runtime/handler.py` imports
-#: `soorma.agents.base` under TYPE_CHECKING, which closes a cycle with the one upward edge
-#: (`soorma.agents.base` -> `soorma.runtime`, `Agent.lambda_handler`'s lazy import).
-#: Empty this set when the runtime no longer has the edge (the last test below says when).
-KNOWN_EDGES: frozenset[tuple[str, str]] = frozenset()
 
 
 def module_name(path: Path) -> str:
@@ -100,13 +91,6 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def without(graph: dict[str, set[str]], edges: frozenset[tuple[str, str]]) -> dict[str, set[str]]:
-    return {
-        source: {t for t in targets if (source, t) not in edges}
-        for source, targets in graph.items()
-    }
-
-
 def test_the_walk_sees_every_kind_of_import() -> None:
     """The graph holds a module-level, a function-local and a TYPE_CHECKING edge we know of."""
     graph = import_graph()
@@ -126,7 +110,7 @@ def test_find_cycle_names_the_cycle() -> None:
 
 
 def test_no_import_cycle_in_the_layer() -> None:
-    cycle = find_cycle(without(import_graph(), KNOWN_EDGES))
+    cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
@@ -166,12 +150,3 @@ def test_memory_is_storage_only() -> None:
         or target.startswith("soorma.agents")
     )
     assert wrong == []
-
-
-@pytest.mark.parametrize("edge", sorted(KNOWN_EDGES))
-def test_known_edges_still_exist(edge: tuple[str, str]) -> None:
-    """An allow-listed edge that is gone must leave the allow-list (so it cannot hide a new one)."""
-    source, target = edge
-    assert target in import_graph()[source], (
-        f"{source} -> {target} is gone: remove it from KNOWN_EDGES"
-    )
