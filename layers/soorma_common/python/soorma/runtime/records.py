@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from soorma_common.envelope import EventEnvelope
@@ -19,6 +21,19 @@ class DeliveredEvent:
     receive_count: int
     eventbridge: dict[str, Any]
     envelope: EventEnvelope
+
+    def age_seconds(self, now: float | None = None) -> float | None:
+        """Seconds since EventBridge took the event (its `time`), or None when it has none."""
+        stamp = self.eventbridge.get("time")
+        if not isinstance(stamp, str):
+            return None
+        try:
+            taken = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if taken.tzinfo is None:
+            taken = taken.replace(tzinfo=UTC)
+        return (time.time() if now is None else now) - taken.timestamp()
 
     @property
     def replay_name(self) -> str | None:
