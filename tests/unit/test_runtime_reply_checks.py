@@ -10,7 +10,7 @@ import pytest
 
 from soorma import Worker
 from soorma.bus import BusClient
-from soorma.runtime.requests import InMemoryPendingRequests
+from soorma.requests import InMemoryPendingRequests
 from soorma_common import EventEnvelope, EventTopic
 from soorma_common.errors import UnreachableReplyError
 from soorma_dev.inmemory import InMemoryBus

@@ -19,6 +19,7 @@ from soorma import clients
 from soorma.config import settings
 from soorma_common.envelope import EventEnvelope, encode_wire
 from soorma_common.errors import EventTooLargeError, InvalidEnvelopeError, PublishError
+from soorma_common.naming import agent_of_source
 from soorma_common.replies import is_failure_reply
 
 #: EventBridge's limit of entries per PutEvents call.
@@ -254,7 +255,10 @@ class EventPublisher:
     Every call starts or continues one workflow: pass `correlation_id` to continue one. Payloads
     are checked against the registry like a handler's (`validate_payload`, default: the
     registry's check for publishers, when configured). `sink` replaces EventBridge (tests, an
-    in-memory bus); `publisher_options` are `EventBridgePublisher`'s.
+    in-memory bus); `publisher_options` are `EventBridgePublisher`'s. A request published as
+    agent `soorma.<agent>` and addressed back to it (`reply_to=<agent>`) is recorded as a pending
+    request before it is put (`soorma.requests`; `pending_requests`, default: the idempotency
+    table, when `SOORMA_IDEMPOTENCY_TABLE` is set), so that the agent accepts its reply.
     """
 
     def __init__(
@@ -265,9 +269,11 @@ class EventPublisher:
         sink: EventSink | None = None,
         validate_payload: Callable[[str, Any], None] | None = None,
         max_event_bytes: int | None = None,
+        pending_requests: Any = None,
         **publisher_options: Any,
     ) -> None:
         self.source = source
+        self._pending_requests = pending_requests
         self._publisher = EventBridgePublisher(bus, sink=sink, **publisher_options)
         self.max_event_bytes = max_event_bytes or settings().max_event_bytes
         self._validate_payload = validate_payload
@@ -306,4 +312,23 @@ class EventPublisher:
             for envelope in envelopes:
                 if not is_failure_reply(envelope.data, envelope):
                     validate(envelope.type, envelope.data)
-        self._publisher.put([encode_event(e.to_wire(), self.max_event_bytes) for e in envelopes])
+        events = [encode_event(e.to_wire(), self.max_event_bytes) for e in envelopes]
+        self._record_requests(events)
+        self._publisher.put(events)
+
+    def _record_requests(self, events: Sequence[OutgoingEvent]) -> None:
+        agent = agent_of_source(self.source)
+        if agent is None or not any(e.wire.get("replyto") == agent for e in events):
+            return
+        from soorma.requests import DynamoDBPendingRequests, sent_requests
+
+        requests = sent_requests(agent, (e.wire for e in events))
+        if requests and self._pending_requests is None:
+            conf = settings()
+            if conf.idempotency_table:
+                ttl = conf.idempotency_ttl_seconds
+                self._pending_requests = DynamoDBPendingRequests(
+                    conf.idempotency_table, ttl_seconds=ttl
+                )
+        if requests and self._pending_requests is not None:
+            self._pending_requests.record(requests)

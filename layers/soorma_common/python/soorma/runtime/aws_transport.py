@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from soorma.config import Settings, settings
 from soorma.publishing import EventBridgeSink
+from soorma.requests import DynamoDBPendingRequests, PendingRequests
 from soorma.runtime.claims import ClaimStore
 from soorma.runtime.dead_letters import DeadLetterSender
-from soorma.runtime.requests import DynamoDBPendingRequests, PendingRequests
 from soorma.runtime.transport import ClaimKeeper, SqsRecord
 from soorma_common.errors import PermanentError
 
@@ -15,7 +15,7 @@ class AwsTransport(EventBridgeSink):
     """PutEvents on EventBridge, dead letters to the source queue's DLQ on SQS, claims in the
     idempotency table (Powertools idempotency on DynamoDB) when `SOORMA_IDEMPOTENCY` is on and
     `SOORMA_IDEMPOTENCY_TABLE` is set, and the agent's sent requests in that table when it is
-    set (`soorma.runtime.requests`)."""
+    set (`soorma.requests`)."""
 
     def __init__(self, conf: Settings | None = None) -> None:
         super().__init__()

@@ -24,12 +24,12 @@ from soorma.context import PlatformContext
 from soorma.outbox import StoredEvents, restore, store
 from soorma.publishing import EventBridgePublisher, OutgoingEvent
 from soorma.registry.validation import validator_for_agent
+from soorma.requests import PendingRequests, check_reply, sent_requests
 from soorma.runtime.aws_transport import AwsTransport
 from soorma.runtime.claims import claim_key, refuse_if_claim_expired
 from soorma.runtime.loops import loop_error, loop_notice
 from soorma.runtime.outcomes import HandledRecord, Outcome, OutcomeObserver, RecordOutcome
 from soorma.runtime.records import DeliveredEvent, parse_record
-from soorma.runtime.requests import PendingRequests, check_reply, sent_requests
 from soorma.runtime.telemetry import RuntimeTelemetry
 from soorma.runtime.transport import SqsRecord, Transport
 from soorma.tracing import span, tracing_active
@@ -214,7 +214,8 @@ class LambdaRuntime:
     def _record_requests(self, groups: Any) -> None:
         """Keep the requests about to be put (before PutEvents: a reply never outruns them)."""
         if self.pending_requests is not None:
-            requests = [r for g in groups for r in sent_requests(self.agent.name, g)]
+            wires = (event.wire for group in groups for event in group)
+            requests = sent_requests(self.agent.name, wires)
             if requests:
                 self.pending_requests.record(requests)
 

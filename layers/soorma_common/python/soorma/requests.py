@@ -2,18 +2,21 @@
 
 **The record.** One *pending request* item per request, in the idempotency table, keyed
 `<agent>#request#<request id>` (`pending_request_key`), with `status` `PENDING`, the request's
-type, `response_event`, `response_topic`, correlation id, `sent_at` and `expires_at` (the claim
-TTL). The runtime writes the items of a batch's requests when it flushes them, *before*
-PutEvents (a reply can never arrive before its record), with a conditional put that never
-overwrites an item (a re-flush of stored events writes nothing new). A reply is checked with one
-consistent `GetItem`. Request timeouts (issue 15) reuse the item: the reply and the timeout each
-try one conditional `UpdateItem` `status = PENDING -> ANSWERED | TIMED_OUT`; the one that
-succeeds is delivered.
+type, `response_event` (when it names one), `response_topic`, correlation id, `sent_at` and
+`expires_at` (the claim TTL). A request is an event on `action-requests` addressed back to its
+publisher (`replyto` = the agent of its source). The runtime writes the items of a batch's
+requests when it flushes them, and `EventPublisher` (a caller outside Lambda publishing as
+`soorma.<agent>`) when it publishes them, *before* PutEvents (a reply can never arrive before
+its record), with a conditional put that never overwrites an item (a re-flush of stored events
+writes nothing new). A reply is checked with one consistent `GetItem`. Request timeouts (issue
+15) reuse the item: the reply and the timeout each try one conditional `UpdateItem` `status =
+PENDING -> ANSWERED | TIMED_OUT`; the one that succeeds is delivered.
 
 **Who may reply** (requests are addressed by event type, not by agent): a reply to request R
 of agent A is accepted by A only if
 1. its `causation_id` names a request A sent (a pending request item exists),
-2. its type is R's `response_event` (what A asked for; a failure reply travels under it too),
+2. its type is R's `response_event` when R names one (what A asked for; a failure reply travels
+   under it too; without one, the responder's default reply type is accepted),
 3. its source is not A's own (a requester does not answer itself), or it is the platform's
    (`PLATFORM_SOURCE`, e.g. the timeout replies of issue 15).
 The responder is not named further: any agent that may put R's `response_event` may answer.
@@ -25,11 +28,10 @@ it declares R's reply type. Anything else is dead-lettered as `ForgedReplyError`
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from soorma.publishing import OutgoingEvent
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import ForgedReplyError
@@ -53,26 +55,26 @@ class SentRequest:
     requester: str
     request_id: str
     request_type: str
-    response_event: str
+    response_event: str | None
     response_topic: str
     correlation_id: str
 
 
-def sent_requests(agent: str, events: Sequence[OutgoingEvent]) -> list[SentRequest]:
-    """The requests among an agent's outgoing events: those addressed back to it (`replyto`)
-    with a `responseevent` (what `bus.request` publishes)."""
+def sent_requests(agent: str, wires: Iterable[Mapping[str, Any]]) -> list[SentRequest]:
+    """The requests among an agent's outgoing events (wire form): those on `action-requests`
+    addressed back to it (`replyto`), as `bus.request` publishes them."""
     found = []
-    for event in events:
-        wire = event.wire
-        if wire.get("replyto") == agent and wire.get("responseevent"):
+    for wire in wires:
+        if wire.get("replyto") == agent and wire.get("topic") == "action-requests":
+            response_event = wire.get("responseevent")
             found.append(
                 SentRequest(
                     agent,
-                    event.id,
-                    event.type,
-                    str(wire["responseevent"]),
+                    str(wire["id"]),
+                    str(wire["type"]),
+                    str(response_event) if response_event else None,
                     str(wire.get("responsetopic") or "action-results"),
-                    str(wire.get("correlationid") or event.id),
+                    str(wire.get("correlationid") or wire["id"]),
                 )
             )
     return found
@@ -134,7 +136,7 @@ class DynamoDBPendingRequests:
             requester,
             request_id,
             item["request_type"]["S"],
-            item["response_event"]["S"],
+            item["response_event"]["S"] if "response_event" in item else None,
             item["response_topic"]["S"],
             item["correlation_id"]["S"],
         )
@@ -170,7 +172,7 @@ def check_reply(
         )
     if reply.source == PLATFORM_SOURCE:
         return request
-    if reply.type != request.response_event:
+    if request.response_event is not None and reply.type != request.response_event:
         raise ForgedReplyError(
             f"reply {reply.id!r} to request {request.request_id!r} has type {reply.type!r}, "
             f"but {agent!r} asked for {request.response_event!r} (its response_event)"
@@ -184,14 +186,16 @@ def check_reply(
 
 
 def _item(request: SentRequest, now: int, expires_at: int) -> dict[str, Any]:
-    return {
+    item = {
         "id": {"S": pending_request_key(request.requester, request.request_id)},
         "status": {"S": PENDING},
         "requester": {"S": request.requester},
         "request_type": {"S": request.request_type},
-        "response_event": {"S": request.response_event},
         "response_topic": {"S": request.response_topic},
         "correlation_id": {"S": request.correlation_id},
         "sent_at": {"N": str(now)},
         TTL_ATTRIBUTE: {"N": str(expires_at)},
     }
+    if request.response_event is not None:
+        item["response_event"] = {"S": request.response_event}
+    return item
