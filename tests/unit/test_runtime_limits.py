@@ -13,6 +13,7 @@ from soorma import Agent
 from soorma.config import DEFAULT_CLAIM_TTL_SECONDS, DEFAULT_MAX_HOPS
 from soorma.publishing import MAX_PUT_EVENTS_REQUEST_BYTES
 from soorma.runtime.loops import LOOP_NOTICE_TYPE
+from soorma.runtime.records import REDRIVEN_ATTRIBUTE
 from soorma_common import EventEnvelope, EventTopic
 from soorma_common.delivery import DLQ_RETENTION_SECONDS
 from soorma_common.naming import queue_name
@@ -142,13 +143,18 @@ def counter() -> tuple[Agent, list[str]]:
     return agent, runs
 
 
-def deliver_body(bus: InMemoryBus, agent: Agent, body: str) -> dict[str, Any]:
+def deliver_body(
+    bus: InMemoryBus, agent: Agent, body: str, *, redriven: bool = True
+) -> dict[str, Any]:
     arn = f"arn:aws:sqs:{bus.region}:{bus.account}:{queue_name(bus.stage, agent.name, FACTS)}"
     message = {
         "MessageId": f"m-{time.monotonic_ns()}",
         "ReceiptHandle": "r",
         "Body": body,
         "Attributes": {"ApproximateReceiveCount": "1"},
+        "MessageAttributes": (
+            {REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": "1"}} if redriven else {}
+        ),
     }
     response: dict[str, Any] = agent.lambda_handler(
         lambda_event([message], arn, bus.region), LambdaContextStub("counter")
@@ -173,6 +179,16 @@ def eventbridge_body(envelope: EventEnvelope, taken: datetime) -> str:
 
 def test_claims_outlive_a_dead_letter_redriven_at_the_end_of_its_retention() -> None:
     assert DEFAULT_CLAIM_TTL_SECONDS > DLQ_RETENTION_SECONDS
+
+
+def test_an_old_event_delivered_for_the_first_time_is_handled() -> None:
+    agent, runs = counter()
+    order = EventEnvelope(source="soorma.shop", type="order.placed", topic=FACTS, data={})
+    old = datetime.now(UTC) - timedelta(seconds=DEFAULT_CLAIM_TTL_SECONDS + 60)
+    with InMemoryBus([agent]) as bus:
+        deliver_body(bus, agent, eventbridge_body(order, old), redriven=False)
+        assert bus.dead_letters() == []
+    assert runs == [order.id]
 
 
 def test_a_redelivery_older_than_the_claim_ttl_without_a_claim_is_refused() -> None:

@@ -266,8 +266,13 @@ class LambdaRuntime:
         key = claim_key(self.agent.name, envelope.id, delivered.replay_name)
 
         def work() -> StoredEvents:  # runs only when the event has no claim
-            if delivered.replay_name is None:  # a replay is old and handled again on purpose
-                refuse_if_claim_expired(delivered, key, self.settings.idempotency_ttl_seconds)
+            ttl = self.settings.idempotency_ttl_seconds
+            # (a replay is old and handled again on purpose)
+            if delivered.replay_name is None and refuse_if_claim_expired(delivered, key, ttl):
+                self.telemetry.logger.warning(
+                    "event older than the claim TTL, with no claim: handled as new",
+                    extra={"claim": key, "claim_ttl_seconds": ttl},
+                )
             ran.append(self.run_handler(spec, delivered, lambda_context))
             return store(ran[0])
 
