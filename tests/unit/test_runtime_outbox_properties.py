@@ -185,3 +185,11 @@ def test_an_outbox_dynamodb_refuses_is_permanent_and_releases_the_claim() -> Non
 
     assert table.items == {}  # released, not left in progress
     assert claim_store(table).run_once("worker#evt-2", lambda: []) == []  # runs again
+
+
+def test_a_record_stored_by_an_older_runtime_is_still_reflushed() -> None:
+    wire = EventEnvelope(
+        source="soorma.worker", type="doc.stored", topic=EventTopic.BUSINESS_FACTS, data={"a": 1}
+    ).to_wire()
+    [event] = restore([wire], "worker#evt-3")
+    assert json.loads(event.detail) == wire
