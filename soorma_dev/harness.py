@@ -240,10 +240,12 @@ class MotoHarness:
         )
 
     def idempotency_records(self) -> list[dict[str, Any]]:
-        """Every item of the idempotency table (raw DynamoDB attribute values)."""
+        """Every claim of the idempotency table (raw DynamoDB attribute values; the pending
+        request items kept in the same table, `<agent>#request#<id>`, left out)."""
         dynamodb = self.session.client("dynamodb")
         table = self.platform.tables["idempotency"]
-        return list(dynamodb.scan(TableName=table).get("Items", []))
+        items = dynamodb.scan(TableName=table).get("Items", [])
+        return [item for item in items if "#request#" not in item["id"]["S"]]
 
 
 @dataclass

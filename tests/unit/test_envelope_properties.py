@@ -49,6 +49,7 @@ def envelopes(draw: st.DrawFn) -> EventEnvelope:
         "correlation_id": draw(text),
         "response_topic": draw(st.none() | topics),
         "response_event": draw(st.none() | names),
+        "hop_count": draw(st.none() | st.integers(0, 2**31 - 1)),
     }
     for name in EXTENSION_WIRE_NAMES:
         if name not in fields and name != "topic":

@@ -14,13 +14,16 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from soorma.config import settings
+from soorma.outbox import MAX_STORED_OUTBOX_BYTES, stored_event_size, stored_size
 from soorma.publishing import OutgoingEvent, encode_event
 from soorma_common.envelope import EXTENSION_WIRE_NAMES, EventEnvelope, wire_of
 from soorma_common.errors import (
-    EventTooLargeError,
     InvalidEnvelopeError,
+    OutboxNotStorableError,
+    SoormaError,
     TrustViolationError,
     UndeclaredEventError,
+    UnreachableReplyError,
 )
 from soorma_common.replies import is_failure_reply
 from soorma_common.topics import EventTopic
@@ -30,13 +33,15 @@ _ID_NAMESPACE = uuid.UUID("6f0b7c1e-2d0a-4a8e-9c53-50a1ec7a0b5e")
 #: Checks a payload against its event's schema (registry), raising a permanent error.
 PayloadValidator = Callable[[str, Any], None]
 
-#: What all the events one handler publishes may add up to: they are stored together in one
-#: idempotency record, and DynamoDB items cap at 400 KB (the rest is the record's own fields).
-MAX_OUTBOX_BYTES = 350 * 1024
+#: What all the events one handler publishes may take in their stored form (`soorma.outbox`):
+#: they are stored together in one idempotency record, and DynamoDB items cap at 400 KB.
+MAX_OUTBOX_BYTES = MAX_STORED_OUTBOX_BYTES
 
 #: Envelope attributes a publisher never passes as keywords: the bus sets them (`id`, `source`,
 #: `time`, ...) or `publish` takes them as its own arguments (`type` is `event_type`).
-_RESERVED = frozenset({"id", "source", "specversion", "type", "time", "datacontenttype"})
+_RESERVED = frozenset(
+    {"id", "source", "specversion", "type", "time", "datacontenttype", "hop_count", "hopcount"}
+)
 #: Wire spelling -> Python name, for extension attributes passed by their wire name.
 _PYTHON_NAMES = {wire: name for name, wire in EXTENSION_WIRE_NAMES.items() if wire != name}
 
@@ -84,15 +89,19 @@ class BusClient:
         produced: frozenset[str] | None = None,
         validate_payload: PayloadValidator | None = None,
         max_event_bytes: int | None = None,
+        reply_topics: frozenset[EventTopic] | None = None,
     ) -> None:
         self.agent = agent
+        #: The topics the agent's result handlers listen on (`request` refuses a response topic
+        #: outside them); None: not known, nothing is checked.
+        self.reply_topics = reply_topics
         self.source = source
         self.handled = handled
         self._replay = replay
         self._produced = produced
         self._validate_payload = validate_payload
         self._outbox: list[OutgoingEvent] = []  # encoded and measured once, at publish
-        self._outbox_bytes = 0
+        self._stored_bytes = stored_size(())
         self.max_event_bytes = max_event_bytes or settings().max_event_bytes
 
     @property
@@ -123,8 +132,33 @@ class BusClient:
 
         Inside a handler: correlation, tenant and user are the handled event's (passing a
         different value raises `TrustViolationError`); session, plan and goal default to the
-        handled event's; `causation_id` is the handled event's id unless given.
+        handled event's; `causation_id` is the handled event's id unless given; the hop count is
+        the handled event's plus one. Whatever is wrong with the event is a permanent error
+        naming the attribute (`InvalidEnvelopeError` and the other `PermanentError`s), raised
+        here, so that the handler fails before anything is stored.
         """
+        try:
+            return self._publish(
+                topic, event_type, data, correlation_id, response_event, response_topic, attributes
+            )
+        except SoormaError:
+            raise
+        except (ValueError, TypeError) as exc:  # a check below the contract's: still permanent
+            raise InvalidEnvelopeError(
+                f"publish({str(event_type)[:140]!r}) on {str(topic)[:40]!r}: the event is not "
+                f"valid ({type(exc).__name__}: {str(exc)[:300]}); fix the call"
+            ) from exc
+
+    def _publish(
+        self,
+        topic: EventTopic | str,
+        event_type: str,
+        data: Any,
+        correlation_id: str | None,
+        response_event: str | None,
+        response_topic: EventTopic | str | None,
+        attributes: dict[str, Any],
+    ) -> EventId:
         if type(event_type) is not str:
             event_type = str(event_type)
         if type(topic) is not EventTopic:
@@ -157,6 +191,7 @@ class BusClient:
             fields.pop("id", None)  # inside a handler ids are always derived
             # A reply sent after a fan-in names its request, not the last result it handled.
             fields.setdefault("causation_id", handled.id)
+            fields["hop_count"] = (handled.hop_count or 0) + 1
             # Inside a handler every inherited value is the validated handled event's: the wire
             # form is written directly, the model validating only what it cannot vouch for.
             wire = wire_of(event_id, self.source, event_type, topic, data, fields) or (
@@ -175,14 +210,17 @@ class BusClient:
     def _encode(self, wire: dict[str, Any]) -> OutgoingEvent:
         """Encode the event and refuse, at publish time, an event or an outbox too large to send
         or to store: a permanent error inside the handler releases the claim, so a redelivery
-        after the fix runs the handler again."""
+        after the fix runs the handler again. The outbox is measured in its stored form
+        (`soorma.outbox`), from the events' sizes alone."""
         event = encode_event(wire, self.max_event_bytes)
-        self._outbox_bytes += event.size
-        if self._outbox_bytes > MAX_OUTBOX_BYTES:
-            raise EventTooLargeError(
-                f"the events published while handling one event add up to {self._outbox_bytes} "
-                f"bytes, over the {MAX_OUTBOX_BYTES}-byte budget of one idempotency record "
-                "(DynamoDB items cap at 400 KB): publish references to stored payloads instead"
+        self._stored_bytes += stored_event_size(event.size)
+        if self._stored_bytes > MAX_STORED_OUTBOX_BYTES:
+            raise OutboxNotStorableError(
+                f"the {len(self._outbox) + 1} events published while handling one event take "
+                f"{self._stored_bytes} bytes as stored with its claim, over the "
+                f"{MAX_STORED_OUTBOX_BYTES}-byte budget of one idempotency record (DynamoDB "
+                "items cap at 400 KB; each event is stored as base64, 4/3 of its size): publish "
+                "fewer or smaller events, e.g. references to payloads stored in S3"
             )
         return event
 
@@ -193,14 +231,31 @@ class BusClient:
         response_event: str,
         *,
         correlation_id: str | None = None,
-        response_topic: EventTopic | str = EventTopic.ACTION_RESULTS,
+        response_topic: EventTopic | str | None = None,
         **attributes: Any,
     ) -> EventId:
-        """Ask for work on `action-requests`; the reply comes back as `response_event`, to us."""
+        """Ask for work on `action-requests`; the reply comes back as `response_event`, to us,
+        on `response_topic` (default `action-results`, where `on_result` listens).
+
+        A `response_topic` given explicitly must be one where this agent has a result handler
+        (inside the runtime), else `UnreachableReplyError` (permanent): the reply would be lost.
+        """
         if not response_event:
-            raise ValueError(
-                "request() needs a response_event: the event type the reply should carry"
+            raise InvalidEnvelopeError(
+                f"request({event_type!r}) needs a response_event: the event type the reply "
+                "should carry (e.g. response_event='<domain>.done')"
             )
+        topic = EventTopic.ACTION_RESULTS
+        if response_topic is not None:
+            topic = EventTopic.parse(response_topic)
+            if self.reply_topics is not None and topic not in self.reply_topics:
+                raise UnreachableReplyError(
+                    f"request({event_type!r}, response_topic={topic.value!r}): agent "
+                    f"{self.agent!r} has no result handler on {topic.value!r} (its result "
+                    f"handlers listen on {_listing(self.reply_topics)}), so the reply would be "
+                    "lost. Leave response_topic out: replies then come on action-results, where "
+                    "@agent.on_result(...) listens"
+                )
         attributes.setdefault("reply_to", self.agent)
         return self.publish(
             EventTopic.ACTION_REQUESTS,
@@ -208,7 +263,7 @@ class BusClient:
             data,
             correlation_id=correlation_id,
             response_event=response_event,
-            response_topic=response_topic,
+            response_topic=topic,
             **attributes,
         )
 
@@ -262,6 +317,10 @@ class BusClient:
             if value is not None and name not in fields:
                 fields[name] = value
         return fields
+
+
+def _listing(topics: frozenset[EventTopic]) -> str:
+    return ", ".join(sorted(t.value for t in topics)) or "no topic"
 
 
 def _python_names(attributes: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,9 @@
 | `SOORMA_REGISTRY_TABLE` | unset | the registry table |
 | `SOORMA_MEMORY_TABLE` | unset | the memory table (plans, sessions, working memory) |
 | `SOORMA_IDEMPOTENCY` | `on` | `off` switches exactly-once off (off anyway without a table) |
-| `SOORMA_IDEMPOTENCY_TTL_SECONDS` | `86400` | how long a completed claim is kept |
+| `SOORMA_IDEMPOTENCY_TTL_SECONDS` | `1555200` | how long a claim is kept (18 days, see below) |
 | `SOORMA_MAX_EVENT_BYTES` | `262144` | the largest envelope that may be published |
+| `SOORMA_MAX_HOPS` | `100` | the largest hop count an event may carry and be handled |
 | `SOORMA_PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents tries for failed entries, then the record fails |
 | `SOORMA_PUBLISH_BACKOFF_SECONDS` | `0.05` | first retry delay (doubles each attempt) |
 | `SOORMA_SCHEMA_MODE` | `lenient` | `strict` rejects events with no registered schema |
@@ -26,7 +27,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from soorma_common import environment as variables
+from soorma_common.delivery import DLQ_RETENTION_SECONDS
 from soorma_common.naming import bus_name
+
+#: How long an SQS queue keeps a message by default (4 days): a dead letter redriven to its
+#: queue is handled within that time, or dead-lettered again.
+SOURCE_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
+#: How long a claim (and the events stored with it) is kept: the longest way an event can take
+#: back to its agent, a dead letter kept `DLQ_RETENTION_SECONDS` (14 days) then redriven and
+#: waiting in its queue up to `SOURCE_QUEUE_RETENTION_SECONDS` (4 days): 18 days. A redelivery
+#: older than the claim TTL whose claim is gone is refused (`ClaimExpiredError`).
+DEFAULT_CLAIM_TTL_SECONDS = DLQ_RETENTION_SECONDS + SOURCE_QUEUE_RETENTION_SECONDS
+#: The deepest causation chain (hop count) an event may carry and still be handled: a chain of
+#: 50 request/reply steps. Deeper events are dead-lettered as a loop (`LoopDetectedError`).
+DEFAULT_MAX_HOPS = 100
 
 
 def _flag(value: str) -> bool:
@@ -52,6 +66,7 @@ class Settings:
     memory_ttl_seconds: int
     event_log_ttl_seconds: int
     registry_cache_seconds: float = 60.0
+    max_hops: int = DEFAULT_MAX_HOPS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -66,7 +81,9 @@ class Settings:
             registry_table=env.get(variables.REGISTRY_TABLE) or None,
             memory_table=env.get(variables.MEMORY_TABLE) or None,
             idempotency=_flag(env.get(variables.IDEMPOTENCY, "on")),
-            idempotency_ttl_seconds=int(env.get(variables.IDEMPOTENCY_TTL_SECONDS, "86400")),
+            idempotency_ttl_seconds=int(
+                env.get(variables.IDEMPOTENCY_TTL_SECONDS, str(DEFAULT_CLAIM_TTL_SECONDS))
+            ),
             max_event_bytes=int(env.get(variables.MAX_EVENT_BYTES, str(256 * 1024))),
             publish_max_attempts=max(1, int(env.get(variables.PUBLISH_MAX_ATTEMPTS, "4"))),
             publish_backoff_seconds=float(env.get(variables.PUBLISH_BACKOFF_SECONDS, "0.05")),
@@ -76,6 +93,7 @@ class Settings:
                 env.get(variables.EVENT_LOG_TTL_SECONDS, str(14 * 24 * 3600))
             ),
             registry_cache_seconds=max(0.0, float(env.get(variables.REGISTRY_CACHE_SECONDS, "60"))),
+            max_hops=max(1, int(env.get(variables.MAX_HOPS, str(DEFAULT_MAX_HOPS)))),
         )
 
 

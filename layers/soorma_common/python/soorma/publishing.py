@@ -1,5 +1,5 @@
-"""Putting events onto EventBridge: one encoding (and size check) per event, batches of 10,
-retries of failed entries.
+"""Putting events onto EventBridge: one encoding (and size check) per event, requests of at most
+10 entries and 256 KB, retries of failed entries.
 
 One put path for every publisher: the runtime's flush after a handler succeeds (and the re-flush
 of stored events on a redelivery), and `EventPublisher` for code outside Lambda. An event is
@@ -18,11 +18,18 @@ from typing import Any, NamedTuple, Protocol
 from soorma import clients
 from soorma.config import settings
 from soorma_common.envelope import EventEnvelope, encode_wire
-from soorma_common.errors import EventTooLargeError, PublishError
+from soorma_common.errors import EventTooLargeError, InvalidEnvelopeError, PublishError
+from soorma_common.naming import agent_of_source
 from soorma_common.replies import is_failure_reply
 
 #: EventBridge's limit of entries per PutEvents call.
 MAX_ENTRIES_PER_PUT = 10
+#: EventBridge's limit on one PutEvents request: "The total entry size must be less than 256KB"
+#: (Amazon EventBridge User Guide, "Calculating Amazon EventBridge PutEvents event entry size",
+#: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html). An entry's
+#: size is the UTF-8 bytes of its `Source`, `DetailType` and `Detail` (plus 14 for `Time` and
+#: each `Resources` entry, which Soorma never sets). A request over it is refused whole.
+MAX_PUT_EVENTS_REQUEST_BYTES = 256 * 1024 - 1
 
 #: An envelope in wire form (what the bus buffers and the idempotency record stores).
 WireEvent = dict[str, Any]
@@ -43,11 +50,27 @@ class OutgoingEvent(NamedTuple):
     size: int
     wire: WireEvent
 
+    @property
+    def entry_size(self) -> int:
+        """The size of its PutEvents entry as EventBridge counts it (`Source` + `DetailType` +
+        `Detail`, UTF-8 bytes; see `MAX_PUT_EVENTS_REQUEST_BYTES`)."""
+        return self.size + _utf8_size(self.source) + _utf8_size(self.type)
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
 
 def check_size(envelope_json: str, event_type: str, limit: int) -> int:
     """The size of `envelope_json` in bytes; raise `EventTooLargeError` (permanent) naming both
     sizes when it is over `limit`."""
-    size = len(envelope_json) if envelope_json.isascii() else len(envelope_json.encode("utf-8"))
+    try:
+        size = len(envelope_json) if envelope_json.isascii() else len(envelope_json.encode())
+    except UnicodeEncodeError as exc:
+        raise InvalidEnvelopeError(
+            f"event {event_type!r} holds text that is not valid Unicode ({exc.reason} at "
+            f"{exc.object[exc.start : exc.end]!r}): data and attributes must be UTF-8 encodable"
+        ) from None
     if size > limit:
         raise EventTooLargeError(
             f"event {event_type!r} is {size} bytes, over the {limit}-byte limit "
@@ -61,7 +84,14 @@ def encode_event(wire: WireEvent, limit: int) -> OutgoingEvent:
     size against `limit`: the one place an event is measured."""
     detail = encode_wire(wire)
     size = check_size(detail, wire["type"], limit)
-    return OutgoingEvent(wire["id"], wire["type"], wire["source"], detail, size, wire)
+    event = OutgoingEvent(wire["id"], wire["type"], wire["source"], detail, size, wire)
+    if event.entry_size > MAX_PUT_EVENTS_REQUEST_BYTES:
+        raise EventTooLargeError(
+            f"event {wire['type']!r} makes a PutEvents entry of {event.entry_size} bytes "
+            f"(Source + DetailType + Detail), over EventBridge's {MAX_PUT_EVENTS_REQUEST_BYTES}"
+            "-byte limit of one request: store the payload elsewhere (e.g. S3) and send a reference"
+        )
+    return event
 
 
 def to_entry(event: OutgoingEvent, bus: str, trace_header: str | None) -> PutEventsEntry:
@@ -80,6 +110,23 @@ def to_entry(event: OutgoingEvent, bus: str, trace_header: str | None) -> PutEve
 def current_trace_header() -> str | None:
     """The X-Ray trace header of the current Lambda invocation, when tracing is active."""
     return os.environ.get("_X_AMZN_TRACE_ID") or None
+
+
+def request_chunks(entry_sizes: Sequence[int]) -> list[range]:
+    """Consecutive positions of entries of these sizes, cut into PutEvents requests of at most
+    `MAX_ENTRIES_PER_PUT` entries and `MAX_PUT_EVENTS_REQUEST_BYTES` bytes (an entry over the
+    byte limit alone, refused at publish by `encode_event`, is sent alone and fails alone)."""
+    chunks: list[range] = []
+    start, total = 0, 0
+    for position, size in enumerate(entry_sizes):
+        full = position - start == MAX_ENTRIES_PER_PUT
+        if position > start and (full or total + size > MAX_PUT_EVENTS_REQUEST_BYTES):
+            chunks.append(range(start, position))
+            start, total = position, 0
+        total += size
+    if start < len(entry_sizes):
+        chunks.append(range(start, len(entry_sizes)))
+    return chunks
 
 
 class EventSink(Protocol):
@@ -127,8 +174,9 @@ class PutOutcome:
 
 
 class EventBridgePublisher:
-    """Puts encoded events on one bus through an `EventSink`, 10 per request, retrying failed
-    entries with backoff (`SOORMA_PUBLISH_MAX_ATTEMPTS`, `SOORMA_PUBLISH_BACKOFF_SECONDS`)."""
+    """Puts encoded events on one bus through an `EventSink`, in requests of at most 10 entries
+    and `MAX_PUT_EVENTS_REQUEST_BYTES`, retrying failed entries with backoff
+    (`SOORMA_PUBLISH_MAX_ATTEMPTS`, `SOORMA_PUBLISH_BACKOFF_SECONDS`)."""
 
     def __init__(
         self,
@@ -149,19 +197,21 @@ class EventBridgePublisher:
         self._sleep = sleep
 
     def put_groups(self, groups: Sequence[Sequence[OutgoingEvent]]) -> PutOutcome:
-        """Publish the events of several records together, 10 entries per request across
-        records; a group with entries still failing after every retry is in `failed` (its
-        other entries may have been put), the others are fully published."""
+        """Publish the events of several records together, across records, in requests of at
+        most 10 entries and `MAX_PUT_EVENTS_REQUEST_BYTES`; a group with entries still failing
+        after every retry is in `failed` (its other entries may have been put), the others are
+        fully published."""
         trace_header = current_trace_header()
         entries: list[PutEventsEntry] = []
+        sizes: list[int] = []
         owners: list[int] = []
         for index, group in enumerate(groups):
             for event in group:
                 entries.append(to_entry(event, self.bus, trace_header))
+                sizes.append(event.entry_size)
                 owners.append(index)
         outcome = PutOutcome()
-        for start in range(0, len(entries), MAX_ENTRIES_PER_PUT):
-            chunk = range(start, min(start + MAX_ENTRIES_PER_PUT, len(entries)))
+        for chunk in request_chunks(sizes):
             for position, code in self._put_positions(entries, chunk).items():
                 codes = outcome.failed.setdefault(owners[position], [])
                 if code not in codes:
@@ -182,7 +232,7 @@ class EventBridgePublisher:
             )
 
     def _put_positions(self, entries: list[PutEventsEntry], positions: range) -> dict[int, str]:
-        """Put `entries[p]` for p in `positions` (at most 10), retrying failed entries with
+        """Put `entries[p]` for p in `positions` (one request's worth), retrying failed entries with
         backoff; return the positions still failing after `max_attempts`, with their codes."""
         pending = list(positions)
         delay = self.backoff_seconds
@@ -205,7 +255,10 @@ class EventPublisher:
     Every call starts or continues one workflow: pass `correlation_id` to continue one. Payloads
     are checked against the registry like a handler's (`validate_payload`, default: the
     registry's check for publishers, when configured). `sink` replaces EventBridge (tests, an
-    in-memory bus); `publisher_options` are `EventBridgePublisher`'s.
+    in-memory bus); `publisher_options` are `EventBridgePublisher`'s. A request published as
+    agent `soorma.<agent>` and addressed back to it (`reply_to=<agent>`) is recorded as a pending
+    request before it is put (`soorma.requests`; `pending_requests`, default: the idempotency
+    table, when `SOORMA_IDEMPOTENCY_TABLE` is set), so that the agent accepts its reply.
     """
 
     def __init__(
@@ -216,9 +269,11 @@ class EventPublisher:
         sink: EventSink | None = None,
         validate_payload: Callable[[str, Any], None] | None = None,
         max_event_bytes: int | None = None,
+        pending_requests: Any = None,
         **publisher_options: Any,
     ) -> None:
         self.source = source
+        self._pending_requests = pending_requests
         self._publisher = EventBridgePublisher(bus, sink=sink, **publisher_options)
         self.max_event_bytes = max_event_bytes or settings().max_event_bytes
         self._validate_payload = validate_payload
@@ -249,11 +304,31 @@ class EventPublisher:
         return envelope
 
     def publish_envelopes(self, envelopes: Sequence[EventEnvelope]) -> None:
-        """Publish ready-made envelopes, in batches of at most 10, after checking every payload
-        and size (a `SchemaValidationError` or `EventTooLargeError` puts none of them)."""
+        """Publish ready-made envelopes, in requests of at most 10 entries and 256 KB, after
+        checking every payload and size (a `SchemaValidationError` or `EventTooLargeError` puts
+        none of them)."""
         validate = self.validate_payload
         if validate is not None:
             for envelope in envelopes:
                 if not is_failure_reply(envelope.data, envelope):
                     validate(envelope.type, envelope.data)
-        self._publisher.put([encode_event(e.to_wire(), self.max_event_bytes) for e in envelopes])
+        events = [encode_event(e.to_wire(), self.max_event_bytes) for e in envelopes]
+        self._record_requests(events)
+        self._publisher.put(events)
+
+    def _record_requests(self, events: Sequence[OutgoingEvent]) -> None:
+        agent = agent_of_source(self.source)
+        if agent is None or not any(e.wire.get("replyto") == agent for e in events):
+            return
+        from soorma.requests import DynamoDBPendingRequests, sent_requests
+
+        requests = sent_requests(agent, (e.wire for e in events))
+        if requests and self._pending_requests is None:
+            conf = settings()
+            if conf.idempotency_table:
+                ttl = conf.idempotency_ttl_seconds
+                self._pending_requests = DynamoDBPendingRequests(
+                    conf.idempotency_table, ttl_seconds=ttl
+                )
+        if requests and self._pending_requests is not None:
+            self._pending_requests.record(requests)

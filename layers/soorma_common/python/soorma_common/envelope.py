@@ -17,7 +17,7 @@ import binascii
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
@@ -64,8 +64,10 @@ EXTENSION_WIRE_NAMES: dict[str, str] = {
     "reply_to": "replyto",
     "payload_schema_name": "payloadschemaname",
     "response_schema_name": "responseschemaname",
+    "hop_count": "hopcount",
 }
 
+HopCount = Annotated[int, Field(strict=True, ge=0, lt=2**31)]  # causation depth, see soorma.bus
 
 #: Attributes a wire envelope must carry (CloudEvents' required four, plus Soorma's `topic`).
 REQUIRED_WIRE_ATTRIBUTES = ("id", "source", "specversion", "type", "topic")
@@ -125,6 +127,7 @@ class EventEnvelope(BaseModel):
     reply_to: CloudEventsString | None = _extension("replyto")
     payload_schema_name: CloudEventsString | None = _extension("payloadschemaname")
     response_schema_name: CloudEventsString | None = _extension("responseschemaname")
+    hop_count: HopCount | None = _extension("hopcount")
 
     def __init__(self, **attributes: Any) -> None:
         unknown = attributes.keys() - _KEYWORDS
@@ -170,8 +173,7 @@ class EventEnvelope(BaseModel):
             )
             wire["data_base64"] = base64.b64encode(data).decode("ascii")
             return wire
-        wire = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return wire
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def to_json(self) -> str:
         """`to_wire()` as compact JSON text (what goes into EventBridge `Detail`)."""
@@ -288,7 +290,7 @@ def encode_wire(wire: dict[str, Any]) -> str:
 #: Extension attributes `wire_of` writes directly: Python name -> wire name.
 _DIRECT_NAMES: dict[str, str] = {
     "subject": "subject",
-    **{name: wire for name, wire in EXTENSION_WIRE_NAMES.items() if name != "topic"},
+    **{n: wire for n, wire in EXTENSION_WIRE_NAMES.items() if n not in ("topic", "hop_count")},
 }
 
 
@@ -302,8 +304,9 @@ def wire_of(
     something else (the caller then builds the model, which writes it or raises
     `InvalidEnvelopeError` saying what is wrong): an invalid `event_type`, no `correlation_id`,
     `bytes` data or data that is not JSON (NaN, Infinity), an attribute in `fields` (Python
-    names, values not None) that is not a non-empty printable `str` extension or `subject`, a
-    `response_event` that is not an event type, a `response_topic` that is not an `EventTopic`.
+    names, values not None) that is not `subject`, a non-empty printable `str` extension or an
+    in-range `int` `hop_count`, a `response_event` that is not an event type, a `response_topic`
+    that is not an `EventTopic`.
     """
     if type(event_type) is not str or EVENT_TYPE.fullmatch(event_type) is None:
         return None
@@ -339,6 +342,8 @@ def wire_of(
             wire[wire_name] = value
         elif name == "response_topic" and type(value) is EventTopic:
             wire["responsetopic"] = value.value
+        elif name == "hop_count" and type(value) is int and 0 <= value < 2**31:
+            wire["hopcount"] = value
         else:
             return None
     return wire

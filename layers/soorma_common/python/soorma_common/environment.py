@@ -24,6 +24,8 @@ IDEMPOTENCY = "SOORMA_IDEMPOTENCY"
 IDEMPOTENCY_TTL_SECONDS = "SOORMA_IDEMPOTENCY_TTL_SECONDS"
 #: The largest envelope that may be published, in bytes.
 MAX_EVENT_BYTES = "SOORMA_MAX_EVENT_BYTES"
+#: The deepest causation chain (hop count) an event may carry and still be handled.
+MAX_HOPS = "SOORMA_MAX_HOPS"
 #: PutEvents tries for failed entries before the record fails.
 PUBLISH_MAX_ATTEMPTS = "SOORMA_PUBLISH_MAX_ATTEMPTS"
 #: The first retry delay of PutEvents, in seconds (doubles each attempt).
@@ -63,6 +65,7 @@ SETTINGS_VARIABLES: tuple[str, ...] = (
     IDEMPOTENCY,
     IDEMPOTENCY_TTL_SECONDS,
     MAX_EVENT_BYTES,
+    MAX_HOPS,
     PUBLISH_MAX_ATTEMPTS,
     PUBLISH_BACKOFF_SECONDS,
     SCHEMA_MODE,

@@ -102,3 +102,31 @@ class NotFoundError(PermanentError, LookupError):
 
 class AlreadyExistsError(PermanentError):
     """A create whose unique key (e.g. `(tenant_id, plan_id)`) is already taken."""
+
+
+class OutboxNotStorableError(EventTooLargeError):
+    """A handler's outgoing events that cannot be kept in one idempotency record (DynamoDB's
+    400 KB item limit)."""
+
+
+class UnreadableClaimError(PermanentError):
+    """An idempotency record whose stored events cannot be read back (not written by this
+    runtime)."""
+
+
+class ClaimExpiredError(PermanentError):
+    """A redelivered event older than the claim TTL whose claim is gone: whether it was handled
+    before can no longer be known, so it is not handled again."""
+
+
+class LoopDetectedError(PermanentError):
+    """An event whose hop count (causation depth) is over `SOORMA_MAX_HOPS`."""
+
+
+class ForgedReplyError(PermanentError):
+    """A reply that names no request its addressee sent, or that comes from an agent the request
+    could not have reached (the requester itself)."""
+
+
+class UnreachableReplyError(PermanentError, ValueError):
+    """A request whose reply would go where its requester has no result handler listening."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from soorma.config import Settings, settings
 from soorma.publishing import EventBridgeSink
+from soorma.requests import DynamoDBPendingRequests, PendingRequests
 from soorma.runtime.claims import ClaimStore
 from soorma.runtime.dead_letters import DeadLetterSender
 from soorma.runtime.transport import ClaimKeeper, SqsRecord
@@ -11,9 +12,10 @@ from soorma_common.errors import PermanentError
 
 
 class AwsTransport(EventBridgeSink):
-    """PutEvents on EventBridge, dead letters to the source queue's DLQ on SQS, and claims in
-    the idempotency table (Powertools idempotency on DynamoDB) when `SOORMA_IDEMPOTENCY` is on
-    and `SOORMA_IDEMPOTENCY_TABLE` is set."""
+    """PutEvents on EventBridge, dead letters to the source queue's DLQ on SQS, claims in the
+    idempotency table (Powertools idempotency on DynamoDB) when `SOORMA_IDEMPOTENCY` is on and
+    `SOORMA_IDEMPOTENCY_TABLE` is set, and the agent's sent requests in that table when it is
+    set (`soorma.requests`)."""
 
     def __init__(self, conf: Settings | None = None) -> None:
         super().__init__()
@@ -23,6 +25,12 @@ class AwsTransport(EventBridgeSink):
         self._claims: ClaimKeeper | None = (
             ClaimStore(table, expires_after_seconds=conf.idempotency_ttl_seconds)
             if conf.idempotency and table
+            else None
+        )
+        #: The agent's sent requests (replies are checked against them), or None without a table.
+        self.pending_requests: PendingRequests | None = (
+            DynamoDBPendingRequests(table, ttl_seconds=conf.idempotency_ttl_seconds)
+            if table
             else None
         )
 

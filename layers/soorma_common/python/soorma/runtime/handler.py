@@ -1,10 +1,11 @@
 """`LambdaRuntime`: an SQS batch of EventBridge events in, partial batch response out.
 
-Per record: parse, check the source, bind logs, claim (exactly once), run the handler with a
-buffered bus, store the outgoing events with the claim; once every record is handled, flush the
-batch's events together. Permanent failures go to the queue's DLQ at once and count as done;
-transient ones are reported in `batchItemFailures`. All I/O goes through one `Transport`; each
-record's final outcome goes to the `on_outcome` observer, if any.
+Per record: parse, check the source, bind logs, refuse an event over the hop limit (a loop) and a
+reply to no request this agent sent, claim (exactly once), run the handler with a buffered bus,
+store the outgoing events with the claim; once every record is handled, record the batch's
+requests and flush the batch's events together. Permanent failures go to the queue's DLQ at once
+and count as done; transient ones are reported in `batchItemFailures`. All I/O goes through one
+`Transport`; each record's final outcome goes to the `on_outcome` observer, if any.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from soorma.agent_spec import AgentSpec, HandlerSpec
 from soorma.bus import BusClient, PayloadValidator
 from soorma.config import Settings, settings
 from soorma.context import PlatformContext
-from soorma.publishing import EventBridgePublisher, OutgoingEvent, WireEvent, encode_event
+from soorma.outbox import StoredEvents, restore, store
+from soorma.publishing import EventBridgePublisher, OutgoingEvent
 from soorma.registry.validation import validator_for_agent
+from soorma.requests import PendingRequests, check_reply, sent_requests
 from soorma.runtime.aws_transport import AwsTransport
-from soorma.runtime.claims import claim_key
+from soorma.runtime.claims import claim_key, refuse_if_claim_expired
+from soorma.runtime.loops import loop_error, loop_notice
 from soorma.runtime.outcomes import HandledRecord, Outcome, OutcomeObserver, RecordOutcome
 from soorma.runtime.records import DeliveredEvent, parse_record
 from soorma.runtime.telemetry import RuntimeTelemetry
@@ -56,6 +60,11 @@ class LambdaRuntime:
         self.transport: Transport = transport or AwsTransport(self.settings)
         self.on_outcome = on_outcome
         self.claims = self.transport.claims
+        #: Where the agent's sent requests are kept (a reply is checked against them); None
+        #: (a transport without `pending_requests`): replies are not checked.
+        self.pending_requests: PendingRequests | None = getattr(
+            self.transport, "pending_requests", None
+        )
         self.publisher = EventBridgePublisher(
             self.settings.event_bus,
             sink=self.transport,
@@ -66,6 +75,7 @@ class LambdaRuntime:
         self.validate_payload: PayloadValidator | None = validator_for_agent(agent)
         self.telemetry = RuntimeTelemetry(agent.name)
         self._produced = agent.produced_event_names()
+        self._reply_topics = frozenset(s.topic for s in agent.manifest().subscriptions if s.replies)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._processor: Any = None
 
@@ -167,6 +177,7 @@ class LambdaRuntime:
         if owners:
             self.telemetry.unbind()
             try:
+                self._record_requests(handled[i].events for i in owners)
                 outcome = self.publisher.put_groups([handled[i].events for i in owners])
                 failures = {
                     owners[group]: _unflushed(f"error codes: {', '.join(codes)}")
@@ -200,6 +211,14 @@ class LambdaRuntime:
             self._report(record, "handled")
         return unflushed
 
+    def _record_requests(self, groups: Any) -> None:
+        """Keep the requests about to be put (before PutEvents: a reply never outruns them)."""
+        if self.pending_requests is not None:
+            wires = (event.wire for group in groups for event in group)
+            requests = sent_requests(self.agent.name, wires)
+            if requests:
+                self.pending_requests.record(requests)
+
     def _dead_letter(self, record: SqsRecord, error: PermanentError, event_type: str) -> None:
         self.telemetry.logger.error(
             "permanent failure: sent to the dead-letter queue",
@@ -223,29 +242,46 @@ class LambdaRuntime:
 
     def _handle_once(self, delivered: DeliveredEvent, lambda_context: Any) -> list[OutgoingEvent]:
         envelope = delivered.envelope
+        if envelope.hop_count is not None:
+            loop = loop_error(envelope, self.agent.name, self.settings.max_hops)
+            if loop is not None:
+                name, limit = self.agent.name, self.settings.max_event_bytes
+                notice = loop_notice(name, self.agent.source, envelope, loop, limit)
+                self.publisher.put([notice])  # before the dead letter: a failure retries both
+                raise loop
         spec = self.agent.find_handler(envelope)
         if spec is None:
             raise NoHandlerError(
                 f"agent {self.agent.name!r} has no handler for {envelope.type!r} on "
                 f"{envelope.topic.value}; subscribe with @on_event or fix the rule"
             )
+        if spec.subscription.replies and self.pending_requests is not None:
+            check_reply(envelope, self.agent.name, self.agent.source, self.pending_requests)
         if self.validate_payload is not None and not is_failure_reply(envelope.data, envelope):
             self.validate_payload(envelope.type, envelope.data)
         if self.claims is None:
             return self.run_handler(spec, delivered, lambda_context)
 
         ran: list[list[OutgoingEvent]] = []
-
-        def work() -> list[WireEvent]:
-            ran.append(self.run_handler(spec, delivered, lambda_context))
-            return [event.wire for event in ran[0]]
-
         key = claim_key(self.agent.name, envelope.id, delivered.replay_name)
+
+        def work() -> StoredEvents:  # runs only when the event has no claim
+            ttl = self.settings.idempotency_ttl_seconds
+            # (a replay is old and handled again on purpose)
+            if delivered.replay_name is None and refuse_if_claim_expired(delivered, key, ttl):
+                self.telemetry.logger.warning(
+                    "event older than the claim TTL, with no claim: handled as new",
+                    extra={"claim": key, "claim_ttl_seconds": ttl},
+                )
+            ran.append(self.run_handler(spec, delivered, lambda_context))
+            return store(ran[0])
+
         stored = self.claims.run_once(key, work)
         if ran:
             return ran[0]
-        # A redelivery of a completed claim: its stored events are flushed again (same ids).
-        return [encode_event(wire, self.settings.max_event_bytes) for wire in stored]
+        # A redelivery of a completed claim: its stored events are flushed again (same ids,
+        # the very bytes of the first put).
+        return restore(stored, key)
 
     def run_handler(
         self, spec: HandlerSpec, delivered: DeliveredEvent, lambda_context: Any
@@ -260,6 +296,7 @@ class LambdaRuntime:
             produced=self._produced,
             validate_payload=self.validate_payload,
             max_event_bytes=self.settings.max_event_bytes,
+            reply_topics=self._reply_topics,
         )
         context = PlatformContext(
             self.agent, envelope, bus, lambda_context, logger=self.telemetry.logger

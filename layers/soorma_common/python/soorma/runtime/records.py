@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import ForgedSourceError, MalformedRecordError
+
+#: The SQS message attribute a redrive sets on a dead letter it sends back to its queue.
+REDRIVEN_ATTRIBUTE = "SoormaRedriven"
 
 
 @dataclass(slots=True)
@@ -19,6 +24,22 @@ class DeliveredEvent:
     receive_count: int
     eventbridge: dict[str, Any]
     envelope: EventEnvelope
+    #: Whether the message says it was sent back from a DLQ (the `SoormaRedriven` message
+    #: attribute a redrive sets).
+    redriven: bool = False
+
+    def age_seconds(self, now: float | None = None) -> float | None:
+        """Seconds since EventBridge took the event (its `time`), or None when it has none."""
+        stamp = self.eventbridge.get("time")
+        if not isinstance(stamp, str):
+            return None
+        try:
+            taken = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if taken.tzinfo is None:
+            taken = taken.replace(tzinfo=UTC)
+        return (time.time() if now is None else now) - taken.timestamp()
 
     @property
     def replay_name(self) -> str | None:
@@ -71,10 +92,13 @@ def parse_record(record: dict[str, Any]) -> DeliveredEvent:
             f"{eventbridge['detail-type']!r}; producers must set DetailType to the envelope type"
         )
     attributes = record.get("attributes") or {}
+    receive_count = int(attributes.get("ApproximateReceiveCount", "1"))
+    redriven = REDRIVEN_ATTRIBUTE in (record.get("messageAttributes") or {})
     return DeliveredEvent(
         message_id=str(record.get("messageId", "")),
         queue_arn=str(record.get("eventSourceARN", "")),
-        receive_count=int(attributes.get("ApproximateReceiveCount", "1")),
+        receive_count=receive_count,
         eventbridge=eventbridge,
         envelope=envelope,
+        redriven=redriven,
     )

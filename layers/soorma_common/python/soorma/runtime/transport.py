@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from soorma.publishing import EventSink, WireEvent
+from soorma.outbox import StoredEvents
+from soorma.publishing import EventSink
 from soorma_common.errors import PermanentError
 
 #: A raw SQS record of a Lambda event (`messageId`, `body`, `attributes`, `eventSourceARN`, ...).
@@ -24,13 +25,14 @@ SqsRecord = dict[str, Any]
 
 
 class ClaimKeeper(Protocol):
-    """Runs work at most once per key and keeps its result (the outgoing events, wire form)."""
+    """Runs work at most once per key and keeps its result (the outgoing events, in their
+    stored form: `soorma.outbox`)."""
 
     def register_lambda_context(self, lambda_context: Any) -> None:
         """Bound in-progress claims by the invocation's remaining time."""
         ...
 
-    def run_once(self, key: str, work: Callable[[], list[WireEvent]]) -> list[WireEvent]:
+    def run_once(self, key: str, work: Callable[[], StoredEvents]) -> StoredEvents:
         """Run `work` unless `key` completed before; return its (stored) outgoing events.
         Raises `ClaimInProgressError` (transient) while another invocation holds the key."""
         ...

@@ -1,0 +1,201 @@
+"""The requests an agent sent, and the check that a reply answers one of them.
+
+**The record.** One *pending request* item per request, in the idempotency table, keyed
+`<agent>#request#<request id>` (`pending_request_key`), with `status` `PENDING`, the request's
+type, `response_event` (when it names one), `response_topic`, correlation id, `sent_at` and
+`expires_at` (the claim TTL). A request is an event on `action-requests` addressed back to its
+publisher (`replyto` = the agent of its source). The runtime writes the items of a batch's
+requests when it flushes them, and `EventPublisher` (a caller outside Lambda publishing as
+`soorma.<agent>`) when it publishes them, *before* PutEvents (a reply can never arrive before
+its record), with a conditional put that never overwrites an item (a re-flush of stored events
+writes nothing new). A reply is checked with one consistent `GetItem`. Request timeouts (issue
+15) reuse the item: the reply and the timeout each try one conditional `UpdateItem` `status =
+PENDING -> ANSWERED | TIMED_OUT`; the one that succeeds is delivered.
+
+**Who may reply** (requests are addressed by event type, not by agent): a reply to request R
+of agent A is accepted by A only if
+1. its `causation_id` names a request A sent (a pending request item exists),
+2. its type is R's `response_event` when R names one (what A asked for; a failure reply travels
+   under it too; without one, the responder's default reply type is accepted),
+3. its source is not A's own (a requester does not answer itself), or it is the platform's
+   (`PLATFORM_SOURCE`, e.g. the timeout replies of issue 15).
+The responder is not named further: any agent that may put R's `response_event` may answer.
+Which agents may is enforced by IAM: each agent may put only its own source and the detail-types
+it declares in `events_produced` (`infra/permissions.py`), so a third agent can answer R only if
+it declares R's reply type. Anything else is dead-lettered as `ForgedReplyError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from soorma_common.delivery import TTL_ATTRIBUTE
+from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import ForgedReplyError
+from soorma_common.naming import SOURCE_PREFIX
+
+#: The source of replies the platform itself sends (request timeouts).
+PLATFORM_SOURCE = f"{SOURCE_PREFIX}platform"
+#: `status` of a request still waiting for its reply.
+PENDING = "PENDING"
+
+
+def pending_request_key(agent: str, request_id: str) -> str:
+    """The idempotency-table key (`id`) of the pending request `request_id` of `agent`."""
+    return f"{agent}#request#{request_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class SentRequest:
+    """A request an agent sent: what its reply must match."""
+
+    requester: str
+    request_id: str
+    request_type: str
+    response_event: str | None
+    response_topic: str
+    correlation_id: str
+
+
+def sent_requests(agent: str, wires: Iterable[Mapping[str, Any]]) -> list[SentRequest]:
+    """The requests among an agent's outgoing events (wire form): those on `action-requests`
+    addressed back to it (`replyto`), as `bus.request` publishes them."""
+    found = []
+    for wire in wires:
+        if wire.get("replyto") == agent and wire.get("topic") == "action-requests":
+            response_event = wire.get("responseevent")
+            found.append(
+                SentRequest(
+                    agent,
+                    str(wire["id"]),
+                    str(wire["type"]),
+                    str(response_event) if response_event else None,
+                    str(wire.get("responsetopic") or "action-results"),
+                    str(wire.get("correlationid") or wire["id"]),
+                )
+            )
+    return found
+
+
+class PendingRequests(Protocol):
+    """Where an agent's sent requests are kept until their reply (one item per request)."""
+
+    def record(self, requests: Sequence[SentRequest]) -> None:
+        """Keep these requests (an existing item is left as it is). Raises when it cannot
+        (the batch's records are then retried)."""
+        ...
+
+    def find(self, requester: str, request_id: str) -> SentRequest | None:
+        """The request `request_id` that `requester` sent, or None."""
+        ...
+
+
+class DynamoDBPendingRequests:
+    """Pending requests in the idempotency table (`pending_request_key`), kept `ttl_seconds`."""
+
+    def __init__(self, table: str, *, ttl_seconds: int, dynamodb_client: Any = None) -> None:
+        self.table = table
+        self.ttl_seconds = ttl_seconds
+        self._client = dynamodb_client
+
+    @property
+    def client(self) -> Any:
+        """The boto3 DynamoDB client used (default: the process's)."""
+        if self._client is None:
+            from soorma import clients
+
+            self._client = clients.client("dynamodb")
+        return self._client
+
+    def record(self, requests: Sequence[SentRequest]) -> None:
+        """One conditional `PutItem` per request (`attribute_not_exists(id)`)."""
+        now = int(time.time())
+        for request in requests:
+            try:
+                self.client.put_item(
+                    TableName=self.table,
+                    Item=_item(request, now, now + self.ttl_seconds),
+                    ConditionExpression="attribute_not_exists(id)",
+                )
+            except self.client.exceptions.ConditionalCheckFailedException:
+                continue  # recorded by the first flush: a re-flush changes nothing
+
+    def find(self, requester: str, request_id: str) -> SentRequest | None:
+        """One consistent `GetItem`."""
+        item = self.client.get_item(
+            TableName=self.table,
+            Key={"id": {"S": pending_request_key(requester, request_id)}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        return SentRequest(
+            requester,
+            request_id,
+            item["request_type"]["S"],
+            item["response_event"]["S"] if "response_event" in item else None,
+            item["response_topic"]["S"],
+            item["correlation_id"]["S"],
+        )
+
+
+class InMemoryPendingRequests:
+    """Pending requests in a dict (tests, the in-memory bus)."""
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str], SentRequest] = {}
+
+    def record(self, requests: Sequence[SentRequest]) -> None:
+        """Keep the requests not kept yet."""
+        for request in requests:
+            self.requests.setdefault((request.requester, request.request_id), request)
+
+    def find(self, requester: str, request_id: str) -> SentRequest | None:
+        """The request, or None."""
+        return self.requests.get((requester, request_id))
+
+
+def check_reply(
+    reply: EventEnvelope, agent: str, source: str, requests: PendingRequests
+) -> SentRequest:
+    """The request `reply` answers; raise `ForgedReplyError` (permanent) unless it follows the
+    rules of this module's docstring."""
+    request = requests.find(agent, reply.causation_id) if reply.causation_id else None
+    if request is None:
+        raise ForgedReplyError(
+            f"reply {reply.id!r} ({reply.type!r} from {reply.source!r}) to {agent!r} names "
+            f"causation_id {reply.causation_id!r}, which is no request {agent!r} sent: a reply's "
+            "causation_id must be its request's id (context.bus.respond sets it)"
+        )
+    if reply.source == PLATFORM_SOURCE:
+        return request
+    if request.response_event is not None and reply.type != request.response_event:
+        raise ForgedReplyError(
+            f"reply {reply.id!r} to request {request.request_id!r} has type {reply.type!r}, "
+            f"but {agent!r} asked for {request.response_event!r} (its response_event)"
+        )
+    if reply.source == source:
+        raise ForgedReplyError(
+            f"reply {reply.id!r} to request {request.request_id!r} comes from the requester "
+            f"itself ({source!r}): a request is answered by another agent"
+        )
+    return request
+
+
+def _item(request: SentRequest, now: int, expires_at: int) -> dict[str, Any]:
+    item = {
+        "id": {"S": pending_request_key(request.requester, request.request_id)},
+        "status": {"S": PENDING},
+        "requester": {"S": request.requester},
+        "request_type": {"S": request.request_type},
+        "response_topic": {"S": request.response_topic},
+        "correlation_id": {"S": request.correlation_id},
+        "sent_at": {"N": str(now)},
+        TTL_ATTRIBUTE: {"N": str(expires_at)},
+    }
+    if request.response_event is not None:
+        item["response_event"] = {"S": request.response_event}
+    return item
