@@ -21,7 +21,7 @@ from soorma_common.delivery import (
     TTL_ATTRIBUTE,
 )
 from soorma_common.environment import function_environment
-from soorma_common.routing import rules_for
+from soorma_common.routing import NOT_A_REPLY, rules_for
 from soorma_common.tables import TABLES
 from soorma_common.topics import EventTopic
 from tests.infra.agent_folders import write_two_agents
@@ -189,15 +189,27 @@ def test_rules_have_the_exact_patterns_of_rules_for(app: Synthesized, agent: str
 
 def test_order_processor_patterns_spelled_out(app: Synthesized) -> None:
     rules = by_name(app.nested[ORDER], "AWS::Events::Rule", "Name")
+    # `order.*` skips the agent's own events; its exact `order.placed` takes only its own (the
+    # prefix rule brings everyone else's): disjoint rules, each event delivered once.
     assert rules["order-processor-business-facts"]["EventPattern"] == {
-        "detail": {"topic": ["business-facts"]},
-        "detail-type": [{"prefix": "order."}, "order.placed"],
+        "detail": {"topic": ["business-facts"], **NOT_A_REPLY},
+        "source": ["soorma.order-processor"],
+        "detail-type": ["order.placed"],
+    }
+    assert rules["order-processor-business-facts-2"]["EventPattern"] == {
+        "detail": {"topic": ["business-facts"], **NOT_A_REPLY},
+        "source": [{"anything-but": ["soorma.order-processor"]}],
+        "detail-type": [{"prefix": "order."}],
     }
     assert rules["order-processor-action-results-replies"]["EventPattern"] == {
-        "detail": {"topic": ["action-results"], "replyto": ["order-processor"]}
+        "detail": {
+            "topic": ["action-results"],
+            "replyto": ["order-processor"],
+            "responseevent": [{"exists": False}],
+        }
     }
     assert rules["order-processor-action-requests"]["EventPattern"] == {
-        "detail": {"topic": ["action-requests"]},
+        "detail": {"topic": ["action-requests"], **NOT_A_REPLY},
         "detail-type": ["order.check"],
     }
     log_rules = by_name(app.nested[LOG], "AWS::Events::Rule", "Name")
@@ -413,15 +425,21 @@ def test_a_new_subscription_changes_the_template_as_expected(
     before, after = app.nested[ORDER], changed_app.nested[ORDER]
     old_rules = by_name(before, "AWS::Events::Rule", "Name")
     new_rules = by_name(after, "AWS::Events::Rule", "Name")
-    assert set(new_rules) - set(old_rules) == {"order-processor-notification-events"}
+    assert set(new_rules) - set(old_rules) == {
+        "order-processor-notification-events",
+        "order-processor-business-facts-3",  # the rules of a topic are numbered in order
+    }
     assert new_rules["order-processor-notification-events"]["EventPattern"] == {
-        "detail": {"topic": ["notification-events"]},
+        "detail": {"topic": ["notification-events"], **NOT_A_REPLY},
         "detail-type": ["customer.notified"],
     }
-    assert new_rules["order-processor-business-facts"]["EventPattern"]["detail-type"] == [
-        {"prefix": "order."},
-        "order.placed",
-        "payment.received",
+    facts = [
+        new_rules[f"order-processor-business-facts{n}"]["EventPattern"] for n in ("", "-2", "-3")
+    ]
+    assert [p["detail-type"] for p in facts] == [
+        ["payment.received"],
+        ["order.placed"],
+        [{"prefix": "order."}],
     ]
     new_queues = set(by_name(after, "AWS::SQS::Queue", "QueueName")) - set(
         by_name(before, "AWS::SQS::Queue", "QueueName")
