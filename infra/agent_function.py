@@ -24,6 +24,7 @@ from infra.permissions import (
     REGISTRY_READ_ACTIONS,
     TABLE_WRITE_ACTIONS,
     dead_letter_send_statement,
+    idempotency_key_patterns,
     put_events_statement,
     table_statement,
 )
@@ -133,7 +134,8 @@ class AgentFunction(Construct):
     The role may put events on the bus only as `soorma.<agent>` (and only its declared event
     types), consume only its queues, send only to its DLQs, read the registry, get/put/update/
     delete idempotency items, read/write memory items (no Scan), and write the events table if
-    it is a platform agent.
+    it is a platform agent. Its idempotency access is limited to its own claims
+    (`dynamodb:LeadingKeys`, `permissions.idempotency_key_patterns`).
 
     Attributes: `function`, `role`, `log_group`, `queues` (topic -> SubscriptionQueue),
     `rules` (rule name -> Rule).
@@ -253,6 +255,7 @@ class AgentFunction(Construct):
         }
         if props.event_log_writer():
             access["events"] = TABLE_WRITE_ACTIONS
+        own_claims = idempotency_key_patterns(props.stage, props.manifest.name)
         for role, actions in access.items():
             index_arn = self._index_arn(role) if TABLES[role].indexes else None
             self.role.add_to_principal_policy(
@@ -261,6 +264,7 @@ class AgentFunction(Construct):
                     props.tables[role].table_arn,
                     actions,
                     index_arn,
+                    leading_keys=own_claims if role == "idempotency" else None,
                 )
             )
             if index_arn:

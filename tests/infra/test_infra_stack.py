@@ -313,6 +313,20 @@ def test_every_put_events_statement_is_conditioned_on_the_agents_source(app: Syn
     assert checked == 1
 
 
+def test_each_role_reaches_only_its_own_idempotency_claims(app: Synthesized) -> None:
+    """Issue 10: every role could rewrite any agent's completed claim (and so make it re-publish
+    a forged outbox). Now `dynamodb:LeadingKeys` limits each to keys `<its function name>.*`."""
+    for agent, template in app.nested.items():
+        [claims] = [
+            s for s in statements(template) if "IdempotencyTable" in json.dumps(s["Resource"])
+        ]
+        assert claims["Condition"] == {
+            "ForAllValues:StringLike": {
+                "dynamodb:LeadingKeys": [f"{naming.function_name(STAGE, agent)}.*"]
+            }
+        }
+
+
 def test_roles_touch_only_their_own_queues_and_the_tables_they_need(app: Synthesized) -> None:
     for agent, template in app.nested.items():
         own_queues = set(resources(template, "AWS::SQS::Queue"))
