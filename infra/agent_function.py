@@ -129,7 +129,7 @@ class AgentFunction(Construct):
     """One agent: for each subscribed topic a `SubscriptionQueue`, the rules of
     `soorma_common.routing.rules_for` targeting it (the DLQ as the rule's DLQ, with a retry
     policy), and an SQS event-source mapping (batch 10, ReportBatchItemFailures) into the
-    agent's Lambda (Python 3.11, arm64, X-Ray active).
+    agent's Lambda (Python 3.13 on Amazon Linux 2023, arm64, X-Ray active).
 
     The role may put events on the bus only as `soorma.<agent>` (and only its declared event
     types), consume only its queues, send only to its DLQs, read the registry, get/put/update/

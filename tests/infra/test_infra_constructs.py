@@ -100,11 +100,11 @@ def test_powertools_layer_pinned_by_number_is_region_aware() -> None:
     arn = stack.resolve(PowertoolsLayerProps(layer_version=42).layer_arn())
     assert arn == {
         "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:017000801446:layer:"
-        "AWSLambdaPowertoolsPythonV3-python311-arm64:42"
+        "AWSLambdaPowertoolsPythonV3-python313-arm64:42"
     }
     assert PowertoolsLayerProps(arn="arn:aws:lambda:x").layer_arn() == "arn:aws:lambda:x"
     assert PowertoolsLayerProps().ssm_parameter() == (
-        "/aws/service/powertools/python/arm64/python3.11/3.37.0"
+        "/aws/service/powertools/python/arm64/python3.13/3.37.0"
     )
 
 

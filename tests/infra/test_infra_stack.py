@@ -128,7 +128,7 @@ def test_dev_tables_are_deleted_with_the_stack(app: Synthesized) -> None:
 
 def test_layers_common_asset_and_pinned_powertools(app: Synthesized) -> None:
     (layer,) = resources(app.root, "AWS::Lambda::LayerVersion").values()
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     asset_hash = layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")
     asset = app.outdir / f"asset.{asset_hash}"
@@ -139,7 +139,7 @@ def test_layers_common_asset_and_pinned_powertools(app: Synthesized) -> None:
         (function,) = resources(template, "AWS::Lambda::Function").values()
         powertools = function["Properties"]["Layers"][0]
         assert powertools == (
-            "{{resolve:ssm:/aws/service/powertools/python/arm64/python3.11/3.37.0}}"
+            "{{resolve:ssm:/aws/service/powertools/python/arm64/python3.13/3.37.0}}"
         )
 
 
@@ -276,7 +276,7 @@ def test_function_settings_and_environment(app: Synthesized) -> None:
     (function,) = resources(app.nested[ORDER], "AWS::Lambda::Function").values()
     props = function["Properties"]
     assert props["FunctionName"] == naming.function_name(STAGE, ORDER)
-    assert props["Runtime"] == "python3.11" and props["Architectures"] == ["arm64"]
+    assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
     assert props["Handler"] == "handler.handler"
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Timeout"] == 30 and props["MemorySize"] == 512
@@ -487,7 +487,7 @@ def test_cdk_nag_reports_no_unacknowledged_finding(app: Synthesized) -> None:
 
 def test_cdk_nag_acknowledgments_are_exactly_these(app: Synthesized) -> None:
     runtime = (
-        "python3.11 is the runtime the soorma_common layer and the pinned Powertools layer "
+        "python3.13 is the runtime the soorma_common layer and the pinned Powertools layer "
         "are built and tested for"
     )
     xray = (
