@@ -28,6 +28,7 @@ from infra.permissions import (
     put_events_statement,
     table_statement,
 )
+from infra.platform import retains_data
 from infra.powertools import ARCHITECTURE, RUNTIME
 from infra.subscription_queue import SubscriptionQueue
 from soorma_common import naming
@@ -45,6 +46,10 @@ from soorma_common.routing import RuleSpec, rules_for
 from soorma_common.tables import TABLES
 from soorma_common.topics import EventTopic
 
+#: The event-source mappings' `MaximumConcurrency` when none is set: at most 10 concurrent
+#: invocations per subscribed queue, so a flood (or a loop) on one topic cannot take the
+#: account's whole Lambda concurrency; raise it per agent with `max_concurrency` (2-1000).
+DEFAULT_MAX_CONCURRENCY = 10
 #: Lambda's largest timeout and SQS's largest visibility timeout.
 MAX_FUNCTION_TIMEOUT_SECONDS = 900
 MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
@@ -63,8 +68,11 @@ class AgentFunctionProps:
       `infra.bundling`).
     - `stage`, `bus`, `tables` (role -> table), `layers`: from `SoormaPlatform`.
     - `timeout_seconds` (default 30) and `memory_mib` (default 512).
-    - `max_concurrency`: the event-source mappings' `MaximumConcurrency` (2-1000; default None =
-      not capped). Reserved concurrency is never set: throttled invocations burn receive counts.
+    - `max_concurrency`: the event-source mappings' `MaximumConcurrency` (2-1000; None =
+      `DEFAULT_MAX_CONCURRENCY`, 10 per queue). Reserved concurrency is never set: throttled
+      invocations burn receive counts, while `MaximumConcurrency` only slows the pollers.
+    - `retain_queues`: keep the queues and DLQs on stack deletion (default: as the tables,
+      production stages, `platform.retains_data`).
     - `visibility_timeout_seconds`: default 6 x timeout; a smaller value is a synth error.
     - `log_retention`: the function's log group retention (default one month).
     - `writes_event_log`: grant write on the events table (default: agents of
@@ -81,6 +89,7 @@ class AgentFunctionProps:
     timeout_seconds: int = DEFAULT_FUNCTION_TIMEOUT_SECONDS
     memory_mib: int = 512
     max_concurrency: int | None = None
+    retain_queues: bool | None = None
     visibility_timeout_seconds: int | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     writes_event_log: bool | None = None
@@ -116,6 +125,14 @@ class AgentFunctionProps:
                 "2..1000 (the event-source mapping's MaximumConcurrency)"
             )
         return chosen
+
+    def concurrency(self) -> int:
+        """The event-source mappings' `MaximumConcurrency`: as set, else the default."""
+        return DEFAULT_MAX_CONCURRENCY if self.max_concurrency is None else self.max_concurrency
+
+    def retains_queues(self) -> bool:
+        """Whether the queues and DLQs outlive the stack (production stages, as the tables)."""
+        return retains_data(self.stage) if self.retain_queues is None else self.retain_queues
 
     def event_log_writer(self) -> bool:
         """Whether this agent writes the events table (by kind, never by name: any agent may
@@ -190,6 +207,7 @@ class AgentFunction(Construct):
                 agent=manifest.name,
                 topic=topic,
                 visibility_timeout=visibility,
+                retain=props.retains_queues(),
             )
             self.queues[topic] = subscription
             self.function.add_event_source(
@@ -197,7 +215,7 @@ class AgentFunction(Construct):
                     subscription.queue,
                     batch_size=BATCH_SIZE,
                     report_batch_item_failures=True,
-                    max_concurrency=props.max_concurrency,
+                    max_concurrency=props.concurrency(),
                 )
             )
         self.rules: dict[str, events.Rule] = {

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto.events.models import EventPattern
 
+from infra.agent_function import DEFAULT_MAX_CONCURRENCY
 from infra.nag import Acknowledgment, acknowledgments
 from soorma_common import naming
 from soorma_common.delivery import (
@@ -21,7 +23,7 @@ from soorma_common.delivery import (
     TTL_ATTRIBUTE,
 )
 from soorma_common.environment import function_environment
-from soorma_common.routing import NOT_A_REPLY, rules_for
+from soorma_common.routing import NOT_A_REPLY, pattern_matches, rules_for
 from soorma_common.tables import TABLES
 from soorma_common.topics import EventTopic
 from tests.infra.agent_folders import write_two_agents
@@ -100,7 +102,12 @@ def test_bus_and_archive(app: Synthesized) -> None:
     (archive,) = resources(app.root, "AWS::Events::Archive").values()
     assert archive["Properties"]["ArchiveName"] == naming.archive_name(STAGE)
     assert archive["Properties"]["RetentionDays"] == 30
-    assert archive["Properties"]["EventPattern"] == {"source": [{"prefix": "soorma."}]}
+    # Every event, external producers' too (issue 10: the archive kept only `soorma.*` sources).
+    pattern = archive["Properties"]["EventPattern"]
+    assert pattern == {"source": [{"exists": True}]}
+    external = {"source": "com.example.shop", "detail-type": "order.placed", "detail": {}}
+    assert pattern_matches(pattern, external)
+    assert EventPattern(json.dumps(pattern), pattern).matches_event(external)
 
 
 def test_tables_keys_pitr_ttl_and_on_demand(app: Synthesized) -> None:
@@ -124,6 +131,9 @@ def test_tables_keys_pitr_ttl_and_on_demand(app: Synthesized) -> None:
 def test_dev_tables_are_deleted_with_the_stack(app: Synthesized) -> None:
     for table in resources(app.root, "AWS::DynamoDB::Table").values():
         assert table["DeletionPolicy"] == "Delete"
+    for template in app.nested.values():
+        for queue in resources(template, "AWS::SQS::Queue").values():
+            assert queue["DeletionPolicy"] == "Delete"
 
 
 def test_layers_common_asset_and_pinned_powertools(app: Synthesized) -> None:
@@ -227,7 +237,8 @@ def test_event_source_mappings(app: Synthesized, agent: str) -> None:
         props = mapping["Properties"]
         assert props["BatchSize"] == BATCH_SIZE
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert "ScalingConfig" not in props  # max_concurrency not set by default
+        # A cap by default (issue 10: unset), never reserved concurrency.
+        assert props["ScalingConfig"] == {"MaximumConcurrency": DEFAULT_MAX_CONCURRENCY}
     (function,) = resources(template, "AWS::Lambda::Function").values()
     assert "ReservedConcurrentExecutions" not in function["Properties"]
 
