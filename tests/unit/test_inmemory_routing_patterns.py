@@ -27,7 +27,9 @@ AGENT = "subscriber"
 OWN_SOURCE = f"soorma.{AGENT}"
 segments = st.text(alphabet="abc", min_size=1, max_size=3)
 event_types = st.lists(segments, min_size=1, max_size=3).map(".".join)
-topics = st.sampled_from([EventTopic.ACTION_RESULTS, EventTopic.BUSINESS_FACTS])
+topics = st.sampled_from(
+    [EventTopic.ACTION_REQUESTS, EventTopic.ACTION_RESULTS, EventTopic.BUSINESS_FACTS]
+)
 type_patterns = st.one_of(
     st.just("*"),
     event_types,
@@ -43,7 +45,7 @@ sources = st.sampled_from([OWN_SOURCE, "soorma.other", "com.example.shop"])
 def subscriptions(draw: st.DrawFn) -> Subscription:
     topic = draw(topics)
     pattern = draw(type_patterns)
-    if draw(st.booleans()):
+    if topic is not EventTopic.ACTION_REQUESTS and draw(st.booleans()):
         return Subscription(topic=topic, event_type=pattern, replies=True)
     return Subscription(
         topic=topic,
@@ -94,7 +96,11 @@ def delivers(subs: list[Subscription], event: dict[str, Any]) -> bool:
     """Whether the agent with `subs` receives `event`, per docs/events-and-topics.md."""
     detail = event["detail"]
     topic, event_type, reply_to = detail["topic"], event["detail-type"], detail.get("replyto")
-    is_reply = reply_to is not None and "responseevent" not in detail
+    is_reply = (
+        reply_to is not None
+        and "responseevent" not in detail
+        and topic != EventTopic.ACTION_REQUESTS.value  # requests travel there, naming `replyto`
+    )
     on_topic = [s for s in subs if s.topic == topic and means(s.event_type, event_type)]
     if is_reply and reply_to == AGENT and any(s.replies for s in subs if s.topic == topic):
         return any(s.replies for s in on_topic)
@@ -224,6 +230,20 @@ def test_every_event_a_rule_delivers_has_a_handler(
         assert delivered == (agent.find_handler(envelope) is not None)
     elif delivered:
         assert agent.find_handler(envelope) is not None
+
+
+def test_a_request_relying_on_the_responders_default_reply_type_reaches_the_responder() -> None:
+    """A request names its requester (`replyto`) and may leave `responseevent` to the tool's
+    default: on action-requests it is a request, never a reply."""
+    sub = Subscription(topic=EventTopic.ACTION_REQUESTS, event_type="calc.add")
+    [rule] = rules_for(AgentManifest(name=AGENT, kind=AgentKind.TOOL, subscriptions=[sub]))
+    request = bus_event(EventTopic.ACTION_REQUESTS, "calc.add", "caller")
+    assert pattern_matches(rule.pattern, request) and moto_matches(rule.pattern, request)
+
+
+def test_replies_are_refused_on_action_requests() -> None:
+    with pytest.raises(ValueError, match="carries requests, never replies"):
+        Subscription(topic=EventTopic.ACTION_REQUESTS, event_type="*", replies=True)
 
 
 def test_pattern_matches_refuses_operators_it_does_not_know() -> None:

@@ -60,7 +60,10 @@ def test_our_matcher_agrees_with_eventbridge_semantics(
     manifest = AgentManifest(
         name=name,
         kind="agent",
-        subscriptions=[Subscription(topic=t, event_type=p, replies=r) for t, p, r in subscriptions],
+        subscriptions=[
+            Subscription(topic=t, event_type=p, replies=r and t is not EventTopic.ACTION_REQUESTS)
+            for t, p, r in subscriptions
+        ],
     )
     event = eventbridge_event(topic, event_type, reply_to)
     for rule in rules_for(manifest):
@@ -104,7 +107,7 @@ def test_rules_group_by_topic_and_reply_rules_match_reply_to_only() -> None:
         "planner-a-action-requests-2",
         "planner-a-action-results-replies",
     }
-    not_a_reply = {"topic": ["action-requests"], **NOT_A_REPLY}
+    not_a_reply = {"topic": ["action-requests"]}  # action-requests carries no replies
     assert rules["planner-a-action-requests"].pattern == {
         "detail": not_a_reply,
         "detail-type": ["goal.set"],

@@ -67,6 +67,12 @@ class Subscription(BaseModel):
 
     @model_validator(mode="after")
     def _flags_fit(self) -> Subscription:
+        if self.replies and self.topic is EventTopic.ACTION_REQUESTS:
+            raise ValueError(
+                f"reply subscription to {self.event_type!r} on action-requests: that topic "
+                "carries requests, never replies; receive replies on action-results (the "
+                "default response_topic) or the requests' response_topic"
+            )
         if self.replies and (self.include_replies or self.include_own_events):
             raise ValueError(
                 f"subscription to {self.event_type!r} on {self.topic.value}: replies=True already "

@@ -7,8 +7,9 @@ the subset of EventBridge's pattern syntax that Soorma emits (exact values, `pre
 
 What the rules deliver (docs/events-and-topics.md, "Routing"):
 
-- a reply is an event addressed to an agent (`detail.replyto`) that is not itself a request (no
-  `detail.responseevent`: a request carries `replyto` too, naming where its reply goes);
+- a reply is an event addressed to an agent (`detail.replyto`) that is not itself a request: not
+  on `action-requests` (requests travel there, naming their requester in `replyto`) and without
+  `detail.responseevent` (a request's reply type);
 - a subscription that is not a reply subscription receives no reply (`NOT_A_REPLY`: `replyto`
   absent or `responseevent` present), unless it says `include_replies=True` (an observer of
   every reply, like the event log);
@@ -114,7 +115,7 @@ def rules_for(
         plain_subs = [s for s in subs if not s.replies]
         for replies, selectors in (
             (True, _reply_selectors(agent, reply_subs)),
-            (False, _plain_selectors(agent, plain_subs, has_reply_rule=bool(reply_subs))),
+            (False, _plain_selectors(agent, topic, plain_subs, bool(reply_subs))),
         ):
             patterns = [p for s in selectors for p in _patterns(topic, s, max_pattern_chars, agent)]
             rules += [
@@ -132,7 +133,7 @@ def _reply_selectors(agent: str, subs: Sequence[Subscription]) -> list[_Selector
 
 
 def _plain_selectors(
-    agent: str, subs: Sequence[Subscription], *, has_reply_rule: bool
+    agent: str, topic: EventTopic, subs: Sequence[Subscription], has_reply_rule: bool
 ) -> list[_Selector]:
     """Disjoint selectors for the non-reply subscriptions of one topic.
 
@@ -149,8 +150,10 @@ def _plain_selectors(
     addressed: list[Any] = [{"anything-but": [agent]}] if has_reply_rule else [{"exists": True}]
     replies = {"replyto": addressed, "responseevent": [{"exists": False}]}
     conditions: list[tuple[dict[str, Any] | None, Sequence[Subscription]]]
-    if len(observers) == len(subs) and not has_reply_rule:
-        conditions = [(None, subs)]  # every subscription wants every event of the topic
+    if topic is EventTopic.ACTION_REQUESTS or (len(observers) == len(subs) and not has_reply_rule):
+        # Requests only (never replies) on action-requests; or every subscription wants every
+        # event of the topic.
+        conditions = [(None, subs)]
     else:
         conditions = [(NOT_A_REPLY, subs)]
         if observers:
