@@ -24,9 +24,11 @@ from infra.permissions import (
     REGISTRY_READ_ACTIONS,
     TABLE_WRITE_ACTIONS,
     dead_letter_send_statement,
+    idempotency_key_patterns,
     put_events_statement,
     table_statement,
 )
+from infra.platform import retains_data
 from infra.powertools import ARCHITECTURE, RUNTIME
 from infra.subscription_queue import SubscriptionQueue
 from soorma_common import naming
@@ -44,6 +46,10 @@ from soorma_common.routing import RuleSpec, rules_for
 from soorma_common.tables import TABLES
 from soorma_common.topics import EventTopic
 
+#: The event-source mappings' `MaximumConcurrency` when none is set: at most 10 concurrent
+#: invocations per subscribed queue, so a flood (or a loop) on one topic cannot take the
+#: account's whole Lambda concurrency; raise it per agent with `max_concurrency` (2-1000).
+DEFAULT_MAX_CONCURRENCY = 10
 #: Lambda's largest timeout and SQS's largest visibility timeout.
 MAX_FUNCTION_TIMEOUT_SECONDS = 900
 MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
@@ -62,8 +68,11 @@ class AgentFunctionProps:
       `infra.bundling`).
     - `stage`, `bus`, `tables` (role -> table), `layers`: from `SoormaPlatform`.
     - `timeout_seconds` (default 30) and `memory_mib` (default 512).
-    - `max_concurrency`: the event-source mappings' `MaximumConcurrency` (2-1000; default None =
-      not capped). Reserved concurrency is never set: throttled invocations burn receive counts.
+    - `max_concurrency`: the event-source mappings' `MaximumConcurrency` (2-1000; None =
+      `DEFAULT_MAX_CONCURRENCY`, 10 per queue). Reserved concurrency is never set: throttled
+      invocations burn receive counts, while `MaximumConcurrency` only slows the pollers.
+    - `retain_queues`: keep the queues and DLQs on stack deletion (default: as the tables,
+      production stages, `platform.retains_data`).
     - `visibility_timeout_seconds`: default 6 x timeout; a smaller value is a synth error.
     - `log_retention`: the function's log group retention (default one month).
     - `writes_event_log`: grant write on the events table (default: agents of
@@ -80,6 +89,7 @@ class AgentFunctionProps:
     timeout_seconds: int = DEFAULT_FUNCTION_TIMEOUT_SECONDS
     memory_mib: int = 512
     max_concurrency: int | None = None
+    retain_queues: bool | None = None
     visibility_timeout_seconds: int | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     writes_event_log: bool | None = None
@@ -116,6 +126,14 @@ class AgentFunctionProps:
             )
         return chosen
 
+    def concurrency(self) -> int:
+        """The event-source mappings' `MaximumConcurrency`: as set, else the default."""
+        return DEFAULT_MAX_CONCURRENCY if self.max_concurrency is None else self.max_concurrency
+
+    def retains_queues(self) -> bool:
+        """Whether the queues and DLQs outlive the stack (production stages, as the tables)."""
+        return retains_data(self.stage) if self.retain_queues is None else self.retain_queues
+
     def event_log_writer(self) -> bool:
         """Whether this agent writes the events table (by kind, never by name: any agent may
         call itself `event-log`)."""
@@ -128,12 +146,13 @@ class AgentFunction(Construct):
     """One agent: for each subscribed topic a `SubscriptionQueue`, the rules of
     `soorma_common.routing.rules_for` targeting it (the DLQ as the rule's DLQ, with a retry
     policy), and an SQS event-source mapping (batch 10, ReportBatchItemFailures) into the
-    agent's Lambda (Python 3.11, arm64, X-Ray active).
+    agent's Lambda (Python 3.13 on Amazon Linux 2023, arm64, X-Ray active).
 
     The role may put events on the bus only as `soorma.<agent>` (and only its declared event
     types), consume only its queues, send only to its DLQs, read the registry, get/put/update/
     delete idempotency items, read/write memory items (no Scan), and write the events table if
-    it is a platform agent.
+    it is a platform agent. Its idempotency access is limited to its own claims
+    (`dynamodb:LeadingKeys`, `permissions.idempotency_key_patterns`).
 
     Attributes: `function`, `role`, `log_group`, `queues` (topic -> SubscriptionQueue),
     `rules` (rule name -> Rule).
@@ -188,6 +207,7 @@ class AgentFunction(Construct):
                 agent=manifest.name,
                 topic=topic,
                 visibility_timeout=visibility,
+                retain=props.retains_queues(),
             )
             self.queues[topic] = subscription
             self.function.add_event_source(
@@ -195,7 +215,7 @@ class AgentFunction(Construct):
                     subscription.queue,
                     batch_size=BATCH_SIZE,
                     report_batch_item_failures=True,
-                    max_concurrency=props.max_concurrency,
+                    max_concurrency=props.concurrency(),
                 )
             )
         self.rules: dict[str, events.Rule] = {
@@ -253,6 +273,7 @@ class AgentFunction(Construct):
         }
         if props.event_log_writer():
             access["events"] = TABLE_WRITE_ACTIONS
+        own_claims = idempotency_key_patterns(props.stage, props.manifest.name)
         for role, actions in access.items():
             index_arn = self._index_arn(role) if TABLES[role].indexes else None
             self.role.add_to_principal_policy(
@@ -261,6 +282,7 @@ class AgentFunction(Construct):
                     props.tables[role].table_arn,
                     actions,
                     index_arn,
+                    leading_keys=own_claims if role == "idempotency" else None,
                 )
             )
             if index_arn:

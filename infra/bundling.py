@@ -3,7 +3,7 @@
 ARCHITECTURE.md "Packaging": the `soorma_common` layer and the Powertools layer bring our code and
 Powertools (with pydantic, fastjsonschema, aws-xray-sdk); boto3 comes with the runtime. Anything
 else an agent needs goes in `functions/<name>/requirements.txt` and is installed into the asset
-for Lambda's platform (arm64, CPython 3.11, binary wheels only) by pip on this machine, as CDK
+for Lambda's platform (arm64, CPython 3.13, binary wheels only) by pip on this machine, as CDK
 local bundling: never Docker. A folder without `requirements.txt` is uploaded as it is.
 """
 
@@ -37,7 +37,7 @@ class BundlingError(RuntimeError):
 
 
 def python_version() -> str:
-    """The Lambda runtime's Python version as pip spells it (`3.11`)."""
+    """The Lambda runtime's Python version as pip spells it (`3.13`)."""
     return RUNTIME.name.removeprefix("python")
 
 

@@ -75,11 +75,35 @@ REGISTRY_READ_ACTIONS = TABLE_READ_ACTIONS
 
 
 def table_statement(
-    sid: str, table_arn: str, actions: tuple[str, ...], index_arn: str | None = None
+    sid: str,
+    table_arn: str,
+    actions: tuple[str, ...],
+    index_arn: str | None = None,
+    leading_keys: list[str] | None = None,
 ) -> iam.PolicyStatement:
-    """Item access to one table (and its indexes when `index_arn` is given)."""
+    """Item access to one table (and its indexes when `index_arn` is given); with
+    `leading_keys`, only to items whose partition key matches one of those `StringLike` patterns
+    (`dynamodb:LeadingKeys`)."""
+    conditions = (
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": leading_keys}}
+        if leading_keys is not None
+        else None
+    )
     return iam.PolicyStatement(
         sid=sid,
         actions=sorted(set(actions)),
         resources=[table_arn, *([index_arn] if index_arn else [])],
+        conditions=conditions,
     )
+
+
+def idempotency_key_patterns(stage: str, agent: str) -> list[str]:
+    """The partition keys (`id`) of an agent's own idempotency claims, as `StringLike` patterns.
+
+    Powertools' DynamoDB layer keys a claim `<function name>.<module>.<function>#<hash>`, the
+    function name being the agent's Lambda (`naming.function_name`): `soorma-dev-shop.*` is every
+    claim of `shop` and of no other agent (agent names hold no `.`, so `soorma-dev-shop.*` does
+    not match `soorma-dev-shop-2.…`). An agent can neither read nor rewrite another's claims, so
+    it cannot make another agent re-publish a forged stored outbox.
+    """
+    return [f"{naming.function_name(stage, agent)}.*"]

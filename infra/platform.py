@@ -23,7 +23,8 @@ LAYER_EXCLUDES = ASSET_EXCLUDES
 
 
 def retains_data(stage: str) -> bool:
-    """Whether a stage keeps its tables when the stack is deleted (production stages do)."""
+    """Whether a stage keeps its tables, queues and DLQs when the stack is deleted (production
+    stages do)."""
     return stage.startswith("prod")
 
 
@@ -64,7 +65,9 @@ class SoormaPlatform(Construct):
             "Archive",
             archive_name=naming.archive_name(stage),
             description=f"Every event of the {stage} stage, for replay",
-            event_pattern=events.EventPattern(source=events.Match.prefix(naming.SOURCE_PREFIX)),
+            # Every event on the bus, external producers' too (not only `soorma.*` sources):
+            # every event has a `source`. Replays are never re-archived (EventBridge).
+            event_pattern=events.EventPattern(source=events.Match.exists()),
             retention=(
                 Duration.days(props.archive_retention_days)
                 if props.archive_retention_days

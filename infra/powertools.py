@@ -21,8 +21,10 @@ from constructs import Construct
 POWERTOOLS_VERSION = "3.37.0"
 #: The account AWS publishes the Powertools layers from (commercial regions).
 POWERTOOLS_ACCOUNT = "017000801446"
-#: The Lambda runtime and architecture of every Soorma function.
-RUNTIME = lambda_.Runtime.PYTHON_3_11
+#: The Lambda runtime and architecture of every Soorma function: Python 3.13 runs on Amazon Linux
+#: 2023 (3.11 runs on Amazon Linux 2, end of life 2026-06-30); Powertools 3.x publishes
+#: `AWSLambdaPowertoolsPythonV3-python313-<arch>` layers and their SSM parameters.
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
 
@@ -33,7 +35,7 @@ class PowertoolsLayerProps:
     - `version`: the Powertools release (default 3.37.0, the one the runtime is tested with).
     - `layer_version`: pin the layer by its number instead of the release's SSM parameter
       (`aws lambda list-layer-versions --layer-name
-      AWSLambdaPowertoolsPythonV3-python311-arm64` lists them with their release).
+      AWSLambdaPowertoolsPythonV3-python313-arm64` lists them with their release).
     - `arn`: use this layer ARN as is (another partition, a private copy).
     """
 
@@ -43,7 +45,7 @@ class PowertoolsLayerProps:
 
     @property
     def python(self) -> str:
-        """The runtime name as Powertools spells it in layer names (`python311`)."""
+        """The runtime name as Powertools spells it in layer names (`python313`)."""
         return RUNTIME.name.replace(".", "")
 
     @property

@@ -82,6 +82,7 @@ class AgentStack(NestedStack):
                 timeout_seconds=settings.timeout_seconds,
                 memory_mib=settings.memory_mib,
                 max_concurrency=settings.max_concurrency,
+                retain_queues=platform.props.retain_data,
             ),
         )
         self.alarms = agent_alarms(self, self.agent, alarm_actions)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -17,7 +17,8 @@ class SubscriptionQueue(Construct):
     Both use SQS-managed encryption (EventBridge cannot use `alias/aws/sqs`) and a TLS-only
     queue policy; the queue redrives to the DLQ after `MAX_RECEIVE_COUNT` receives and the DLQ
     keeps dead letters `DLQ_RETENTION_SECONDS` (14 days). The DLQ also receives the rule's
-    delivery failures and the runtime's permanent errors.
+    delivery failures and the runtime's permanent errors. With `retain`, both outlive the stack
+    (production stages: dead letters are evidence, like the tables' data).
     """
 
     def __init__(
@@ -29,11 +30,13 @@ class SubscriptionQueue(Construct):
         agent: str,
         topic: EventTopic,
         visibility_timeout: Duration,
+        retain: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = topic
         self.queue_name = naming.queue_name(stage, agent, topic)
         self.dead_letter_queue_name = naming.dead_letter_queue_name(self.queue_name)
+        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
@@ -41,6 +44,7 @@ class SubscriptionQueue(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.seconds(DLQ_RETENTION_SECONDS),
+            removal_policy=removal,
         )
         self.queue = sqs.Queue(
             self,
@@ -52,4 +56,5 @@ class SubscriptionQueue(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT
             ),
+            removal_policy=removal,
         )

@@ -1,6 +1,7 @@
 """The platform's event log: every event on the bus, stored by correlation id (what `trace` reads).
 
-Subscribed with `"*"` to all 8 topics. Each envelope becomes one item of the events table:
+Subscribed with `"*"` to all 8 topics, replies and its own events included. Each envelope becomes
+one item of the events table:
 
 | attribute | value |
 |---|---|
@@ -21,9 +22,10 @@ import time
 from typing import Any
 
 from soorma import Agent
+from soorma.agent_spec import HandlerSpec
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
-from soorma_common.manifest import AgentKind
+from soorma_common.manifest import AgentKind, Subscription
 from soorma_common.topics import EventTopic
 
 EVENT_LOG_AGENT = "event-log"
@@ -138,7 +140,17 @@ def record(event: EventEnvelope, context: Any) -> None:
     """Subscribe to every event (the batch handler above does the writing)."""
 
 
+# Every event of every topic: `include_replies` because a plain subscription receives no reply
+# addressed to another agent, `include_own_events` because a wildcard does not receive the
+# agent's own events (soorma_common.routing); the log wants both.
 for _topic in EventTopic:
-    event_log.on_event("*", topic=_topic)(record)
+    event_log.handlers.append(
+        HandlerSpec(
+            Subscription(
+                topic=_topic, event_type="*", include_replies=True, include_own_events=True
+            ),
+            record,
+        )
+    )
 
 handler = event_log.lambda_handler

@@ -56,9 +56,10 @@ def on_notified(event, context):
 """
 
 EVENT_LOG = """
+from soorma.agent_spec import HandlerSpec
 from soorma.agents import Agent
 from soorma_common import EventTopic
-from soorma_common.manifest import AgentKind
+from soorma_common.manifest import AgentKind, Subscription
 
 
 class PlatformAgent(Agent):
@@ -68,8 +69,11 @@ class PlatformAgent(Agent):
 log = PlatformAgent(name="event-log", description="Every event, by correlation id",
                     events_produced=[])
 
-for _topic in EventTopic:
-    log.on_event("*", topic=_topic)(lambda event, context: None)
+for _topic in EventTopic:  # every event: replies and its own included (functions/event_log)
+    log.handlers.append(HandlerSpec(
+        Subscription(topic=_topic, event_type="*", include_replies=True, include_own_events=True),
+        lambda event, context: None,
+    ))
 
 handler = log.lambda_handler
 """

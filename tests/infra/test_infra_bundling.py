@@ -85,7 +85,7 @@ def test_the_pip_command_targets_lambdas_platform_with_binary_wheels_only() -> N
     assert command[:4] == ["py", "-m", "pip", "install"]
     flags = " ".join(command)
     assert f"--platform {LAMBDA_PLATFORM}" in flags and LAMBDA_PLATFORM == "manylinux2014_aarch64"
-    assert "--implementation cp --python-version 3.11" in flags
+    assert "--implementation cp --python-version 3.13" in flags
     assert "--only-binary=:all:" in command
     assert "--target out" in flags and "--requirement f/requirements.txt" in flags
     assert pip_install_command(Path("r"), Path("o"))[0] == sys.executable

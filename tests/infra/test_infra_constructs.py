@@ -26,14 +26,14 @@ MANIFEST = AgentManifest(
 
 
 def agent_props(platform: SoormaPlatform, code: Path, **overrides: object) -> AgentFunctionProps:
+    fields: dict[str, object] = {"stage": "dev", **overrides}
     return AgentFunctionProps(
         manifest=MANIFEST,
         code_path=code,
-        stage="dev",
         bus=platform.bus,
         tables=platform.tables,
         layers=platform.layers,
-        **overrides,  # type: ignore[arg-type]
+        **fields,  # type: ignore[arg-type]
     )
 
 
@@ -100,11 +100,11 @@ def test_powertools_layer_pinned_by_number_is_region_aware() -> None:
     arn = stack.resolve(PowertoolsLayerProps(layer_version=42).layer_arn())
     assert arn == {
         "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:017000801446:layer:"
-        "AWSLambdaPowertoolsPythonV3-python311-arm64:42"
+        "AWSLambdaPowertoolsPythonV3-python313-arm64:42"
     }
     assert PowertoolsLayerProps(arn="arn:aws:lambda:x").layer_arn() == "arn:aws:lambda:x"
     assert PowertoolsLayerProps().ssm_parameter() == (
-        "/aws/service/powertools/python/arm64/python3.11/3.37.0"
+        "/aws/service/powertools/python/arm64/python3.13/3.37.0"
     )
 
 
@@ -117,6 +117,16 @@ def test_production_stages_retain_and_protect_their_tables() -> None:
         assert table["Properties"]["DeletionProtectionEnabled"] is True
     (archive,) = template.find_resources("AWS::Events::Archive").values()
     assert archive["Properties"]["RetentionDays"] == 0  # AWS: 0 = keep forever
+
+
+def test_production_stages_retain_their_queues_and_dead_letters(code: Path) -> None:
+    """Issue 10: queues and DLQs were deleted with a production stack (the tables were kept)."""
+    for stage, policy in (("prod", "Retain"), ("prodeu", "Retain"), ("dev", "Delete")):
+        stack = Stack(App(), "s")
+        platform = SoormaPlatform(stack, "Platform", SoormaPlatformProps(stage=stage))
+        AgentFunction(stack, "Agent", agent_props(platform, code, stage=stage))
+        queues = Template.from_stack(stack).find_resources("AWS::SQS::Queue").values()
+        assert {q["DeletionPolicy"] for q in queues} == {policy}, stage
 
 
 def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto.events.models import EventPattern
 
+from infra.agent_function import DEFAULT_MAX_CONCURRENCY
 from infra.nag import Acknowledgment, acknowledgments
 from soorma_common import naming
 from soorma_common.delivery import (
@@ -21,7 +23,7 @@ from soorma_common.delivery import (
     TTL_ATTRIBUTE,
 )
 from soorma_common.environment import function_environment
-from soorma_common.routing import rules_for
+from soorma_common.routing import NOT_A_REPLY, pattern_matches, rules_for
 from soorma_common.tables import TABLES
 from soorma_common.topics import EventTopic
 from tests.infra.agent_folders import write_two_agents
@@ -100,7 +102,12 @@ def test_bus_and_archive(app: Synthesized) -> None:
     (archive,) = resources(app.root, "AWS::Events::Archive").values()
     assert archive["Properties"]["ArchiveName"] == naming.archive_name(STAGE)
     assert archive["Properties"]["RetentionDays"] == 30
-    assert archive["Properties"]["EventPattern"] == {"source": [{"prefix": "soorma."}]}
+    # Every event, external producers' too (issue 10: the archive kept only `soorma.*` sources).
+    pattern = archive["Properties"]["EventPattern"]
+    assert pattern == {"source": [{"exists": True}]}
+    external = {"source": "com.example.shop", "detail-type": "order.placed", "detail": {}}
+    assert pattern_matches(pattern, external)
+    assert EventPattern(json.dumps(pattern), pattern).matches_event(external)
 
 
 def test_tables_keys_pitr_ttl_and_on_demand(app: Synthesized) -> None:
@@ -124,11 +131,14 @@ def test_tables_keys_pitr_ttl_and_on_demand(app: Synthesized) -> None:
 def test_dev_tables_are_deleted_with_the_stack(app: Synthesized) -> None:
     for table in resources(app.root, "AWS::DynamoDB::Table").values():
         assert table["DeletionPolicy"] == "Delete"
+    for template in app.nested.values():
+        for queue in resources(template, "AWS::SQS::Queue").values():
+            assert queue["DeletionPolicy"] == "Delete"
 
 
 def test_layers_common_asset_and_pinned_powertools(app: Synthesized) -> None:
     (layer,) = resources(app.root, "AWS::Lambda::LayerVersion").values()
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     asset_hash = layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")
     asset = app.outdir / f"asset.{asset_hash}"
@@ -139,7 +149,7 @@ def test_layers_common_asset_and_pinned_powertools(app: Synthesized) -> None:
         (function,) = resources(template, "AWS::Lambda::Function").values()
         powertools = function["Properties"]["Layers"][0]
         assert powertools == (
-            "{{resolve:ssm:/aws/service/powertools/python/arm64/python3.11/3.37.0}}"
+            "{{resolve:ssm:/aws/service/powertools/python/arm64/python3.13/3.37.0}}"
         )
 
 
@@ -189,15 +199,27 @@ def test_rules_have_the_exact_patterns_of_rules_for(app: Synthesized, agent: str
 
 def test_order_processor_patterns_spelled_out(app: Synthesized) -> None:
     rules = by_name(app.nested[ORDER], "AWS::Events::Rule", "Name")
+    # `order.*` skips the agent's own events; its exact `order.placed` takes only its own (the
+    # prefix rule brings everyone else's): disjoint rules, each event delivered once.
     assert rules["order-processor-business-facts"]["EventPattern"] == {
-        "detail": {"topic": ["business-facts"]},
-        "detail-type": [{"prefix": "order."}, "order.placed"],
+        "detail": {"topic": ["business-facts"], **NOT_A_REPLY},
+        "source": ["soorma.order-processor"],
+        "detail-type": ["order.placed"],
+    }
+    assert rules["order-processor-business-facts-2"]["EventPattern"] == {
+        "detail": {"topic": ["business-facts"], **NOT_A_REPLY},
+        "source": [{"anything-but": ["soorma.order-processor"]}],
+        "detail-type": [{"prefix": "order."}],
     }
     assert rules["order-processor-action-results-replies"]["EventPattern"] == {
-        "detail": {"topic": ["action-results"], "replyto": ["order-processor"]}
+        "detail": {
+            "topic": ["action-results"],
+            "replyto": ["order-processor"],
+            "responseevent": [{"exists": False}],
+        }
     }
     assert rules["order-processor-action-requests"]["EventPattern"] == {
-        "detail": {"topic": ["action-requests"]},
+        "detail": {"topic": ["action-requests"]},  # requests only: no reply condition
         "detail-type": ["order.check"],
     }
     log_rules = by_name(app.nested[LOG], "AWS::Events::Rule", "Name")
@@ -215,7 +237,8 @@ def test_event_source_mappings(app: Synthesized, agent: str) -> None:
         props = mapping["Properties"]
         assert props["BatchSize"] == BATCH_SIZE
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert "ScalingConfig" not in props  # max_concurrency not set by default
+        # A cap by default (issue 10: unset), never reserved concurrency.
+        assert props["ScalingConfig"] == {"MaximumConcurrency": DEFAULT_MAX_CONCURRENCY}
     (function,) = resources(template, "AWS::Lambda::Function").values()
     assert "ReservedConcurrentExecutions" not in function["Properties"]
 
@@ -264,7 +287,7 @@ def test_function_settings_and_environment(app: Synthesized) -> None:
     (function,) = resources(app.nested[ORDER], "AWS::Lambda::Function").values()
     props = function["Properties"]
     assert props["FunctionName"] == naming.function_name(STAGE, ORDER)
-    assert props["Runtime"] == "python3.11" and props["Architectures"] == ["arm64"]
+    assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
     assert props["Handler"] == "handler.handler"
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Timeout"] == 30 and props["MemorySize"] == 512
@@ -299,6 +322,20 @@ def test_every_put_events_statement_is_conditioned_on_the_agents_source(app: Syn
             assert sorted(condition["events:detail-type"]) == ["inventory.reserve", "order.checked"]
     # order-processor publishes; event-log declared events_produced=[] and may not publish
     assert checked == 1
+
+
+def test_each_role_reaches_only_its_own_idempotency_claims(app: Synthesized) -> None:
+    """Issue 10: every role could rewrite any agent's completed claim (and so make it re-publish
+    a forged outbox). Now `dynamodb:LeadingKeys` limits each to keys `<its function name>.*`."""
+    for agent, template in app.nested.items():
+        [claims] = [
+            s for s in statements(template) if "IdempotencyTable" in json.dumps(s["Resource"])
+        ]
+        assert claims["Condition"] == {
+            "ForAllValues:StringLike": {
+                "dynamodb:LeadingKeys": [f"{naming.function_name(STAGE, agent)}.*"]
+            }
+        }
 
 
 def test_roles_touch_only_their_own_queues_and_the_tables_they_need(app: Synthesized) -> None:
@@ -413,15 +450,21 @@ def test_a_new_subscription_changes_the_template_as_expected(
     before, after = app.nested[ORDER], changed_app.nested[ORDER]
     old_rules = by_name(before, "AWS::Events::Rule", "Name")
     new_rules = by_name(after, "AWS::Events::Rule", "Name")
-    assert set(new_rules) - set(old_rules) == {"order-processor-notification-events"}
+    assert set(new_rules) - set(old_rules) == {
+        "order-processor-notification-events",
+        "order-processor-business-facts-3",  # the rules of a topic are numbered in order
+    }
     assert new_rules["order-processor-notification-events"]["EventPattern"] == {
-        "detail": {"topic": ["notification-events"]},
+        "detail": {"topic": ["notification-events"], **NOT_A_REPLY},
         "detail-type": ["customer.notified"],
     }
-    assert new_rules["order-processor-business-facts"]["EventPattern"]["detail-type"] == [
-        {"prefix": "order."},
-        "order.placed",
-        "payment.received",
+    facts = [
+        new_rules[f"order-processor-business-facts{n}"]["EventPattern"] for n in ("", "-2", "-3")
+    ]
+    assert [p["detail-type"] for p in facts] == [
+        ["payment.received"],
+        ["order.placed"],
+        [{"prefix": "order."}],
     ]
     new_queues = set(by_name(after, "AWS::SQS::Queue", "QueueName")) - set(
         by_name(before, "AWS::SQS::Queue", "QueueName")
@@ -455,7 +498,7 @@ def test_cdk_nag_reports_no_unacknowledged_finding(app: Synthesized) -> None:
 
 def test_cdk_nag_acknowledgments_are_exactly_these(app: Synthesized) -> None:
     runtime = (
-        "python3.11 is the runtime the soorma_common layer and the pinned Powertools layer "
+        "python3.13 is the runtime the soorma_common layer and the pinned Powertools layer "
         "are built and tested for"
     )
     xray = (

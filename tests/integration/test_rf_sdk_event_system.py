@@ -10,7 +10,9 @@ import pytest
 from moto import mock_aws
 
 from soorma import Agent, Planner, Tool, Worker
+from soorma.agent_spec import HandlerSpec
 from soorma_common import EventEnvelope, EventTopic
+from soorma_common.manifest import Subscription
 from soorma_dev.harness import MotoHarness
 
 FACTS = EventTopic.BUSINESS_FACTS
@@ -26,10 +28,12 @@ def aws() -> Iterator[None]:
 
 
 def observer() -> Agent:
-    """Receives everything on the topics these tests publish to."""
+    """Receives everything on the topics these tests publish to: replies addressed to others
+    too, which a plain subscription must ask for (`include_replies`, issue 10)."""
     agent = Agent("observer")
     for topic in (FACTS, REQUESTS, RESULTS):
-        agent.on_event("*", topic=topic)(lambda event, context: None)
+        subscription = Subscription(topic=topic, event_type="*", include_replies=True)
+        agent.handlers.append(HandlerSpec(subscription, lambda event, context: None))
     return agent
 
 

@@ -287,7 +287,10 @@ def test_domain_error_in_a_tool_replies_failure_instead_of_dead_lettering(soorma
     def divide(event: EventEnvelope, context) -> dict:
         raise DomainError("cannot divide by zero")
 
-    bus = soorma_bus(tool, listener("asker", "*", EventTopic.ACTION_RESULTS))
+    # Replies reach reply handlers (`on_result`), never plain subscriptions (issue 10).
+    asker = Worker(name="asker")
+    asker.on_result()(lambda event, context: None)
+    bus = soorma_bus(tool, asker)
     bus.send(
         "math.divide",
         {"a": 1, "b": 0},

@@ -12,7 +12,7 @@ from moto.events.models import EventPattern
 
 from soorma import Agent, Worker
 from soorma_common import AgentManifest, EventEnvelope, EventTopic, Subscription
-from soorma_common.routing import pattern_matches, rules_for, type_filter
+from soorma_common.routing import NOT_A_REPLY, pattern_matches, rules_for, type_filter
 
 segments = st.sampled_from(["order", "orders", "research", "re", "task", "placed", "done", "x"])
 event_types = st.lists(segments, min_size=1, max_size=3).map(".".join)
@@ -60,7 +60,10 @@ def test_our_matcher_agrees_with_eventbridge_semantics(
     manifest = AgentManifest(
         name=name,
         kind="agent",
-        subscriptions=[Subscription(topic=t, event_type=p, replies=r) for t, p, r in subscriptions],
+        subscriptions=[
+            Subscription(topic=t, event_type=p, replies=r and t is not EventTopic.ACTION_REQUESTS)
+            for t, p, r in subscriptions
+        ],
     )
     event = eventbridge_event(topic, event_type, reply_to)
     for rule in rules_for(manifest):
@@ -99,14 +102,50 @@ def test_rules_group_by_topic_and_reply_rules_match_reply_to_only() -> None:
     worker.on_result()(lambda e, c: None)
     rules = {r.name: r for r in rules_for(worker.manifest())}
 
-    assert set(rules) == {"planner-a-action-requests", "planner-a-action-results-replies"}
-    requests = rules["planner-a-action-requests"].pattern
-    assert requests == {
-        "detail": {"topic": ["action-requests"]},
-        "detail-type": ["goal.set", {"prefix": "plan."}],
+    assert set(rules) == {
+        "planner-a-action-requests",
+        "planner-a-action-requests-2",
+        "planner-a-action-results-replies",
+    }
+    not_a_reply = {"topic": ["action-requests"]}  # action-requests carries no replies
+    assert rules["planner-a-action-requests"].pattern == {
+        "detail": not_a_reply,
+        "detail-type": ["goal.set"],
+    }
+    assert rules["planner-a-action-requests-2"].pattern == {
+        "detail": not_a_reply,
+        "source": [{"anything-but": ["soorma.planner-a"]}],
+        "detail-type": [{"prefix": "plan."}],
     }
     replies = rules["planner-a-action-results-replies"].pattern
-    assert replies == {"detail": {"topic": ["action-results"], "replyto": ["planner-a"]}}
+    assert replies == {
+        "detail": {
+            "topic": ["action-results"],
+            "replyto": ["planner-a"],
+            "responseevent": [{"exists": False}],
+        }
+    }
+
+
+def test_an_exact_type_a_wildcard_also_covers_takes_only_the_agents_own_events() -> None:
+    """`*` excludes the agent's own source; an exact type takes every source: the two rules are
+    disjoint (another agent's `order.placed` arrives once, through the wildcard rule)."""
+    agent = Agent("shop")
+    agent.on_event("*", topic="business-facts")(lambda e, c: None)
+    agent.on_event("order.placed", topic="business-facts")(lambda e, c: None)
+    patterns = {r.name: r.pattern for r in rules_for(agent.manifest())}
+
+    assert patterns == {
+        "shop-business-facts": {
+            "detail": {"topic": ["business-facts"], **NOT_A_REPLY},
+            "source": ["soorma.shop"],
+            "detail-type": ["order.placed"],
+        },
+        "shop-business-facts-2": {
+            "detail": {"topic": ["business-facts"], **NOT_A_REPLY},
+            "source": [{"anything-but": ["soorma.shop"]}],
+        },
+    }
 
 
 def test_the_most_specific_handler_wins() -> None:

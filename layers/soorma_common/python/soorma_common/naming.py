@@ -163,14 +163,29 @@ def source_queue_name(dead_letter_queue: str) -> str:
     return dead_letter_queue[: -len("-dlq")]
 
 
-def rule_name(agent: str, topic: EventTopic | str, *, replies: bool = False) -> str:
+#: How many rules one (agent, topic) may be split into when its patterns outgrow EventBridge's
+#: pattern size (`soorma_common.routing`); numbered parts keep rule names within 64 characters.
+MAX_RULE_PARTS = 99
+
+
+def rule_name(agent: str, topic: EventTopic | str, *, replies: bool = False, part: int = 1) -> str:
     """The rule (on the stage's bus) that routes `topic` events to the agent's queue.
 
     `replies=True` names the rule that routes replies addressed to the agent (`detail.replyto`).
+    `part` numbers the further rules of one (agent, topic) when `rules_for` splits them (by
+    pattern size, or by source condition): part 1 is `<agent>-<topic>[-replies]`, part n > 1 is
+    `<agent>-<topic>-<n>` (replies: `<agent>-<topic>-r<n>`); at most 64 characters.
     """
     topic = EventTopic.parse(topic)
+    if not 1 <= part <= MAX_RULE_PARTS:
+        raise ValueError(
+            f"rule part {part} of {agent!r} on {topic.value} is out of range 1-{MAX_RULE_PARTS}: "
+            "split the agent's subscriptions over several agents"
+        )
     name = f"{check_agent_name(agent)}-{topic.value}"
-    return f"{name}-replies" if replies else name
+    if part == 1:
+        return f"{name}-replies" if replies else name
+    return f"{name}-r{part}" if replies else f"{name}-{part}"
 
 
 def queue_name_from_arn(arn: str) -> str:
