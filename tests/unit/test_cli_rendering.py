@@ -18,7 +18,6 @@ from soorma_dev import rendering
 from soorma_dev.cli.errors import CommandError
 from soorma_dev.cli.parsing import parse_data
 from soorma_dev.localcloud import ActivityLine, DeadLetter, Handling, TraceNode
-from soorma_dev.testing import Outcome
 from soorma_dev.scenarios import (
     Expectations,
     Observed,
@@ -27,6 +26,7 @@ from soorma_dev.scenarios import (
     ScenarioRun,
     unmet_expectations,
 )
+from soorma_dev.testing import Outcome
 
 
 def text_of(renderable: Any) -> str:

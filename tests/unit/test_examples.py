@@ -61,9 +61,7 @@ def test_scenario_does_what_its_scenario_json_says(name: str, soorma_bus, monkey
         assert {e.tenant_id for e in bus.events(envelope.correlation_id)} == {envelope.tenant_id}
     for envelope in bus.published:
         if envelope.reply_to is not None and envelope.topic == "action-results":
-            handlers = {
-                h.agent for h in bus.handlings() if h.event_id == envelope.id
-            }
+            handlers = {h.agent for h in bus.handlings() if h.event_id == envelope.id}
             assert handlers == {envelope.reply_to}  # a reply reaches only its requester
 
 
