@@ -182,8 +182,11 @@ class MotoHarness:
         return envelope
 
     def put(self, *envelopes: EventEnvelope) -> None:
-        """Put ready-made envelopes on the bus (PutEvents, 10 per call, failed entries retried)."""
-        put_envelopes(self.platform.bus_name, self.events, envelopes)
+        """Put ready-made envelopes on the bus (PutEvents, 10 per call, failed entries retried)
+        with the SDK's `events` client, the one `record_put_events` watches by default."""
+        from soorma import clients
+
+        put_envelopes(self.platform.bus_name, clients.client("events"), envelopes)
 
     def send_raw(self, agent: str, topic: EventTopic | str, body: str) -> None:
         """Put a raw message body straight onto an agent's queue (e.g. a poison record)."""
