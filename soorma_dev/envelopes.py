@@ -1,4 +1,5 @@
-"""Envelopes that enter from outside any agent (`soorma send`, test buses): one builder."""
+"""Envelopes that enter from outside any agent (`soorma send`, the test harnesses): one builder,
+one way to put them on a bus."""
 
 from __future__ import annotations
 
