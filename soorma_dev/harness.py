@@ -19,6 +19,7 @@ from typing import Any
 from soorma_common.delivery import MAX_RECEIVE_COUNT
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
+from soorma_dev.bus_tap import BusTap
 from soorma_dev.envelopes import outside_envelope, put_envelopes
 from soorma_dev.localcloud.dead_letters import DeadLetterQueues
 from soorma_dev.provision import Platform, provision
@@ -39,7 +40,6 @@ from soorma_dev.testing.records import (
     Handling,
     TraceNode,
     causation_tree,
-    envelope_of,
     last_failure_reasons,
 )
 
@@ -51,9 +51,6 @@ __all__ = [
     "fail_put_events_entries",
     "record_put_events",
 ]
-
-#: Every EventBridge event has `"version": "0"`: the harness's tap rule matches them all.
-_EVERY_EVENT = {"version": ["0"]}
 
 
 @dataclass
@@ -133,8 +130,7 @@ class MotoHarness:
         self.deliveries: list[Delivery] = []
         self._outcomes = OutcomeRecorder()
         self._handlings: list[Handling] = []
-        self._published: list[EventEnvelope] = []
-        self._tap_url = self._create_tap()
+        self._tap = BusTap(self.platform.bus_name, self.sqs, self.events)
 
     def close(self) -> None:
         """Restore the environment variables the harness set, reset the SDK's cached settings
@@ -217,7 +213,8 @@ class MotoHarness:
     ) -> Delivery:
         """Pass one batch from the queue to the agent's handler; delete the records that succeeded.
 
-        Failed records are made visible again at once, as if their visibility timeout had passed.
+        Failed records are made visible again at once, as if their visibility timeout had passed;
+        an invocation that raises fails every record of the batch, as on Lambda.
         A record that failed its `maxReceiveCount`-th receive is recorded as dead-lettered: SQS
         moves it to the DLQ on the next receive.
         """
@@ -225,12 +222,17 @@ class MotoHarness:
         messages = self.receive(agent, topic) if messages is None else messages
         event = lambda_event(messages, arn, queue_region(arn))
         failed: list[str] = []
+        crash: str | None = None
         if messages:
             self._outcomes.begin_batch()
-            response = self._observed(agent).lambda_handler(
-                event, LambdaContextStub(f"soorma-test-{agent}")
-            )
-            failed = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
+            try:
+                response = self._observed(agent).lambda_handler(
+                    event, LambdaContextStub(f"soorma-test-{agent}")
+                )
+                failed = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
+            except Exception as exc:  # the invocation failed: Lambda returns every record
+                failed = [m["MessageId"] for m in messages]
+                crash = f"{type(exc).__name__}: {exc}"
             for message in messages:
                 if message["MessageId"] in failed:
                     self.sqs.change_message_visibility(
@@ -238,7 +240,7 @@ class MotoHarness:
                     )
                 else:
                     self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            self._record(agent, EventTopic.parse(topic), messages, set(failed))
+            self._record(agent, EventTopic.parse(topic), messages, set(failed), crash)
         delivery = Delivery(agent, EventTopic.parse(topic), event, failed)
         self.deliveries.append(delivery)
         return delivery
@@ -262,7 +264,12 @@ class MotoHarness:
         return agent
 
     def _record(
-        self, agent: str, topic: EventTopic, messages: list[dict[str, Any]], failed: set[str]
+        self,
+        agent: str,
+        topic: EventTopic,
+        messages: list[dict[str, Any]],
+        failed: set[str],
+        crash: str | None,
     ) -> None:
         records = [
             DeliveredRecord(
@@ -273,7 +280,7 @@ class MotoHarness:
             for m in messages
         ]
         outcomes = self._outcomes.by_message
-        for handling in batch_handlings(agent, topic.value, records, failed, outcomes):
+        for handling in batch_handlings(agent, topic.value, records, failed, outcomes, crash):
             self._handlings.append(handling)
             if handling.outcome == "failed" and handling.receive_count >= MAX_RECEIVE_COUNT:
                 self._handlings.append(moved_after_max_receives(handling))
@@ -314,20 +321,7 @@ class MotoHarness:
     @property
     def published(self) -> list[EventEnvelope]:
         """Every envelope put on the bus so far (sent from the test and published by agents)."""
-        while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=self._tap_url, MaxNumberOfMessages=10, VisibilityTimeout=30
-            ).get("Messages", [])
-            if not messages:
-                return list(self._published)
-            self._published += filter(None, (envelope_of(m["Body"]) for m in messages))
-            self.sqs.delete_message_batch(
-                QueueUrl=self._tap_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(messages)
-                ],
-            )
+        return self._tap.envelopes()
 
     def trace(self, correlation_id: str) -> list[TraceNode]:
         """The causation tree of a workflow: its root events, each with handlings and children."""
@@ -374,16 +368,3 @@ class MotoHarness:
     def redrive(self, agent: str | None = None, message_ids: Iterable[str] | None = None) -> int:
         """Send dead letters back to their source queues (as new messages); return how many."""
         return self.dead_letter_queues().redrive(agent, message_ids)
-
-    # ---- the tap ------------------------------------------------------------------------------
-
-    def _create_tap(self) -> str:
-        name = f"{self.platform.bus_name}-harness-tap"
-        url = str(self.sqs.create_queue(QueueName=name)["QueueUrl"])
-        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        bus = self.platform.bus_name
-        self.events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(_EVERY_EVENT))
-        self.events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
-        return url

@@ -93,3 +93,33 @@ def test_the_harness_traces_a_workflow_from_every_event_put_on_the_bus() -> None
         # nobody subscribes to the children: they are in the trace all the same
         assert sorted(c.envelope.type for c in root.children) == ["thing.noted", "thing.relayed"]
         assert [e.type for e in harness.published].count("thing.happened") == 1
+
+
+class CrashingAgent:
+    """An agent whose `lambda_handler` raises: Lambda then returns the whole batch."""
+
+    def __init__(self, inner: Agent) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def manifest(self) -> Any:
+        return self.inner.manifest()
+
+    def use_runtime(self, runtime: Any) -> None:
+        self.inner.use_runtime(runtime)
+
+    def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise RuntimeError("the function ran out of memory")
+
+
+def test_an_invocation_that_raises_fails_every_record_of_its_batch() -> None:
+    with MotoHarness([CrashingAgent(listener())]) as harness:
+        harness.send("thing.happened", {}, topic=EventTopic.BUSINESS_FACTS)
+        harness.send("thing.happened", {}, topic=EventTopic.BUSINESS_FACTS)
+        delivery = harness.deliver("env-listener", EventTopic.BUSINESS_FACTS)
+
+        assert len(delivery.failed_ids) == 2
+        assert [(h.outcome, h.reason) for h in harness.handlings()] == [
+            ("failed", "RuntimeError: the function ran out of memory")
+        ] * 2
+        assert harness.queue_depth("env-listener", EventTopic.BUSINESS_FACTS) == 2
