@@ -1,7 +1,9 @@
-"""Envelopes that enter from outside any agent (`soorma send`, test buses): one builder."""
+"""Envelopes that enter from outside any agent (`soorma send`, the test harnesses): one builder,
+one way to put them on a bus."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from soorma_common.envelope import EventEnvelope
@@ -32,3 +34,14 @@ def outside_envelope(
         user_id=user_id,
         **attributes,
     )
+
+
+def put_envelopes(bus_name: str, events_client: Any, envelopes: Sequence[EventEnvelope]) -> None:
+    """Put ready-made envelopes on a bus with a boto3 `events` client, as the SDK's publisher
+    does (PutEvents, 10 per call, failed entries retried); no registry check (as `soorma send`)."""
+    from soorma.config import settings
+    from soorma.publishing import EventBridgePublisher, EventBridgeSink, encode_event
+
+    limit = settings().max_event_bytes
+    publisher = EventBridgePublisher(bus_name, sink=EventBridgeSink(events_client))
+    publisher.put([encode_event(envelope.to_wire(), limit) for envelope in envelopes])

@@ -2,22 +2,55 @@
 
 For integration tests of the runtime and of users' agents: real PutEvents into a moto bus, real
 rules into real queues, and batches received from those queues passed to `agent.lambda_handler`.
-Failed records (`batchItemFailures`) stay on the queue; the rest are deleted.
+Failed records (`batchItemFailures`) stay on the queue; the rest are deleted. It offers the verbs
+of every harness (`soorma_dev.testing.AgentHarness`): `send`, `run_until_idle`, `handlings`,
+`dead_letters`, `redrive`, `trace`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from soorma_common.delivery import MAX_RECEIVE_COUNT
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
+from soorma_dev.bus_tap import BusTap
+from soorma_dev.envelopes import outside_envelope, put_envelopes
+from soorma_dev.localcloud.dead_letters import DeadLetterQueues
 from soorma_dev.provision import Platform, provision
+from soorma_dev.put_events_faults import (
+    PutEventsCalls,
+    fail_put_events_entries,
+    record_put_events,
+)
 from soorma_dev.sqs_events import RECEIVE_ATTRIBUTES, lambda_event, queue_region
+from soorma_dev.testing.batches import (
+    DeliveredRecord,
+    OutcomeRecorder,
+    batch_handlings,
+    moved_after_max_receives,
+)
+from soorma_dev.testing.records import (
+    DeadLetter,
+    Handling,
+    TraceNode,
+    causation_tree,
+    last_failure_reasons,
+)
+
+__all__ = [
+    "Delivery",
+    "LambdaContextStub",
+    "MotoHarness",
+    "PutEventsCalls",
+    "fail_put_events_entries",
+    "record_put_events",
+]
 
 
 @dataclass
@@ -60,7 +93,8 @@ class MotoHarness:
     `os.environ`; `close()` (or leaving a `with MotoHarness(...)` block) puts back the values they
     had before, and resets the SDK's cached settings and clients and the agents' runtimes. The
     agents' manifests are written to the registry table, as the stack's registry sync does at
-    deploy; `register=False` leaves it empty.
+    deploy; `register=False` leaves it empty. A rule of its own copies every event put on the bus
+    into a tap queue, read back by `published`, `events` and `trace`.
     """
 
     def __init__(
@@ -94,6 +128,9 @@ class MotoHarness:
         self.sqs = self.session.client("sqs")
         self.events = self.session.client("events")
         self.deliveries: list[Delivery] = []
+        self._outcomes = OutcomeRecorder()
+        self._handlings: list[Handling] = []
+        self._tap = BusTap(self.platform.bus_name, self.sqs, self.events)
 
     def close(self) -> None:
         """Restore the environment variables the harness set, reset the SDK's cached settings
@@ -120,15 +157,39 @@ class MotoHarness:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def publisher(self, source: str = "soorma.tests") -> Any:
-        """An `EventPublisher` on the harness's bus."""
-        from soorma.publishing import EventPublisher
+    # ---- putting events on the bus ------------------------------------------------------------
 
-        return EventPublisher(source, bus=self.platform.bus_name)
+    def send(
+        self,
+        event_type: str,
+        data: Any = None,
+        *,
+        topic: EventTopic | str,
+        source: str = "soorma.tests",
+        **attributes: Any,
+    ) -> EventEnvelope:
+        """Put one event on the bus from outside any agent (a real PutEvents); return it.
 
-    def put(self, envelope: EventEnvelope) -> None:
-        """Put one envelope on the bus (through the SDK's publisher)."""
-        self.publisher(envelope.source).publish_envelopes([envelope])
+        `attributes` are envelope attributes by Python name (`tenant_id`, `user_id`,
+        `correlation_id` to continue a workflow, ...).
+        """
+        envelope = outside_envelope(event_type, data, topic=topic, source=source, **attributes)
+        self.put(envelope)
+        return envelope
+
+    def put(self, *envelopes: EventEnvelope) -> None:
+        """Put ready-made envelopes on the bus (PutEvents, 10 per call, failed entries retried)
+        with the SDK's `events` client, the one `record_put_events` watches by default."""
+        from soorma import clients
+
+        put_envelopes(self.platform.bus_name, clients.client("events"), envelopes)
+
+    def send_raw(self, agent: str, topic: EventTopic | str, body: str) -> None:
+        """Put a raw message body straight onto an agent's queue (e.g. a poison record)."""
+        url, _, _ = self.queue(agent, topic)
+        self.sqs.send_message(QueueUrl=url, MessageBody=body)
+
+    # ---- delivering ---------------------------------------------------------------------------
 
     def queue(self, agent: str, topic: EventTopic | str) -> tuple[str, str, str]:
         """(url, arn, dlq url) of an agent's queue for a topic."""
@@ -152,17 +213,26 @@ class MotoHarness:
     ) -> Delivery:
         """Pass one batch from the queue to the agent's handler; delete the records that succeeded.
 
-        Failed records are made visible again at once, as if their visibility timeout had passed.
+        Failed records are made visible again at once, as if their visibility timeout had passed;
+        an invocation that raises fails every record of the batch, as on Lambda.
+        A record that failed its `maxReceiveCount`-th receive is recorded as dead-lettered: SQS
+        moves it to the DLQ on the next receive.
         """
         url, arn, _ = self.queue(agent, topic)
         messages = self.receive(agent, topic) if messages is None else messages
         event = lambda_event(messages, arn, queue_region(arn))
         failed: list[str] = []
+        crash: str | None = None
         if messages:
-            handler_agent = self.agents[agent]
-            stub = LambdaContextStub(f"soorma-test-{agent}")
-            response = handler_agent.lambda_handler(event, stub)
-            failed = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
+            self._outcomes.begin_batch()
+            try:
+                response = self._observed(agent).lambda_handler(
+                    event, LambdaContextStub(f"soorma-test-{agent}")
+                )
+                failed = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
+            except Exception as exc:  # the invocation failed: Lambda returns every record
+                failed = [m["MessageId"] for m in messages]
+                crash = f"{type(exc).__name__}: {exc}"
             for message in messages:
                 if message["MessageId"] in failed:
                     self.sqs.change_message_visibility(
@@ -170,13 +240,56 @@ class MotoHarness:
                     )
                 else:
                     self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            self._record(agent, EventTopic.parse(topic), messages, set(failed), crash)
         delivery = Delivery(agent, EventTopic.parse(topic), event, failed)
         self.deliveries.append(delivery)
         return delivery
 
-    def run_until_idle(self, max_rounds: int = 100) -> int:
-        """Deliver from every queue until all are empty; return the number of batches delivered."""
-        batches = 0
+    def _observed(self, name: str) -> Any:
+        """The agent, its runtime reporting each record's outcome to this harness (a runtime set
+        by the test keeps its transport and settings)."""
+        from soorma.runtime import LambdaRuntime
+
+        agent = self.agents[name]
+        runtime = getattr(agent, "runtime", None)
+        if isinstance(runtime, LambdaRuntime) and runtime.on_outcome != self._outcomes.observe:
+            agent.use_runtime(
+                LambdaRuntime(
+                    agent,
+                    transport=runtime.transport,
+                    on_outcome=self._outcomes.observe,
+                    conf=runtime.settings,
+                )
+            )
+        return agent
+
+    def _record(
+        self,
+        agent: str,
+        topic: EventTopic,
+        messages: list[dict[str, Any]],
+        failed: set[str],
+        crash: str | None,
+    ) -> None:
+        records = [
+            DeliveredRecord(
+                m["MessageId"],
+                m.get("Body", ""),
+                int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+            )
+            for m in messages
+        ]
+        outcomes = self._outcomes.by_message
+        for handling in batch_handlings(agent, topic.value, records, failed, outcomes, crash):
+            self._handlings.append(handling)
+            if handling.outcome == "failed" and handling.receive_count >= MAX_RECEIVE_COUNT:
+                self._handlings.append(moved_after_max_receives(handling))
+
+    def run_until_idle(self, timeout: float = 60.0, *, max_rounds: int = 100) -> int:
+        """Deliver from every queue until all are empty; return how many handlings that made.
+        Raises `TimeoutError` when still busy after `timeout` s or `max_rounds` rounds."""
+        before = len(self._handlings)
+        deadline = time.monotonic() + timeout
         for _ in range(max_rounds):
             busy = False
             for name, queues in self.platform.agents.items():
@@ -185,28 +298,11 @@ class MotoHarness:
                     if messages:
                         busy = True
                         self.deliver(name, topic, messages)
-                        batches += 1
             if not busy:
-                return batches
-        raise RuntimeError(f"queues still busy after {max_rounds} rounds")
-
-    def dead_letters(self, agent: str, topic: EventTopic | str) -> list[dict[str, Any]]:
-        """Every message in the DLQ of an agent's queue (received, then made visible again)."""
-        _, _, dlq = self.queue(agent, topic)
-        found: dict[str, dict[str, Any]] = {}
-        for _ in range(10):
-            response = self.sqs.receive_message(
-                QueueUrl=dlq,
-                MaxNumberOfMessages=10,
-                MessageAttributeNames=["All"],
-                AttributeNames=["All"],
-                VisibilityTimeout=0,
-            )
-            messages = response.get("Messages", [])
-            if not messages or all(m["MessageId"] in found for m in messages):
+                return len(self._handlings) - before
+            if time.monotonic() > deadline:
                 break
-            found.update({m["MessageId"]: m for m in messages})
-        return list(found.values())
+        raise TimeoutError(f"queues still busy after {timeout} s or {max_rounds} rounds")
 
     def replace_agent(self, agent: Any) -> None:
         """Serve an agent's queues with another instance of it (e.g. a freshly imported module,
@@ -216,10 +312,21 @@ class MotoHarness:
         agent.use_runtime(None)
         self.agents[agent.name] = agent
 
-    def send_raw(self, agent: str, topic: EventTopic | str, body: str) -> None:
-        """Put a raw message body straight onto an agent's queue (e.g. a poison record)."""
-        url, _, _ = self.queue(agent, topic)
-        self.sqs.send_message(QueueUrl=url, MessageBody=body)
+    # ---- what happened ------------------------------------------------------------------------
+
+    def handlings(self, agent: str | None = None) -> list[Handling]:
+        """Every record delivered (to one agent, or to any) and its outcome, in order."""
+        return [h for h in self._handlings if agent is None or h.agent == agent]
+
+    @property
+    def published(self) -> list[EventEnvelope]:
+        """Every envelope put on the bus so far (sent from the test and published by agents)."""
+        return self._tap.envelopes()
+
+    def trace(self, correlation_id: str) -> list[TraceNode]:
+        """The causation tree of a workflow: its root events, each with handlings and children."""
+        workflow = [e for e in self.published if e.correlation_id == correlation_id]
+        return causation_tree(workflow, self._handlings)
 
     def delivered_details(self, agent: str) -> list[dict[str, Any]]:
         """The envelope (`detail`, as received from the queue) of every record delivered to
@@ -247,104 +354,19 @@ class MotoHarness:
         items = dynamodb.scan(TableName=table).get("Items", [])
         return [item for item in items if "#request#" not in item["id"]["S"]]
 
+    # ---- dead letters -------------------------------------------------------------------------
 
-@dataclass
-class PutEventsCalls:
-    """What a `record_put_events` hook saw: the `Entries` of every PutEvents call, in order."""
+    def dead_letter_queues(self) -> DeadLetterQueues:
+        """The agents' DLQs (list, count, redrive), as the local cloud reads them."""
+        return DeadLetterQueues(
+            self.platform, self.sqs, None, lambda: last_failure_reasons(self._handlings)
+        )
 
-    calls: list[list[dict[str, Any]]] = field(default_factory=list)
+    def dead_letters(self, agent: str | None = None) -> list[DeadLetter]:
+        """The messages now in the DLQs (of one agent, or of all), with their kind and the last
+        error."""
+        return self.dead_letter_queues().scan(agent)
 
-    @property
-    def count(self) -> int:
-        """Number of PutEvents calls."""
-        return len(self.calls)
-
-    def details(self) -> list[dict[str, Any]]:
-        """The parsed `Detail` of every entry put, in order."""
-        return [json.loads(e["Detail"]) for call in self.calls for e in call]
-
-
-def _events_client() -> Any:
-    from soorma import clients
-
-    return clients.client("events")
-
-
-@contextmanager
-def record_put_events(client: Any = None) -> Iterator[PutEventsCalls]:
-    """Record every PutEvents call made through a real boto3 `events` client (default: the SDK's
-    process-wide client) with a botocore event hook; nothing of Soorma is mocked."""
-    client = client or _events_client()
-    seen = PutEventsCalls()
-
-    def hook(params: dict[str, Any], **_: Any) -> None:
-        seen.calls.append([dict(e) for e in params.get("Entries", [])])
-
-    client.meta.events.register("provide-client-params.events.PutEvents", hook)
-    try:
-        yield seen
-    finally:
-        client.meta.events.unregister("provide-client-params.events.PutEvents", hook)
-
-
-@contextmanager
-def fail_put_events_entries(
-    should_fail: Callable[[int, int, dict[str, Any]], bool],
-    *,
-    error_code: str = "ThrottlingException",
-    client: Any = None,
-) -> Iterator[PutEventsCalls]:
-    """Make PutEvents report some entries as failed, as AWS does on partial failure.
-
-    `should_fail(call_index, entry_index, entry)` picks the entries to fail. They are removed from
-    the request before it is sent (so they really are not put) and re-inserted in the parsed
-    response as failed entries with `error_code`, in their original positions. Yields the calls
-    as they were made by the caller (before removal).
-    """
-    client = client or _events_client()
-    seen = PutEventsCalls()
-    failed_positions: list[list[int]] = []
-
-    def before(params: dict[str, Any], **_: Any) -> None:
-        entries = list(params.get("Entries", []))
-        call = len(seen.calls)
-        seen.calls.append([dict(e) for e in entries])
-        failing = [i for i, e in enumerate(entries) if should_fail(call, i, e)]
-        failed_positions.append(failing)
-        if len(failing) < len(entries):
-            params["Entries"] = [e for i, e in enumerate(entries) if i not in failing]
-
-    def short_circuit(**_: Any) -> tuple[Any, dict[str, Any]] | None:
-        # Every entry fails: answer without sending (PutEvents rejects an empty request).
-        failing, entries = failed_positions[-1], seen.calls[-1]
-        if not entries or len(failing) < len(entries):
-            return None
-        from botocore.awsrequest import AWSResponse
-
-        http = AWSResponse("https://events.local/", 200, {}, None)
-        return http, {"FailedEntryCount": 0, "Entries": []}
-
-    def after(parsed: dict[str, Any], **_: Any) -> None:
-        failing = failed_positions[-1]
-        if not failing:
-            return
-        results = iter(parsed.get("Entries", []))
-        total = len(seen.calls[-1])
-        merged = []
-        for i in range(total):
-            if i in failing:
-                merged.append({"ErrorCode": error_code, "ErrorMessage": "injected by the test"})
-            else:
-                merged.append(next(results))
-        parsed["Entries"] = merged
-        parsed["FailedEntryCount"] = int(parsed.get("FailedEntryCount", 0)) + len(failing)
-
-    client.meta.events.register("provide-client-params.events.PutEvents", before)
-    client.meta.events.register("before-call.events.PutEvents", short_circuit)
-    client.meta.events.register("after-call.events.PutEvents", after)
-    try:
-        yield seen
-    finally:
-        client.meta.events.unregister("provide-client-params.events.PutEvents", before)
-        client.meta.events.unregister("before-call.events.PutEvents", short_circuit)
-        client.meta.events.unregister("after-call.events.PutEvents", after)
+    def redrive(self, agent: str | None = None, message_ids: Iterable[str] | None = None) -> int:
+        """Send dead letters back to their source queues (as new messages); return how many."""
+        return self.dead_letter_queues().redrive(agent, message_ids)

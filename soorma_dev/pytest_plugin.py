@@ -3,6 +3,9 @@ once `soorma-serverless` is installed).
 
 Each fixture is a factory taking agents: agent objects, function folders
 (`functions/<name>`, `examples/<scenario>/<agent>`), or folders of agents (a scenario folder).
+The three harnesses offer the same verbs with the same records (`soorma_dev.testing.
+AgentHarness`: `send`, `run_until_idle`, `handlings`, `dead_letters`, `redrive`, `trace`), so a
+test moves between them by changing its fixture only.
 
 - `soorma_bus(*agents, **options)`: the in-memory bus (`InMemoryBus`): no moto, fast.
 - `soorma_moto(*agents, stage="test")`: a `MotoHarness` inside `moto.mock_aws`: real PutEvents,
@@ -11,14 +14,17 @@ Each fixture is a factory taking agents: agent objects, function folders
   moto, with `SOORMA_*_TABLE` set: for agents that keep state (planners, `context.memory`) while
   the bus stays in memory (`soorma_bus`). Returns the table names by role.
 - `soorma_local_cloud(*paths, **options)`: the local cloud (`LocalCloud`: moto's server, one
-  worker process per agent), started for the test and stopped after it.
+  worker process per agent), started for the test and stopped after it; agents as folders.
+- `soorma_harness(*agents, **options)`: one of the three, named by the test's parameter
+  (`bus` unless parametrized: `@pytest.mark.parametrize("soorma_harness", HARNESSES,
+  indirect=True)` runs the test on each).
 
 ```python
 def test_greeting(soorma_bus):
     bus = soorma_bus("examples/hello-world")
     bus.send("visitor.arrived", {"name": "Ada"}, topic="business-facts")
     bus.run_until_idle()
-    assert bus.handled("greeter")[0].data == {"name": "Ada"}
+    assert [h.outcome for h in bus.handlings("greeter")] == ["handled"]
 ```
 """
 
@@ -141,16 +147,23 @@ def soorma_tables() -> Iterator[dict[str, str]]:
 STATE_TABLES = ("memory", "registry", "events")
 
 
+#: The local cloud's `time_scale` in tests: a failed record is visible again after 1 s (the
+#: visibility timeout of a 30 s function is 180 s; SQS's unit is the second).
+TEST_TIME_SCALE = 1 / 180
+
+
 @pytest.fixture
 def soorma_local_cloud(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Factory: `soorma_local_cloud(*paths, **options)` -> a started `LocalCloud` (stopped after
-    the test). Options are `LocalCloud`'s; `state_dir` defaults to a temporary folder."""
+    the test). Options are `LocalCloud`'s; `state_dir` defaults to a temporary folder and
+    `time_scale` to `TEST_TIME_SCALE` (a failed record comes back after 1 s)."""
     clouds: list[Any] = []
 
     def start(*paths: Any, **options: Any) -> Any:
         from soorma_dev.localcloud import LocalCloud
 
         options.setdefault("state_dir", tmp_path / ".soorma")
+        options.setdefault("time_scale", TEST_TIME_SCALE)
         cloud = LocalCloud(agent_sources(paths), **options)
         clouds.append(cloud)
         cloud.start()
@@ -159,3 +172,21 @@ def soorma_local_cloud(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     yield start
     for cloud in reversed(clouds):
         cloud.stop()
+
+
+#: The harnesses `soorma_harness` gives, by parameter, and the fixture of each.
+HARNESSES = {"bus": "soorma_bus", "moto": "soorma_moto", "local_cloud": "soorma_local_cloud"}
+
+
+@pytest.fixture
+def soorma_harness(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Factory: `soorma_harness(*agents, **options)` -> the harness named by the test's
+    parameter (`"bus"`, `"moto"` or `"local_cloud"`; `"bus"` when not parametrized), an
+    `AgentHarness`. Parametrize it indirectly to run one test on several:
+    `@pytest.mark.parametrize("soorma_harness", ["bus", "moto", "local_cloud"], indirect=True)`.
+    """
+    name = getattr(request, "param", "bus")
+    if name not in HARNESSES:
+        raise ValueError(f"no harness named {name!r}: choose one of {sorted(HARNESSES)}")
+    factory: Callable[..., Any] = request.getfixturevalue(HARNESSES[name])
+    return factory

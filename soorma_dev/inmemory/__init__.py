@@ -13,23 +13,25 @@ to the DLQ at once (the runtime sends them). Everything is recorded.
 bus = InMemoryBus([greeter, requester])
 bus.send("visitor.arrived", {"name": "Ada"}, topic="business-facts", tenant_id="acme")
 bus.run_until_idle()
-assert [e.type for e in bus.handled("greeter")] == ["greeting.compose"]
+assert [h.event_type for h in bus.handlings("greeter")] == ["greeting.compose"]
 ```
 
 The parts: `bus` (the bus: agents, delivery, dead letters, what happened), `eventbridge`
 (PutEvents and rules), `queues` (SQS messages and queues), `transport` (the runtime's seam),
-`claims` (exactly-once claims in a dict), `records` (`Handling`, `TraceNode`).
+`claims` (exactly-once claims in a dict). What it returns (`Handling`, `TraceNode`, `DeadLetter`)
+is defined once for every harness, in `soorma_dev.testing`.
 """
 
 from soorma_dev.inmemory.bus import DEFAULT_ACCOUNT, DEFAULT_REGION, InMemoryBus
 from soorma_dev.inmemory.claims import InMemoryClaimStore, InMemoryPersistenceLayer
 from soorma_dev.inmemory.eventbridge import InMemoryEventBridge, PutEventsValidationError
-from soorma_dev.inmemory.records import Handling, TraceNode, walk
 from soorma_dev.inmemory.transport import InMemoryTransport
+from soorma_dev.testing.records import DeadLetter, Handling, TraceNode, walk
 
 __all__ = [
     "DEFAULT_ACCOUNT",
     "DEFAULT_REGION",
+    "DeadLetter",
     "Handling",
     "InMemoryBus",
     "InMemoryClaimStore",

@@ -3,23 +3,21 @@ Lambda handler (the real runtime), for fast unit tests: no moto, no network."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from soorma.config import Settings
 from soorma.publishing import EventBridgePublisher, encode_event
-from soorma.runtime import LambdaRuntime, RecordOutcome
-from soorma.runtime.dead_letters import PERMANENT_KIND, dead_letter_reason
+from soorma.runtime import LambdaRuntime
+from soorma.runtime.dead_letters import dead_letter_reason
 from soorma.runtime.transport import SqsRecord
 from soorma_common import naming
 from soorma_common.delivery import BATCH_SIZE, MAX_RECEIVE_COUNT
 from soorma_common.envelope import EventEnvelope
-from soorma_common.errors import PermanentError, SoormaError
+from soorma_common.errors import PermanentError
 from soorma_common.routing import rules_for
 from soorma_common.topics import EventTopic
 from soorma_dev.envelopes import outside_envelope
@@ -27,10 +25,23 @@ from soorma_dev.harness import LambdaContextStub
 from soorma_dev.inmemory.claims import InMemoryClaimStore
 from soorma_dev.inmemory.eventbridge import InMemoryEventBridge
 from soorma_dev.inmemory.queues import Message, Queue
-from soorma_dev.inmemory.records import Handling, TraceNode, causation_tree
 from soorma_dev.inmemory.transport import InMemoryTransport
-from soorma_dev.localcloud.models import DeadLetter, Outcome
 from soorma_dev.sqs_events import lambda_event
+from soorma_dev.testing.batches import (
+    DeliveredRecord,
+    OutcomeRecorder,
+    batch_handlings,
+    moved_after_max_receives,
+)
+from soorma_dev.testing.records import (
+    DeadLetter,
+    DeadLetterKind,
+    Handling,
+    TraceNode,
+    causation_tree,
+    envelope_of,
+    error_reason,
+)
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -73,14 +84,13 @@ class InMemoryBus:
         self.published: list[EventEnvelope] = self.eventbridge.published
         #: The entries of every PutEvents call, one list per call.
         self.put_calls: list[list[dict[str, Any]]] = self.eventbridge.put_calls
-        #: Every record delivered to an agent and its outcome, in order.
-        self.handlings: list[Handling] = []
+        self._handlings: list[Handling] = []  # every record delivered and its outcome
         #: Every Lambda invocation: (agent, the SQS event passed, the response returned or None).
         self.invocations: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
         self._dead: list[DeadLetter] = []
         self._queues: dict[tuple[str, EventTopic], Queue] = {}
         self._by_arn: dict[str, Queue] = {}
-        self._outcomes: dict[str, RecordOutcome] = {}  # of the batch being delivered
+        self._outcomes = OutcomeRecorder()  # of the batch being delivered
 
         # No backoff between PutEvents retries: the bus answers at once.
         self._conf = Settings.from_env(
@@ -97,7 +107,9 @@ class InMemoryBus:
                 self.eventbridge, self._dead_letter, InMemoryClaimStore() if idempotency else None
             )
             agent.use_runtime(
-                LambdaRuntime(agent, transport=transport, on_outcome=self._note, conf=self._conf)
+                LambdaRuntime(
+                    agent, transport=transport, on_outcome=self._outcomes.observe, conf=self._conf
+                )
             )
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -156,35 +168,42 @@ class InMemoryBus:
         """Messages waiting in the agents' queues (DLQs excluded)."""
         return sum(len(q.messages) for q in self._queues.values())
 
-    def run_until_idle(self, max_batches: int = 10_000) -> int:
-        """Deliver batches, one queue after another, until every queue is empty.
+    def run_until_idle(self, timeout: float = 60.0, *, max_batches: int = 10_000) -> int:
+        """Deliver batches, one queue after another, until every queue is empty; return how
+        many handlings that made.
 
-        Returns the number of batches delivered. A failed record becomes visible again at once
-        (its visibility timeout is taken as passed) and joins the back of its queue.
+        A failed record becomes visible again at once (its visibility timeout is taken as
+        passed) and joins the back of its queue. Raises `TimeoutError` when the queues are still
+        busy after `timeout` seconds or `max_batches` batches (an agent that keeps replying to
+        itself).
         """
-        batches = 0
+        before, batches = len(self._handlings), 0
+        deadline = time.monotonic() + timeout
         while self.pending():
             for queue in list(self._queues.values()):
                 if queue.messages:
                     self._deliver(queue)
                     batches += 1
-                    if batches >= max_batches:
-                        raise RuntimeError(f"queues still busy after {max_batches} batches")
-        return batches
+                    if batches >= max_batches or time.monotonic() > deadline:
+                        raise TimeoutError(
+                            f"queues still busy after {batches} batches: {self.pending()} "
+                            "messages waiting (an agent replying to itself?)"
+                        )
+        return len(self._handlings) - before
 
     def deliver(self, agent: str, topic: EventTopic | str) -> list[Handling]:
         """Deliver one batch from one agent's queue; return what became of each record."""
-        before = len(self.handlings)
+        before = len(self._handlings)
         queue = self._queues[(agent, EventTopic.parse(topic))]
         if queue.messages:
             self._deliver(queue)
-        return self.handlings[before:]
+        return self._handlings[before:]
 
     def _deliver(self, queue: Queue) -> None:
         batch = [queue.messages.popleft() for _ in range(min(self.batch_size, len(queue.messages)))]
         now_ms = int(time.time() * 1000)
         event = lambda_event([m.receive(now_ms) for m in batch], queue.arn, self.region)
-        self._outcomes = {}
+        self._outcomes.begin_batch()
         agent = self.agents[queue.agent]
         try:
             response = agent.lambda_handler(
@@ -197,45 +216,19 @@ class InMemoryBus:
             failed = {m.message_id for m in batch}
             crash = f"{type(exc).__name__}: {exc}"
         self.invocations.append((queue.agent, event, response))
-        for message in batch:
-            envelope = _envelope_of(message.body)
-            noted = self._outcomes.get(message.message_id)
-            if noted is not None and noted.outcome == "dead-lettered" and noted.error is not None:
-                reason = dead_letter_reason(noted.error)
-                self._record(queue, message, "dead-lettered", envelope, reason)
-            elif message.message_id in failed:
-                self._record(queue, message, "failed", envelope, crash or _reason(noted))
-                if message.receive_count >= self.max_receive_count:
-                    self._redrive_to_dlq(queue, message, envelope)
-                else:
-                    queue.messages.append(message)
-            else:
-                self._record(queue, message, "handled", envelope, None)
-
-    def _note(self, outcome: RecordOutcome) -> None:
-        """The runtime's outcome observer: what became of each record of the batch."""
-        self._outcomes[outcome.message_id] = outcome
-
-    def _record(
-        self,
-        queue: Queue,
-        message: Message,
-        outcome: Outcome,
-        envelope: EventEnvelope | None,
-        reason: str | None,
-    ) -> None:
-        self.handlings.append(
-            Handling(
-                queue.agent,
-                queue.topic,
-                message.message_id,
-                message.receive_count,
-                outcome,
-                envelope,
-                reason,
-                datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            )
+        records = [DeliveredRecord(m.message_id, m.body, m.receive_count) for m in batch]
+        handlings = batch_handlings(
+            queue.agent, queue.topic.value, records, failed, self._outcomes.by_message, crash
         )
+        for message, handling in zip(batch, handlings, strict=True):
+            self._handlings.append(handling)
+            if handling.outcome != "failed":
+                continue
+            if message.receive_count < self.max_receive_count:
+                queue.messages.append(message)
+            else:  # SQS moves it to the DLQ instead of delivering it again
+                self._move_to_dlq(queue, message, handling.reason)
+                self._handlings.append(moved_after_max_receives(handling))
 
     # ---- dead letters -----------------------------------------------------------------------
 
@@ -247,36 +240,31 @@ class InMemoryBus:
                 f"queue {record.get('eventSourceARN')!r} does not exist on this in-memory bus"
             )
         body = str(record.get("body") or "")
+        reason = error_reason(type(error).__name__, dead_letter_reason(error))
+        self._dead.append(self._letter(queue, str(uuid.uuid4()), "permanent-error", reason, body))
+
+    def _move_to_dlq(self, queue: Queue, message: Message, reason: str | None) -> None:
+        """SQS's redrive after `maxReceiveCount` receives; the reason is the last failure's."""
         self._dead.append(
-            DeadLetter(
-                queue.agent,
-                queue.topic,
-                queue.name,
-                queue.dlq_url,
-                str(uuid.uuid4()),
-                PERMANENT_KIND,  # type: ignore[arg-type]
-                dead_letter_reason(error),
-                body,
-                _envelope_of(body),
+            self._letter(
+                queue, message.message_id, "redrive-after-max-receives", reason, message.body
             )
         )
 
-    def _redrive_to_dlq(
-        self, queue: Queue, message: Message, envelope: EventEnvelope | None
-    ) -> None:
-        self._dead.append(
-            DeadLetter(
-                queue.agent,
-                queue.topic,
-                queue.name,
-                queue.dlq_url,
-                message.message_id,
-                "redrive-after-max-receives",
-                f"received {message.receive_count} times (maxReceiveCount "
-                f"{self.max_receive_count}) without success",
-                message.body,
-                envelope,
-            )
+    @staticmethod
+    def _letter(
+        queue: Queue, message_id: str, kind: DeadLetterKind, reason: str | None, body: str
+    ) -> DeadLetter:
+        return DeadLetter(
+            agent=queue.agent,
+            topic=queue.topic.value,
+            message_id=message_id,
+            kind=kind,
+            reason=reason,
+            envelope=envelope_of(body),
+            body=body,
+            queue=queue.name,
+            dlq_url=queue.dlq_url,
         )
 
     def dead_letters(self, agent: str | None = None) -> list[DeadLetter]:
@@ -300,22 +288,25 @@ class InMemoryBus:
 
     # ---- reading what happened --------------------------------------------------------------
 
+    def handlings(self, agent: str | None = None) -> list[Handling]:
+        """Every record delivered (to one agent, or to any) and its outcome, in order."""
+        return [h for h in self._handlings if agent is None or h.agent == agent]
+
     def handled(self, agent: str | None = None) -> list[EventEnvelope]:
         """Envelopes handled successfully (by one agent, or by any), in order."""
+        envelopes = {e.id: e for e in self.published}
         return [
-            h.envelope
-            for h in self.handlings
-            if h.outcome == "handled"
-            and h.envelope is not None
-            and (agent is None or h.agent == agent)
+            envelopes[h.event_id]
+            for h in self.handlings(agent)
+            if h.outcome == "handled" and h.event_id in envelopes
         ]
 
     def handled_pairs(self) -> list[tuple[str, str]]:
         """`(agent, event_type)` of every successful handling, in order."""
         return [
-            (h.agent, h.envelope.type)
-            for h in self.handlings
-            if h.outcome == "handled" and h.envelope is not None
+            (h.agent, h.event_type)
+            for h in self._handlings
+            if h.outcome == "handled" and h.event_type is not None
         ]
 
     def events(self, correlation_id: str) -> list[EventEnvelope]:
@@ -324,11 +315,7 @@ class InMemoryBus:
 
     def trace(self, correlation_id: str) -> list[TraceNode]:
         """The causation tree of a workflow: its root events, each with handlings and children."""
-        return causation_tree(self.events(correlation_id), self.handlings)
-
-
-def _reason(noted: RecordOutcome | None) -> str | None:
-    return noted.reason if noted is not None else None
+        return causation_tree(self.events(correlation_id), self._handlings)
 
 
 def _as_agent(item: Any) -> Any:
@@ -337,10 +324,3 @@ def _as_agent(item: Any) -> Any:
 
         return load_agent(item)
     return item
-
-
-def _envelope_of(body: str) -> EventEnvelope | None:
-    try:
-        return EventEnvelope.from_wire(json.loads(body)["detail"])
-    except (ValueError, KeyError, TypeError, SoormaError):
-        return None

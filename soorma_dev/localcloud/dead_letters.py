@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from soorma.runtime.dead_letters import KIND_ATTRIBUTE, REASON_ATTRIBUTE
+from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE, KIND_ATTRIBUTE, REASON_ATTRIBUTE
 from soorma_common.delivery import MAX_RECEIVE_COUNT
-from soorma_common.envelope import EventEnvelope
-from soorma_common.errors import PermanentError
 from soorma_common.naming import queue_name_from_arn, source_queue_name
-from soorma_dev.localcloud.models import DeadLetter, DeadLetterKind
 from soorma_dev.provision import Platform
+from soorma_dev.testing.records import (
+    DeadLetter,
+    DeadLetterKind,
+    envelope_of,
+    error_reason,
+    with_last_failure,
+)
+
+#: Gives the reason of the last failed handling of each message id (to name the last error of a
+#: message SQS moved after `maxReceiveCount` receives).
+FailureReasons = Callable[[], Mapping[str, str]]
 
 #: Message attributes EventBridge sets on events it could not deliver to a target (AWS docs,
 #: "Using dead-letter queues to process undelivered events").
@@ -30,8 +37,12 @@ _SCAN_VISIBILITY_SECONDS = 30
 
 
 @contextlib.contextmanager
-def scan_lock(state_dir: Path) -> Iterator[None]:
-    """Hold the DLQ scan lock of one local cloud (across processes)."""
+def scan_lock(state_dir: Path | None) -> Iterator[None]:
+    """Hold the DLQ scan lock of one local cloud (across processes); no lock without a state
+    directory (one process: `MotoHarness`)."""
+    if state_dir is None:
+        yield
+        return
     state_dir.mkdir(parents=True, exist_ok=True)
     with (state_dir / "dlq.lock").open("a") as file:
         fcntl.flock(file, fcntl.LOCK_EX)
@@ -50,24 +61,13 @@ def classify(message: dict[str, Any]) -> tuple[DeadLetterKind, str | None]:
         return str(value) if value is not None else None
 
     if any(name in attributes for name in RULE_FAILURE_ATTRIBUTES):
-        reason = ": ".join(filter(None, [text("ERROR_CODE"), text("ERROR_MESSAGE")]))
-        return "rule-delivery-failure", reason or None
-    kind = text(KIND_ATTRIBUTE)
-    if kind == "permanent-error":
-        return "permanent-error", text(REASON_ATTRIBUTE)
+        return "rule-delivery-failure", error_reason(text("ERROR_CODE"), text("ERROR_MESSAGE"))
+    if text(KIND_ATTRIBUTE) == "permanent-error":
+        return "permanent-error", error_reason(text(ERROR_TYPE_ATTRIBUTE), text(REASON_ATTRIBUTE))
     return (
         "redrive-after-max-receives",
         f"moved to the DLQ by SQS after {MAX_RECEIVE_COUNT} receives (maxReceiveCount)",
     )
-
-
-def envelope_of(body: str) -> EventEnvelope | None:
-    """The envelope inside an EventBridge event body, or None if there is no valid one."""
-    try:
-        detail = json.loads(body).get("detail")
-        return EventEnvelope.from_wire(detail)
-    except (ValueError, AttributeError, PermanentError):
-        return None
 
 
 def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
@@ -100,12 +100,23 @@ def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
 
 
 class DeadLetterQueues:
-    """The DLQs of a platform: list (`scan`), count and redrive their messages."""
+    """The DLQs of a platform: list (`scan`), count and redrive their messages.
 
-    def __init__(self, platform: Platform, sqs: Any, state_dir: Path) -> None:
+    `state_dir` holds the scan lock (None: no lock, one process); `failure_reasons` gives the
+    last failure of each message id, the reason of a message moved after max receives.
+    """
+
+    def __init__(
+        self,
+        platform: Platform,
+        sqs: Any,
+        state_dir: Path | None,
+        failure_reasons: FailureReasons | None = None,
+    ) -> None:
         self.platform = platform
         self.sqs = sqs
         self.state_dir = state_dir
+        self.failure_reasons = failure_reasons
 
     def queues(self, agent: str | None = None) -> list[tuple[str, str, str, str]]:
         """(agent, topic, source queue url, dlq url) of every DLQ (of one agent)."""
@@ -133,9 +144,12 @@ class DeadLetterQueues:
                 messages = receive_all(self.sqs, dlq_url)
                 release(self.sqs, dlq_url, messages)
                 letters += [self._letter(name, topic, dlq_url, m) for m in messages]
-            return letters
+        moved = any(d.kind == "redrive-after-max-receives" for d in letters)
+        if moved and self.failure_reasons is not None:
+            return with_last_failure(letters, self.failure_reasons())
+        return letters
 
-    def redrive(self, agent: str | None = None, message_ids: list[str] | None = None) -> int:
+    def redrive(self, agent: str | None = None, message_ids: Iterable[str] | None = None) -> int:
         """Send dead letters back to their source queue and delete them from the DLQ."""
         wanted = None if message_ids is None else set(message_ids)
         moved = 0

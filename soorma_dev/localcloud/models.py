@@ -1,14 +1,14 @@
-"""What the local cloud reports: activity lines, trace nodes, handlings and dead letters."""
+"""What the local cloud reports: activity lines (its own), and the records every harness returns
+(`Handling`, `TraceNode`, `DeadLetter`, defined once in `soorma_dev.testing.records`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from soorma_common.envelope import EventEnvelope
+from soorma_dev.testing.records import DeadLetter, DeadLetterKind, Handling, Outcome, TraceNode
 
-Outcome = Literal["handled", "failed", "dead-lettered"]
-DeadLetterKind = Literal["permanent-error", "redrive-after-max-receives", "rule-delivery-failure"]
+__all__ = ["ActivityLine", "DeadLetter", "DeadLetterKind", "Handling", "Outcome", "TraceNode"]
 
 
 @dataclass(frozen=True)
@@ -41,45 +41,3 @@ class ActivityLine:
         """Read a line written by `to_dict` (unknown keys ignored)."""
         known: dict[str, Any] = {k: record.get(k) for k in cls.__dataclass_fields__}
         return cls(**known)
-
-
-@dataclass(frozen=True)
-class Handling:
-    """What one agent did with one event in a trace."""
-
-    agent: str
-    outcome: Outcome
-    time: str
-    reason: str | None = None
-
-
-@dataclass
-class TraceNode:
-    """One event of a workflow, who handled it, and the events it caused."""
-
-    envelope: EventEnvelope
-    handled: list[Handling] = field(default_factory=list)
-    children: list[TraceNode] = field(default_factory=list)
-
-    def walk(self) -> list[TraceNode]:
-        """This node and every descendant, depth first, children in time order."""
-        nodes = [self]
-        for child in self.children:
-            nodes.extend(child.walk())
-        return nodes
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A message in one of an agent's DLQs, with the kind of dead letter it is."""
-
-    agent: str
-    topic: str
-    queue: str
-    dlq_url: str
-    message_id: str
-    kind: DeadLetterKind
-    reason: str | None
-    body: str
-    envelope: EventEnvelope | None
-    receipt_handle: str = field(default="", repr=False)

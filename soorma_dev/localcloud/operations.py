@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
-from soorma_dev.envelopes import outside_envelope
+from soorma_dev.envelopes import outside_envelope, put_envelopes
 from soorma_dev.localcloud.activity import ActivityLog
 from soorma_dev.localcloud.dead_letters import DeadLetterQueues
-from soorma_dev.localcloud.models import ActivityLine, DeadLetter, TraceNode
-from soorma_dev.localcloud.trace import build_tree, logged_envelopes
+from soorma_dev.localcloud.models import ActivityLine
+from soorma_dev.localcloud.trace import handlings_of, logged_envelopes
 from soorma_dev.provision import Platform
+from soorma_dev.testing.records import (
+    DeadLetter,
+    Handling,
+    TraceNode,
+    causation_tree,
+    last_failure_reasons,
+)
 
 
 class CloudOperations:
-    """send / trace / dead_letters / redrive / activity on a platform reached through `session`."""
+    """The harness verbs (`soorma_dev.testing.AgentHarness`: send, run_until_idle, handlings,
+    dead_letters, redrive, trace) and `activity`, on a platform reached through `session`."""
 
     session: Any
     platform: Platform
@@ -61,14 +69,23 @@ class CloudOperations:
 
     def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Put ready-made envelopes on the bus (PutEvents, 10 per call, failed entries retried)."""
-        from soorma.config import settings
-        from soorma.publishing import EventBridgePublisher, EventBridgeSink, encode_event
+        put_envelopes(self.platform.bus_name, self.client("events"), envelopes)
 
-        limit = settings().max_event_bytes
-        publisher = EventBridgePublisher(
-            self.platform.bus_name, sink=EventBridgeSink(self.client("events"))
+    # ---- waiting ------------------------------------------------------------------------------
+
+    def wait_until_idle(self, timeout: float = 30.0) -> None:
+        """Return once the platform is idle (`LocalCloud`, the process that runs the workers)."""
+        raise NotImplementedError(
+            "only the process that started the local cloud can wait for its workers: "
+            "call run_until_idle on the LocalCloud itself"
         )
-        publisher.put([encode_event(envelope.to_wire(), limit) for envelope in envelopes])
+
+    def run_until_idle(self, timeout: float = 60.0) -> int:
+        """Wait until every queue is empty with nothing in flight and the dead letters are
+        recorded; return how many handlings that made. `TimeoutError` after `timeout` s."""
+        before = len(self.activity())
+        self.wait_until_idle(timeout)
+        return len(self.activity(before))
 
     # ---- what happened ------------------------------------------------------------------------
 
@@ -76,24 +93,32 @@ class CloudOperations:
         """Every handling outcome so far, in order; `since` skips the first lines (a cursor)."""
         return self.activity_log.read(since)
 
+    def handlings(self, agent: str | None = None) -> list[Handling]:
+        """Every record delivered (to one agent, or to any) and its outcome, in order."""
+        return [h for h in handlings_of(self.activity()) if agent is None or h.agent == agent]
+
     def trace(self, correlation_id: str) -> list[TraceNode]:
         """The causation tree of one workflow (roots first), from the event log and activity."""
         envelopes = logged_envelopes(
             self.client("dynamodb"), self.platform.tables["events"], correlation_id
         )
-        lines = [a for a in self.activity() if a.correlation_id == correlation_id]
-        return build_tree(envelopes, lines)
+        return causation_tree(envelopes, self.handlings())
 
     # ---- dead letters -------------------------------------------------------------------------
 
     def dead_letter_queues(self) -> DeadLetterQueues:
         """The DLQs of the platform."""
-        return DeadLetterQueues(self.platform, self.client("sqs"), self.state_dir)
+        return DeadLetterQueues(
+            self.platform,
+            self.client("sqs"),
+            self.state_dir,
+            lambda: last_failure_reasons(self.handlings()),
+        )
 
     def dead_letters(self, agent: str | None = None) -> list[DeadLetter]:
-        """Every dead letter of every agent (or of one), with its kind and reason."""
+        """Every dead letter of every agent (or of one), with its kind and the last error."""
         return self.dead_letter_queues().scan(agent)
 
-    def redrive(self, agent: str | None = None, message_ids: list[str] | None = None) -> int:
+    def redrive(self, agent: str | None = None, message_ids: Iterable[str] | None = None) -> int:
         """Send dead letters back to their source queue explicitly; return how many moved."""
         return self.dead_letter_queues().redrive(agent, message_ids)

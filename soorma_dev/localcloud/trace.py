@@ -8,10 +8,12 @@ partition `CORR#<correlation_id>`, sort key `EVENT#<time>#<event_id>`, envelope 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from soorma_common.envelope import EventEnvelope
-from soorma_dev.localcloud.models import ActivityLine, Handling, TraceNode
+from soorma_dev.localcloud.models import ActivityLine
+from soorma_dev.testing.records import Handling, TraceNode, causation_tree
 
 PARTITION_PREFIX = "CORR#"
 SORT_PREFIX = "EVENT#"
@@ -37,22 +39,39 @@ def logged_envelopes(dynamodb: Any, table: str, correlation_id: str) -> list[Eve
     return list(envelopes.values())
 
 
+def handlings_of(activity: Iterable[ActivityLine]) -> list[Handling]:
+    """The handlings the activity lines record, in order.
+
+    The receive count of a line is the number of receives of its message so far: a line the
+    pump wrote (it has a `received` time) is one receive; a dead letter noticed by the watcher
+    (moved by SQS after its last failed receive) is not.
+    """
+    receives: dict[str, int] = {}
+    handlings = []
+    for line in activity:
+        key = line.message_id or ""
+        if line.received is not None:
+            receives[key] = receives.get(key, 0) + 1
+        handlings.append(
+            Handling(
+                agent=line.agent,
+                topic=line.topic,
+                event_id=line.event_id,
+                event_type=line.event_type,
+                message_id=key,
+                receive_count=max(1, receives.get(key, 0)),
+                outcome=line.outcome,
+                reason=line.reason,
+                time=line.time,
+            )
+        )
+    return handlings
+
+
 def build_tree(envelopes: list[EventEnvelope], activity: list[ActivityLine]) -> list[TraceNode]:
     """The roots of the causation tree, each node with its handlings; children in time order.
 
     An event whose cause is not in the list (the entry event, or one whose cause expired) is a
     root.
     """
-    nodes = {e.id: TraceNode(envelope=e) for e in sorted(envelopes, key=lambda e: e.time)}
-    for line in activity:
-        node = nodes.get(line.event_id or "")
-        if node is not None:
-            node.handled.append(Handling(line.agent, line.outcome, line.time, line.reason))
-    roots = []
-    for node in nodes.values():
-        parent = nodes.get(node.envelope.causation_id or "")
-        if parent is None or parent is node:
-            roots.append(node)
-        else:
-            parent.children.append(node)
-    return roots
+    return causation_tree(envelopes, handlings_of(activity))

@@ -44,4 +44,4 @@ def test_testing_page_code_passes_under_pytest(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert re.search(r"\b5 passed\b", done.stdout), done.stdout[-2000:]
+    assert re.search(r"\b7 passed\b", done.stdout), done.stdout[-2000:]

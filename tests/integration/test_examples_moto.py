@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from soorma.runtime.dead_letters import KIND_ATTRIBUTE, REASON_ATTRIBUTE
 from soorma_common import EventEnvelope, EventTopic
 from soorma_dev.harness import MotoHarness, record_put_events
 from soorma_dev.scenarios import Observed, Scenario, collect, send_events, unmet_expectations
@@ -26,11 +25,15 @@ def run(
     harness: MotoHarness, scenario: Scenario
 ) -> tuple[list[EventEnvelope], list[EventEnvelope]]:
     """Send the scenario's events and pump until idle; return (sent, every envelope put)."""
-    publisher = harness.publisher("soorma.cli")
     with record_put_events() as calls:
         sent = [
-            publisher.publish(
-                e.topic, e.event_type, e.data, tenant_id=e.tenant_id, user_id=e.user_id
+            harness.send(
+                e.event_type,
+                e.data,
+                topic=e.topic,
+                source="soorma.cli",
+                tenant_id=e.tenant_id,
+                user_id=e.user_id,
             )
             for e in scenario.send
         ]
@@ -38,29 +41,13 @@ def run(
     return sent, [EventEnvelope.from_wire(d) for d in calls.details()]
 
 
-def handled(harness: MotoHarness, since: int = 0) -> list[tuple[str, EventEnvelope]]:
-    """(agent, envelope) of every delivered record not reported failed (dead-lettered ones
-    included: the runtime reports them done), in delivery order, from delivery `since` on."""
-    found = []
-    for delivery in harness.deliveries[since:]:
-        for record, detail in zip(delivery.event["Records"], delivery.details(), strict=True):
-            if record["messageId"] not in delivery.failed_ids:
-                found.append((delivery.agent, EventEnvelope.from_wire(detail)))
-    return found
+def handled(harness: MotoHarness, since: int = 0) -> list[tuple[str, str | None]]:
+    """(agent, event type) of every successful handling, in order, from handling `since` on."""
+    return [(h.agent, h.event_type) for h in harness.handlings()[since:] if h.outcome == "handled"]
 
 
 def expected(name: str) -> dict[str, Any]:
     return dict(json.loads((EXAMPLES / name / "scenario.json").read_text())["expect"])
-
-
-def dead_letters(harness: MotoHarness) -> list[tuple[str, EventTopic, dict[str, Any]]]:
-    """(agent, topic, message) of every message in every DLQ."""
-    return [
-        (agent, topic, message)
-        for agent, queues in harness.platform.agents.items()
-        for topic in queues.queues
-        for message in harness.dead_letters(agent, topic)
-    ]
 
 
 @pytest.mark.parametrize("name", ALL_SCENARIOS)
@@ -69,9 +56,8 @@ def test_example_on_moto_matches_its_scenario(name: str, soorma_moto, monkeypatc
     harness = soorma_moto(scenario.agent_folders())
     sent, published = run(harness, scenario)
 
-    dead = dead_letters(harness)
-    dead_ids = {json.loads(m["Body"])["detail"]["id"] for _, _, m in dead}
-    pairs = [(a, e.type) for a, e in handled(harness) if e.id not in dead_ids]
+    dead = harness.dead_letters()
+    pairs = handled(harness)
     expect = expected(name)
     assert Counter(pairs) == Counter(map(tuple, expect["handled"]))
     assert Counter(e.type for e in published) == Counter(expect["published"])
@@ -86,19 +72,16 @@ def test_example_on_moto_matches_its_scenario(name: str, soorma_moto, monkeypatc
     if scenario.after_fix is not None:  # fix, redrive to the source queue, expect what follows
         for key, value in scenario.after_fix.env.items():
             monkeypatch.setenv(key, value)
-        before = len(harness.deliveries)
-        for agent, topic, message in dead:
-            url, _, dlq = harness.queue(agent, topic)
-            harness.sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
-            harness.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+        before = len(harness.handlings())
+        assert harness.redrive() == len(dead)
         with record_put_events() as calls:
             harness.run_until_idle()
-        after = [(a, e.type) for a, e in handled(harness, since=before)]
+        after = handled(harness, since=before)
         assert Counter(after) == Counter(map(tuple, scenario.after_fix.handled or []))
         assert Counter(d["type"] for d in calls.details()) == Counter(
             scenario.after_fix.published or []
         )
-        assert len(dead_letters(harness)) == scenario.after_fix.dead_letters
+        assert len(harness.dead_letters()) == scenario.after_fix.dead_letters
 
 
 @pytest.mark.parametrize("name", ALL_SCENARIOS)
@@ -126,7 +109,7 @@ def test_hello_world_reply_reaches_only_the_requester_on_moto(soorma_moto) -> No
         request.id,
         {"greeting": "Hello, Ada!"},
     )
-    receivers = [agent for agent, envelope in handled(harness) if envelope.id == reply.id]
+    receivers = [h.agent for h in harness.handlings() if h.event_id == reply.id]
     assert receivers == ["greeting-requester"]
 
 
@@ -154,22 +137,19 @@ def test_poison_message_lands_in_the_dlq_and_is_redriven_after_the_fix(
     harness = soorma_moto(EXAMPLES / "poison-message")
     (good, poison), published = run(harness, Scenario.load(EXAMPLES / "poison-message"))
 
-    [letter] = harness.dead_letters("order-validator", FACTS)
-    attributes = letter["MessageAttributes"]
-    assert attributes[KIND_ATTRIBUTE]["StringValue"] == "permanent-error"
-    assert "12,50" in attributes[REASON_ATTRIBUTE]["StringValue"]
-    assert json.loads(letter["Body"])["detail"]["id"] == poison.id
+    [letter] = harness.dead_letters("order-validator")
+    assert (letter.kind, letter.topic) == ("permanent-error", FACTS)
+    assert letter.reason is not None and "12,50" in letter.reason
+    assert letter.envelope is not None and letter.envelope.id == poison.id
     assert [e.data["order_id"] for e in published if e.type == "order.validated"] == ["o-good"]
     assert harness.queue_depth("order-validator", FACTS) == 0  # reported done, not retried
 
     monkeypatch.setenv("POISON_FIXED", "1")  # the fix; then redrive to the source queue
-    url, _, dlq = harness.queue("order-validator", FACTS)
-    harness.sqs.send_message(QueueUrl=url, MessageBody=letter["Body"])
-    harness.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter["ReceiptHandle"])
+    assert harness.redrive("order-validator", [letter.message_id]) == 1
     with record_put_events() as calls:
         harness.run_until_idle()
 
-    assert harness.dead_letters("order-validator", FACTS) == []
+    assert harness.dead_letters() == []
     [validated] = [EventEnvelope.from_wire(d) for d in calls.details()]
     assert (validated.type, validated.data, validated.causation_id) == (
         "order.validated",

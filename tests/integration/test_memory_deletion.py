@@ -108,9 +108,7 @@ def test_a_handler_cannot_reach_deletion(soorma_moto) -> None:
         seen.append(any(hasattr(context.memory, n) for n in ("forget_user", "forget_tenant")))
 
     harness = soorma_moto(worker)
-    harness.publisher().publish(
-        EventTopic.BUSINESS_FACTS, "x.happened", {}, tenant_id="acme", user_id="ada"
-    )
+    harness.send("x.happened", {}, topic=EventTopic.BUSINESS_FACTS, tenant_id="acme", user_id="ada")
     harness.run_until_idle()
     assert seen == [False]
 

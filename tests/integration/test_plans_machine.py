@@ -93,10 +93,11 @@ class Agents:
 
 def assess(harness: MotoHarness, **data: Any) -> list[EventEnvelope]:
     with record_put_events() as calls:
-        harness.publisher("soorma.bank").publish(
-            EventTopic.ACTION_REQUESTS,
+        harness.send(
             "loan.assess",
             {"amount": 5000, **data},
+            topic=EventTopic.ACTION_REQUESTS,
+            source="soorma.bank",
             tenant_id="bank",
             user_id="clerk",
             response_event="loan.assessed",
@@ -161,10 +162,11 @@ def test_a_paused_plan_records_replies_and_moves_on_resume(soorma_moto) -> None:
     assert agents.moves == []  # the score came back while paused: recorded, not acted on
 
     with record_put_events() as calls:
-        harness.publisher("soorma.bank").publish(
-            EventTopic.BUSINESS_FACTS,
+        harness.send(
             "loan.resume",
             {"plan_id": plan.plan_id},
+            topic=EventTopic.BUSINESS_FACTS,
+            source="soorma.bank",
             tenant_id="bank",
             user_id="clerk",
         )
@@ -290,10 +292,11 @@ def test_a_resume_retried_after_moving_the_plan_finishes_the_move(soorma_moto) -
     assert (plan.status, agents.moves) == (PlanStatus.PAUSED, [])
 
     with record_put_events() as calls:
-        harness.publisher("soorma.bank").publish(
-            EventTopic.BUSINESS_FACTS,
+        harness.send(
             "loan.resume",
             {"plan_id": plan.plan_id},
+            topic=EventTopic.BUSINESS_FACTS,
+            source="soorma.bank",
             tenant_id="bank",
             user_id="clerk",
         )

@@ -159,7 +159,7 @@ def test_the_publisher_checks_payloads_against_the_registry_before_putting() -> 
     with MotoHarness([order_listener([])]) as harness:
         listener = Agent("schema-owner", events_produced=[PLACED])
         sync_registry(harness.platform.tables["registry"], [listener.manifest()])
-        publisher = harness.publisher("shop.orders-api")
+        publisher = EventPublisher("shop.orders-api", bus=harness.platform.bus_name)
 
         with (
             put_events_calls() as refused,

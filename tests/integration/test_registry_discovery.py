@@ -185,7 +185,7 @@ def test_a_handler_discovers_through_its_context() -> None:
         try:
             harness = MotoHarness([planner], stage="test")
             sync_registry(harness.platform.tables["registry"], manifests())
-            harness.publisher().publish(EventTopic.BUSINESS_FACTS, "work.arrived", {})
+            harness.send("work.arrived", {}, topic=EventTopic.BUSINESS_FACTS)
             harness.run_until_idle()
         finally:
             os.environ.clear()

@@ -15,11 +15,11 @@ from soorma.publishing import EventBridgePublisher, EventBridgeSink, EventPublis
 from soorma.registry import RegistryClient, sync_registry
 from soorma.registry.client import reset_shared_clients
 from soorma.registry.validation import PayloadValidator, registry_lookup, validator_for_agent
-from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE, REASON_ATTRIBUTE
 from soorma_common import EventEnvelope, EventTopic
 from soorma_common.errors import SchemaValidationError
 from soorma_common.replies import failure_reply
 from soorma_dev.harness import MotoHarness
+from soorma_dev.testing import DeadLetter
 from tests.registry_catalog import ORDER_PLACED, RESERVE
 
 
@@ -58,8 +58,10 @@ def moto_env() -> Iterator[None]:
     clients.reset()
 
 
-def reason_of(message: dict[str, Any]) -> str:
-    return str(message["MessageAttributes"][REASON_ATTRIBUTE]["StringValue"])
+def reason_of(letter: DeadLetter) -> str:
+    """The error the runtime sent the letter with (`"<ErrorType>: <message>"`)."""
+    assert letter.kind == "permanent-error"
+    return letter.reason or ""
 
 
 def test_valid_events_flow_and_registry_schemas_apply(moto_env: None) -> None:
@@ -67,9 +69,7 @@ def test_valid_events_flow_and_registry_schemas_apply(moto_env: None) -> None:
     harness = MotoHarness([orders, inventory], stage="test")
     sync_registry(harness.platform.tables["registry"], [orders.manifest(), inventory.manifest()])
 
-    harness.publisher().publish(
-        EventTopic.BUSINESS_FACTS, "order.placed", {"order_id": "o-1", "total": 10}
-    )
+    harness.send("order.placed", {"order_id": "o-1", "total": 10}, topic=EventTopic.BUSINESS_FACTS)
     harness.run_until_idle()
 
     assert inventory.handled == [{"sku": "A-1", "quantity": 2}]  # type: ignore[attr-defined]
@@ -86,12 +86,12 @@ def test_consume_of_an_invalid_payload_goes_to_the_dlq_with_its_reason(moto_env:
     unchecked.publish(EventTopic.BUSINESS_FACTS, "order.placed", {"order_id": "o-1", "total": -5})
     harness.run_until_idle()
 
-    [dead] = harness.dead_letters("order-processor", EventTopic.BUSINESS_FACTS)
+    [dead] = harness.dead_letters("order-processor")
     reason = reason_of(dead)
     assert "event 'order.placed'" in reason
     assert "field 'total' = -5" in reason
     assert "greater_than_equal" in reason
-    assert dead["MessageAttributes"][ERROR_TYPE_ATTRIBUTE]["StringValue"] == "SchemaValidationError"
+    assert reason_of(dead).startswith("SchemaValidationError: ")
     assert harness.receive("inventory", EventTopic.ACTION_REQUESTS) == []
 
 
@@ -99,15 +99,13 @@ def test_an_invalid_publish_in_a_handler_dead_letters_and_sends_nothing(moto_env
     orders, inventory = build_agents("two")
     harness = MotoHarness([orders, inventory], stage="test")
 
-    harness.publisher().publish(
-        EventTopic.BUSINESS_FACTS, "order.placed", {"order_id": "o-1", "total": 3}
-    )
+    harness.send("order.placed", {"order_id": "o-1", "total": 3}, topic=EventTopic.BUSINESS_FACTS)
     harness.run_until_idle()
 
-    [dead] = harness.dead_letters("order-processor", EventTopic.BUSINESS_FACTS)
+    [dead] = harness.dead_letters("order-processor")
     assert "event 'inventory.reserve': field 'quantity' = 'two'" in reason_of(dead)
     assert inventory.handled == []  # type: ignore[attr-defined]
-    assert harness.dead_letters("inventory", EventTopic.ACTION_REQUESTS) == []
+    assert harness.dead_letters("inventory") == []
 
 
 def test_consumer_checks_schemas_read_from_the_registry(moto_env: None) -> None:
@@ -121,7 +119,7 @@ def test_consumer_checks_schemas_read_from_the_registry(moto_env: None) -> None:
     legacy.publish(EventTopic.ACTION_REQUESTS, "inventory.reserve", {"sku": "A-1"})
     harness.run_until_idle()
 
-    [dead] = harness.dead_letters("inventory", EventTopic.ACTION_REQUESTS)
+    [dead] = harness.dead_letters("inventory")
     assert "field 'quantity' = missing breaks rule 'required" in reason_of(dead)
     assert inventory.handled == []  # type: ignore[attr-defined]
 
@@ -235,8 +233,8 @@ def test_the_failure_shape_on_a_business_fact_is_checked_on_consume(moto_env: No
     unchecked.publish(EventTopic.BUSINESS_FACTS, "order.placed", failure_reply("not an order"))
     harness.run_until_idle()
 
-    [dead] = harness.dead_letters("order-processor", EventTopic.BUSINESS_FACTS)
-    assert dead["MessageAttributes"][ERROR_TYPE_ATTRIBUTE]["StringValue"] == "SchemaValidationError"
+    [dead] = harness.dead_letters("order-processor")
+    assert reason_of(dead).startswith("SchemaValidationError: ")
     assert "field 'order_id' = missing" in reason_of(dead)
 
 
@@ -244,7 +242,7 @@ def test_the_failure_shape_is_no_business_fact_for_a_publisher(moto_env: None) -
     orders, inventory = build_agents(2)
     harness = MotoHarness([orders, inventory], stage="test")
     with pytest.raises(SchemaValidationError, match="field 'order_id' = missing"):
-        harness.publisher().publish(
+        EventPublisher("soorma.tests", bus=harness.platform.bus_name).publish(
             EventTopic.BUSINESS_FACTS, "order.placed", failure_reply("not an order")
         )
 

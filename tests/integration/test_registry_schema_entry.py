@@ -21,7 +21,6 @@ from soorma.registry.client import reset_shared_clients
 from soorma.registry.custom_resource import handle_request
 from soorma.registry.entries import EventRecord, Origin, to_item
 from soorma.registry.schemas import InvalidSchemaError
-from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE, REASON_ATTRIBUTE
 from soorma_common import EventDefinition, EventEnvelope, EventTopic
 from soorma_common.naming import table_name
 from soorma_dev.harness import MotoHarness
@@ -148,7 +147,9 @@ def test_an_entry_written_before_the_check_dead_letters_at_once(moto_env: None, 
 
     # the SDK's publisher refuses to publish against it, permanently
     with pytest.raises(InvalidSchemaError):
-        harness.publisher().publish(EventTopic.BUSINESS_FACTS, "order.placed", {"total": 1})
+        EventPublisher("soorma.tests", bus=harness.platform.bus_name).publish(
+            EventTopic.BUSINESS_FACTS, "order.placed", {"total": 1}
+        )
     # a producer outside the SDK's checks puts the event anyway
     unchecked = EventPublisher(
         "soorma.legacy", bus=harness.platform.bus_name, validate_payload=lambda _t, _d: None
@@ -157,8 +158,9 @@ def test_an_entry_written_before_the_check_dead_letters_at_once(moto_env: None, 
     harness.run_until_idle()
 
     assert handled == []
-    [dead] = harness.dead_letters("order-processor", EventTopic.BUSINESS_FACTS)
-    attributes = dead["MessageAttributes"]
-    assert attributes[ERROR_TYPE_ATTRIBUTE]["StringValue"] == "InvalidSchemaError"
-    assert problem in attributes[REASON_ATTRIBUTE]["StringValue"]
-    assert dead["Attributes"]["ApproximateReceiveCount"] == "1"  # no retries burnt
+    [dead] = harness.dead_letters("order-processor")
+    assert dead.kind == "permanent-error"
+    assert (dead.reason or "").startswith("InvalidSchemaError: ")
+    assert problem in (dead.reason or "")
+    [handling] = harness.handlings("order-processor")  # no retries burnt
+    assert (handling.outcome, handling.receive_count) == ("dead-lettered", 1)

@@ -43,7 +43,7 @@ def run_in_handler(body: Body, *extra: Agent) -> tuple[MotoHarness, EventEnvelop
     probe = Agent("probe")
     probe.on_event("probe.started", topic=FACTS)(body)
     harness = MotoHarness([probe, observer(), *extra])
-    trigger = harness.publisher().publish(FACTS, "probe.started", {})
+    trigger = harness.send("probe.started", {}, topic=FACTS)
     harness.run_until_idle()
     return harness, trigger
 
@@ -205,8 +205,8 @@ def test_on_event_accepts_topic_keyword() -> None:
     [subscription] = agent.manifest().subscriptions
     assert (subscription.topic, subscription.event_type) == (FACTS, "test.event")
     harness = MotoHarness([agent])
-    sent = harness.publisher().publish("business-facts", "test.event", {"n": 1})
-    harness.publisher().publish("notification-events", "test.event", {"n": 2})
+    sent = harness.send("test.event", {"n": 1}, topic="business-facts")
+    harness.send("test.event", {"n": 2}, topic="notification-events")
     harness.run_until_idle()
 
     [detail] = harness.delivered_details("test")
@@ -222,7 +222,7 @@ def test_worker_tool_and_planner_default_to_action_requests(kind: type[Agent]) -
     [subscription] = agent.manifest().subscriptions
     assert subscription.topic == REQUESTS
     harness = MotoHarness([agent])
-    harness.publisher().publish(REQUESTS, "job.requested", {})
+    harness.send("job.requested", {}, topic=REQUESTS)
     harness.run_until_idle()
     [detail] = harness.delivered_details("defaulted")
     assert detail["topic"] == "action-requests"

@@ -10,9 +10,9 @@ import pytest
 from moto import mock_aws
 
 from soorma import Agent
-from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE, REASON_ATTRIBUTE
 from soorma_common import EventEnvelope, EventTopic
 from soorma_dev.harness import MotoHarness
+from soorma_dev.testing import DeadLetter
 
 FACTS = EventTopic.BUSINESS_FACTS
 
@@ -23,12 +23,14 @@ def aws() -> Iterator[None]:
         yield
 
 
-def reason(message: dict[str, Any]) -> str:
-    return str(message["MessageAttributes"][REASON_ATTRIBUTE]["StringValue"])
+def reason(letter: DeadLetter) -> str:
+    """The error the runtime sent the letter with (`"<ErrorType>: <message>"`)."""
+    assert letter.kind == "permanent-error"
+    return letter.reason or ""
 
 
-def error_type(message: dict[str, Any]) -> str:
-    return str(message["MessageAttributes"][ERROR_TYPE_ATTRIBUTE]["StringValue"])
+def error_type(letter: DeadLetter) -> str:
+    return reason(letter).split(":", 1)[0]
 
 
 def test_poison_and_forged_records_are_dead_lettered_while_batch_mates_succeed() -> None:
@@ -40,8 +42,7 @@ def test_poison_and_forged_records_are_dead_lettered_while_batch_mates_succeed()
         handled.append(event.id)
 
     harness = MotoHarness([agent])
-    publisher = harness.publisher()
-    good_before = publisher.publish(FACTS, "payment.settled", {"amount": 1})
+    good_before = harness.send("payment.settled", {"amount": 1}, topic=FACTS)
     harness.send_raw("ledger", FACTS, "{not json")
     forged = EventEnvelope(source="soorma.ledger", type="payment.settled", topic=FACTS, data={})
     harness.events.put_events(
@@ -54,7 +55,7 @@ def test_poison_and_forged_records_are_dead_lettered_while_batch_mates_succeed()
             }
         ]
     )
-    good_after = publisher.publish(FACTS, "payment.settled", {"amount": 2})
+    good_after = harness.send("payment.settled", {"amount": 2}, topic=FACTS)
 
     messages = harness.receive("ledger", FACTS)
     assert len(messages) == 4
@@ -63,12 +64,12 @@ def test_poison_and_forged_records_are_dead_lettered_while_batch_mates_succeed()
     assert delivery.failed_ids == []
     assert sorted(handled) == sorted([good_before.id, good_after.id])
     assert harness.queue_depth("ledger", FACTS) == 0
-    dead = {error_type(m): m for m in harness.dead_letters("ledger", FACTS)}
+    dead = {error_type(m): m for m in harness.dead_letters("ledger")}
     assert set(dead) == {"MalformedRecordError", "ForgedSourceError"}
     assert "not JSON" in reason(dead["MalformedRecordError"])
-    assert dead["MalformedRecordError"]["Body"] == "{not json"
+    assert dead["MalformedRecordError"].body == "{not json"
     assert "soorma.intruder" in reason(dead["ForgedSourceError"])
-    assert json.loads(dead["ForgedSourceError"]["Body"])["detail"]["id"] == forged.id
+    assert json.loads(dead["ForgedSourceError"].body)["detail"]["id"] == forged.id
 
 
 def test_overriding_tenant_inside_a_handler_fails_and_publishes_nothing() -> None:
@@ -84,11 +85,11 @@ def test_overriding_tenant_inside_a_handler_fails_and_publishes_nothing() -> Non
         return None
 
     harness = MotoHarness([agent, watcher])
-    harness.publisher().publish(FACTS, "report.requested", {}, tenant_id="tenant-a")
+    harness.send("report.requested", {}, topic=FACTS, tenant_id="tenant-a")
     delivery = harness.deliver("sneaky", FACTS)
 
     assert delivery.failed_ids == []  # permanent: dead-lettered, not retried
-    [dead] = harness.dead_letters("sneaky", FACTS)
+    [dead] = harness.dead_letters("sneaky")
     assert error_type(dead) == "TrustViolationError"
     assert "tenant_id" in reason(dead) and "tenant-b" in reason(dead)
     assert harness.receive("tenant-watch", FACTS) == []
@@ -116,7 +117,7 @@ def test_an_event_with_no_handler_is_dead_lettered() -> None:
     harness.send_raw("narrow", FACTS, json.dumps(body))
     harness.deliver("narrow", FACTS)
 
-    [dead] = harness.dead_letters("narrow", FACTS)
+    [dead] = harness.dead_letters("narrow")
     assert error_type(dead) == "NoHandlerError"
     assert "b.happened" in reason(dead)
 
@@ -135,16 +136,15 @@ def test_an_oversized_event_dead_letters_its_record_and_sends_none_of_its_events
 
     watcher.on_event("*", topic=FACTS)(lambda event, context: None)
     harness = MotoHarness([agent, watcher])
-    publisher = harness.publisher()
-    big = publisher.publish(FACTS, "report.requested", {"size": 5000})
-    small = publisher.publish(FACTS, "report.requested", {"size": 10})
+    big = harness.send("report.requested", {"size": 5000}, topic=FACTS)
+    small = harness.send("report.requested", {"size": 10}, topic=FACTS)
     delivery = harness.deliver("verbose", FACTS)
 
     assert delivery.failed_ids == []
-    [dead] = harness.dead_letters("verbose", FACTS)
+    [dead] = harness.dead_letters("verbose")
     assert error_type(dead) == "EventTooLargeError"
     assert "2000-byte limit" in reason(dead) and "report.ready" in reason(dead)
-    assert json.loads(dead["Body"])["detail"]["id"] == big.id
+    assert json.loads(dead.body)["detail"]["id"] == big.id
     harness.run_until_idle()
     published = [
         d for d in harness.delivered_details("size-watch") if d["source"] != "soorma.tests"

@@ -65,7 +65,7 @@ def three_hops(fail_middle_once: bool) -> tuple[list[Agent], dict[str, Any]]:
 def test_three_hop_chain_keeps_correlation_and_chains_causation(fail_middle_once: bool) -> None:
     agents, seen = three_hops(fail_middle_once)
     harness = MotoHarness(agents)
-    origin = harness.publisher().publish(FACTS, "chain.started", {"n": 0})
+    origin = harness.send("chain.started", {"n": 0}, topic=FACTS)
 
     harness.run_until_idle()
 
@@ -104,9 +104,8 @@ def test_sync_and_async_handlers_both_publish() -> None:
         await context.bus.announce("async.seen", {"from": event.id})
 
     harness = MotoHarness([agent, sink("watcher")])
-    publisher = harness.publisher()
-    sync_in = publisher.publish(FACTS, "sync.happened", {})
-    async_in = publisher.publish(FACTS, "async.happened", {})
+    sync_in = harness.send("sync.happened", {}, topic=FACTS)
+    async_in = harness.send("async.happened", {}, topic=FACTS)
 
     harness.run_until_idle()
 
@@ -127,7 +126,7 @@ def test_25_published_events_take_3_put_events_calls() -> None:
             context.bus.announce("burst.item", {"n": n})
 
     harness = MotoHarness([agent, sink("burst-sink", "burst.item")])
-    origin = harness.publisher().publish(FACTS, "burst.requested", {})
+    origin = harness.send("burst.requested", {}, topic=FACTS)
     with record_put_events() as put_events:
         harness.deliver("fan-out", FACTS)
 
@@ -147,9 +146,8 @@ def test_a_batch_flushes_its_records_events_together() -> None:
             context.bus.announce("tock.happened", {"tick": event.data["n"], "n": n})
 
     harness = MotoHarness([agent, sink("tock-sink", "tock.happened")])
-    publisher = harness.publisher()
     for n in range(3):
-        publisher.publish(FACTS, "tick.happened", {"n": n})
+        harness.send("tick.happened", {"n": n}, topic=FACTS)
     with record_put_events() as put_events:
         delivery = harness.deliver("batcher", FACTS)
 
@@ -168,7 +166,7 @@ def test_a_failed_handler_publishes_nothing() -> None:
         raise RuntimeError("crashed after publishing")
 
     harness = MotoHarness([agent, sink("half-sink", "work.half_done")])
-    harness.publisher().publish(FACTS, "work.requested", {})
+    harness.send("work.requested", {}, topic=FACTS)
     with record_put_events() as put_events:
         delivery = harness.deliver("fails-late", FACTS)
 
@@ -187,7 +185,7 @@ def test_put_events_partial_failure_is_retried_until_every_entry_is_put() -> Non
             context.bus.announce("many.item", {"n": n})
 
     harness = MotoHarness([agent, sink("partial-sink", "many.item")])
-    harness.publisher().publish(FACTS, "many.requested", {})
+    harness.send("many.requested", {}, topic=FACTS)
 
     def first_call_loses_odd_entries(call: int, index: int, entry: dict[str, Any]) -> bool:
         return call == 0 and index % 2 == 1
@@ -213,7 +211,7 @@ def test_put_events_failing_every_attempt_fails_the_record_then_redelivery_reflu
         context.bus.announce("once.done", {})
 
     harness = MotoHarness([agent, sink("stubborn-sink", "once.done")])
-    harness.publisher().publish(FACTS, "once.requested", {})
+    harness.send("once.requested", {}, topic=FACTS)
     with fail_put_events_entries(lambda call, index, entry: True) as put_events:
         delivery = harness.deliver("stubborn", FACTS)
 

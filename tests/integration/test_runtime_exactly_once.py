@@ -80,7 +80,7 @@ def test_duplicate_delivery_to_a_fresh_module_runs_once_and_reflushes_the_same_e
 ) -> None:
     first = fresh_agent(function_folder)
     harness = MotoHarness([first, sink()])
-    order = harness.publisher().publish(FACTS, "order.placed", {"order": "o-1"})
+    order = harness.send("order.placed", {"order": "o-1"}, topic=FACTS)
     harness.put(order)  # EventBridge delivers at least once: the same envelope twice
 
     messages = harness.receive("scorer", FACTS)
@@ -112,7 +112,7 @@ def test_a_random_handler_retried_after_its_flush_publishes_its_first_output(
     function_folder: Path,
 ) -> None:
     harness = MotoHarness([fresh_agent(function_folder), sink()])
-    harness.publisher().publish(FACTS, "order.placed", {"order": "o-2"})
+    harness.send("order.placed", {"order": "o-2"}, topic=FACTS)
     [message] = harness.receive("scorer", FACTS)
     with record_put_events() as first:
         harness.deliver("scorer", FACTS, [message])
@@ -134,7 +134,7 @@ def test_an_eventbridge_replay_is_handled_again(function_folder: Path) -> None:
     events = harness.events
     bus_arn = events.describe_event_bus(Name=harness.platform.bus_name)["Arn"]
     archive_arn = events.create_archive(ArchiveName="orders", EventSourceArn=bus_arn)["ArchiveArn"]
-    order = harness.publisher().publish(FACTS, "order.placed", {"order": "o-3"})
+    order = harness.send("order.placed", {"order": "o-3"}, topic=FACTS)
     harness.run_until_idle()
     assert runs(function_folder) == [order.id]
 

@@ -10,7 +10,6 @@ from moto import mock_aws
 from pydantic import BaseModel
 
 from soorma import Tool, Worker
-from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE
 from soorma_common import EventDefinition, EventEnvelope, EventTopic
 from soorma_common.errors import DomainError
 from soorma_dev.harness import MotoHarness
@@ -57,7 +56,7 @@ def test_each_reply_reaches_only_its_requester() -> None:
     harness = MotoHarness(
         [requester("buyer-a", results), requester("buyer-b", results), pricing_tool()]
     )
-    need = harness.publisher().publish(FACTS, "quote.needed", {})
+    need = harness.send("quote.needed", {}, topic=FACTS)
 
     harness.run_until_idle()
 
@@ -77,13 +76,13 @@ def test_each_reply_reaches_only_its_requester() -> None:
 def test_a_domain_error_replies_failure_to_the_requester() -> None:
     results: dict[str, list[EventEnvelope]] = {}
     harness = MotoHarness([requester("unknown", results), pricing_tool()])
-    harness.publisher().publish(FACTS, "quote.needed", {})
+    harness.send("quote.needed", {}, topic=FACTS)
 
     harness.run_until_idle()
 
     [reply] = results["unknown"]
     assert reply.data == {"success": False, "error": "no price for sku 'unknown'"}
-    assert harness.dead_letters("pricer", EventTopic.ACTION_REQUESTS) == []
+    assert harness.dead_letters("pricer") == []
 
 
 class Quote(BaseModel):
@@ -131,9 +130,8 @@ def typed_tool() -> Tool:
 def test_a_failure_reply_reaches_the_requester_despite_the_reply_schema() -> None:
     results: list[EventEnvelope] = []
     harness = MotoHarness([typed_requester(results), typed_tool()])
-    publisher = harness.publisher()
-    publisher.publish(FACTS, "quote.needed", {"sku": "known"})
-    publisher.publish(FACTS, "quote.needed", {"sku": "unknown"})
+    harness.send("quote.needed", {"sku": "known"}, topic=FACTS)
+    harness.send("quote.needed", {"sku": "unknown"}, topic=FACTS)
 
     harness.run_until_idle()
 
@@ -144,18 +142,18 @@ def test_a_failure_reply_reaches_the_requester_despite_the_reply_schema() -> Non
     [failure] = [r for r in results if "error" in r.data]
     assert failure.data == {"success": False, "error": "no price for sku 'unknown'"}
     assert failure.reply_to == "typed-buyer"
-    assert harness.dead_letters("typed-buyer", RESULTS) == []
-    assert harness.dead_letters("typed-pricer", EventTopic.ACTION_REQUESTS) == []
+    assert harness.dead_letters("typed-buyer") == []
+    assert harness.dead_letters("typed-pricer") == []
 
 
 def test_only_the_exact_failure_shape_is_exempt_from_the_reply_schema() -> None:
     results: list[EventEnvelope] = []
     harness = MotoHarness([typed_requester(results), typed_tool()])
-    harness.publisher().publish(FACTS, "quote.needed", {"sku": "pretends-to-fail"})
+    harness.send("quote.needed", {"sku": "pretends-to-fail"}, topic=FACTS)
 
     harness.run_until_idle()
 
     assert results == []
-    [dead] = harness.dead_letters("typed-pricer", EventTopic.ACTION_REQUESTS)
-    error_type = dead["MessageAttributes"][ERROR_TYPE_ATTRIBUTE]["StringValue"]
-    assert error_type == "SchemaValidationError"
+    [dead] = harness.dead_letters("typed-pricer")
+    assert dead.kind == "permanent-error"
+    assert (dead.reason or "").startswith("SchemaValidationError: ")

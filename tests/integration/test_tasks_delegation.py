@@ -81,8 +81,13 @@ def build(*, fail_after_record: bool = False, sequential: bool = False) -> dict[
 
 def want(harness: MotoHarness, to: str) -> list[EventEnvelope]:
     with record_put_events() as calls:
-        harness.publisher("soorma.web").publish(
-            EventTopic.BUSINESS_FACTS, "trip.wanted", {"to": to}, tenant_id="acme", user_id="ada"
+        harness.send(
+            "trip.wanted",
+            {"to": to},
+            topic=EventTopic.BUSINESS_FACTS,
+            source="soorma.web",
+            tenant_id="acme",
+            user_id="ada",
         )
         harness.run_until_idle()
     return [EventEnvelope.from_wire(d) for d in calls.details()]
@@ -147,8 +152,13 @@ def test_a_reply_to_a_request_made_without_a_task_is_not_restored(soorma_moto) -
         context.bus.request("hotel.book", {"city": "Nice"}, response_event="hotel.booked")
 
     harness = soorma_moto(*seen["agents"])
-    harness.publisher("soorma.web").publish(
-        EventTopic.BUSINESS_FACTS, "ping.wanted", {}, tenant_id="acme", user_id="ada"
+    harness.send(
+        "ping.wanted",
+        {},
+        topic=EventTopic.BUSINESS_FACTS,
+        source="soorma.web",
+        tenant_id="acme",
+        user_id="ada",
     )
     harness.run_until_idle()
     assert seen["unknown"] == 1
@@ -184,8 +194,13 @@ def test_two_workers_delegating_from_one_event_fan_in_apart(soorma_moto) -> None
 
     harness = soorma_moto(*workers, tools)
     with record_put_events() as calls:
-        harness.publisher("soorma.shop").publish(
-            EventTopic.BUSINESS_FACTS, "order.placed", {"o": 1}, tenant_id="acme", user_id="ada"
+        harness.send(
+            "order.placed",
+            {"o": 1},
+            topic=EventTopic.BUSINESS_FACTS,
+            source="soorma.shop",
+            tenant_id="acme",
+            user_id="ada",
         )
         harness.run_until_idle()
 

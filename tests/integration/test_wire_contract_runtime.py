@@ -12,7 +12,6 @@ import pytest
 from moto import mock_aws
 
 from soorma import Agent
-from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE, REASON_ATTRIBUTE
 from soorma_common import EventEnvelope, EventTopic
 from soorma_dev.harness import MotoHarness
 
@@ -46,12 +45,12 @@ def test_an_invalid_publish_is_a_permanent_failure_naming_the_attribute(
         context.bus.announce(**arguments)
 
     harness = MotoHarness([agent])
-    harness.publisher().publish(FACTS, "order.placed", {"order": "o-1"})
+    harness.send("order.placed", {"order": "o-1"}, topic=FACTS)
     delivery = harness.deliver("noter", FACTS)
 
     assert delivery.failed_ids == []  # permanent: dead-lettered now, never retried
-    [dead] = harness.dead_letters("noter", FACTS)
-    attributes = dead["MessageAttributes"]
-    assert attributes[ERROR_TYPE_ATTRIBUTE]["StringValue"] == "InvalidEnvelopeError"
-    assert fragment in attributes[REASON_ATTRIBUTE]["StringValue"]
+    [dead] = harness.dead_letters("noter")
+    assert dead.kind == "permanent-error"
+    assert (dead.reason or "").startswith("InvalidEnvelopeError: ")
+    assert fragment in (dead.reason or "")
     assert harness.queue_depth("noter", FACTS) == 0

@@ -26,6 +26,7 @@ from soorma_dev.scenarios import (
     ScenarioRun,
     unmet_expectations,
 )
+from soorma_dev.testing import Outcome
 
 
 def text_of(renderable: Any) -> str:
@@ -38,6 +39,11 @@ def envelope(event_type: str, source: str = "soorma.cli", **fields: Any) -> Even
     return EventEnvelope(
         source=source, type=event_type, topic=fields.pop("topic", "business-facts"), **fields
     )
+
+
+def handling(agent: str, outcome: Outcome, time: str, reason: str | None = None) -> Handling:
+    """A handling as the local cloud records it (the ids do not matter to the renderers)."""
+    return Handling(agent, "business-facts", None, None, "m-1", 1, outcome, reason, time)
 
 
 def fanout_trace() -> tuple[EventEnvelope, list[TraceNode]]:
@@ -53,11 +59,11 @@ def fanout_trace() -> tuple[EventEnvelope, list[TraceNode]]:
     root = TraceNode(
         placed,
         [
-            Handling("inventory", "handled", "2026-11-27T01:00:00.100000Z"),
-            Handling("notifier", "failed", "2026-11-27T01:00:00.200000Z", "TransientError: x"),
-            Handling("notifier", "handled", "2026-11-27T01:00:01.300000Z"),
+            handling("inventory", "handled", "2026-11-27T01:00:00.100000Z"),
+            handling("notifier", "failed", "2026-11-27T01:00:00.200000Z", "TransientError: x"),
+            handling("notifier", "handled", "2026-11-27T01:00:01.300000Z"),
         ],
-        [TraceNode(reserve, [Handling("warehouse", "handled", "2026-11-27T01:00:00.400000Z")])],
+        [TraceNode(reserve, [handling("warehouse", "handled", "2026-11-27T01:00:00.400000Z")])],
     )
     return placed, [root]
 
@@ -265,7 +271,7 @@ def test_what_happened_since_is_the_difference_of_two_observations() -> None:
     roots[0].children[0].children.append(
         TraceNode(
             envelope("stock.reserved", "soorma.warehouse"),
-            [Handling("warehouse", "handled", "2026-11-27T01:00:02Z")],
+            [handling("warehouse", "handled", "2026-11-27T01:00:02Z")],
         )
     )
     since = Observed.of(run_of(roots), {"warehouse"}) - before

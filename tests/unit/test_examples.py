@@ -61,9 +61,7 @@ def test_scenario_does_what_its_scenario_json_says(name: str, soorma_bus, monkey
         assert {e.tenant_id for e in bus.events(envelope.correlation_id)} == {envelope.tenant_id}
     for envelope in bus.published:
         if envelope.reply_to is not None and envelope.topic == "action-results":
-            handlers = {
-                h.agent for h in bus.handlings if h.envelope and h.envelope.id == envelope.id
-            }
+            handlers = {h.agent for h in bus.handlings() if h.event_id == envelope.id}
             assert handlers == {envelope.reply_to}  # a reply reaches only its requester
 
 
@@ -92,7 +90,7 @@ def test_order_fanout_gives_each_consumer_its_own_queue_and_inventory_goes_on(so
     bus = soorma_bus(EXAMPLES / "order-fanout")
     [order] = run_scenario(bus, Scenario.load(EXAMPLES / "order-fanout"))
 
-    consumers = [h for h in bus.handlings if h.envelope and h.envelope.id == order.id]
+    consumers = [h for h in bus.handlings() if h.event_id == order.id]
     assert sorted(h.agent for h in consumers) == ["audit-log", "inventory", "notifier"]
     assert len({h.message_id for h in consumers}) == 3  # three queues, three messages
     by_type = {e.type: e for e in bus.published}
@@ -169,7 +167,7 @@ def test_poison_message_is_dead_lettered_then_redriven_after_the_fix(soorma_bus,
     assert letter.kind == "permanent-error"
     assert letter.envelope is not None and letter.envelope.id == poison.id
     assert "12,50" in (letter.reason or "")
-    assert [h.receive_count for h in bus.handlings if h.outcome == "dead-lettered"] == [1]
+    assert [h.receive_count for h in bus.handlings() if h.outcome == "dead-lettered"] == [1]
     assert [e.id for e in bus.handled("order-validator")] == [good.id]
 
     monkeypatch.setenv("POISON_FIXED", "1")

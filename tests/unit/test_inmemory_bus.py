@@ -51,8 +51,8 @@ def test_fan_out_gives_each_subscriber_its_own_copy(soorma_bus) -> None:
         ("notifier", "order.placed"),
     ]
     assert [e.id for e in bus.handled("inventory")] == [sent.id]
-    assert {h.message_id for h in bus.handlings if h.agent == "inventory"}.isdisjoint(
-        {h.message_id for h in bus.handlings if h.agent == "notifier"}
+    assert {h.message_id for h in bus.handlings() if h.agent == "inventory"}.isdisjoint(
+        {h.message_id for h in bus.handlings() if h.agent == "notifier"}
     )
 
 
@@ -121,7 +121,8 @@ def test_only_the_failed_record_of_a_batch_is_retried(soorma_bus) -> None:
     assert attempts == {"a": 1, "bad": 3, "c": 1}
     first_batch = bus.invocations[0][2]
     assert first_batch is not None and len(first_batch["batchItemFailures"]) == 1
-    bad = [h for h in bus.handlings if h.envelope and h.envelope.data == {"n": "bad"}]
+    [bad_id] = [e.id for e in bus.published if e.data == {"n": "bad"}]
+    bad = [h for h in bus.handlings() if h.event_id == bad_id]
     assert [(h.outcome, h.receive_count) for h in bad] == [
         ("failed", 1),
         ("failed", 2),
@@ -141,10 +142,14 @@ def test_a_record_failing_every_time_is_redriven_to_the_dlq_after_max_receives(s
     sent = bus.send("job.queued", {}, topic=FACTS)
     bus.run_until_idle()
 
-    counts = [h.receive_count for h in bus.handlings]
-    assert counts == list(range(1, MAX_RECEIVE_COUNT + 1))
+    outcomes = [(h.outcome, h.receive_count) for h in bus.handlings()]
+    assert outcomes == [("failed", n) for n in range(1, MAX_RECEIVE_COUNT + 1)] + [
+        ("dead-lettered", MAX_RECEIVE_COUNT)  # moved by SQS after its last failed receive
+    ]
     [letter] = bus.dead_letters("broken")
     assert letter.kind == "redrive-after-max-receives"
+    # the last error, not "moved after 5 receives"
+    assert letter.reason == bus.handlings()[-1].reason == "TransientError: downstream unavailable"
     assert letter.envelope is not None and letter.envelope.id == sent.id
     assert letter.queue == "soorma-test-broken-business-facts"
 
@@ -165,9 +170,9 @@ def test_a_permanent_error_goes_to_the_dlq_at_once_and_redrive_replays_it(soorma
     bus.run_until_idle()
 
     [letter] = bus.dead_letters()
-    assert (letter.kind, letter.reason) == ("permanent-error", "order has no total")
+    assert (letter.kind, letter.reason) == ("permanent-error", "PermanentError: order has no total")
     assert letter.envelope is not None and letter.envelope.id == poison.id
-    assert [h.outcome for h in bus.handlings] == ["handled", "dead-lettered"]
+    assert [h.outcome for h in bus.handlings()] == ["handled", "dead-lettered"]
     assert len(bus.invocations) == 1  # no retry was spent
 
     fixed["on"] = True
@@ -413,7 +418,7 @@ def test_a_record_whose_events_cannot_be_put_is_retried_without_running_its_hand
     bus.fail_next_entries(4)  # every attempt of the first flush (SOORMA_PUBLISH_MAX_ATTEMPTS)
     bus.run_until_idle()
 
-    relayed = [h for h in bus.handlings if h.agent == "relay"]
+    relayed = [h for h in bus.handlings() if h.agent == "relay"]
     assert [(h.outcome, h.receive_count) for h in relayed] == [("failed", 1), ("handled", 2)]
     assert "PutEvents failed" in (relayed[0].reason or "")
     assert "InternalFailure" in (relayed[0].reason or "")
@@ -432,7 +437,8 @@ def test_a_failed_handling_carries_the_handlers_error(soorma_bus) -> None:
     bus.send("job.queued", {}, topic=FACTS)
     bus.run_until_idle()
 
-    [handling] = bus.handlings
+    [handling, moved] = bus.handlings()
     assert (handling.outcome, handling.reason) == ("failed", "TransientError: database busy")
+    assert (moved.outcome, moved.reason) == ("dead-lettered", "TransientError: database busy")
     [letter] = bus.dead_letters()
     assert letter.kind == "redrive-after-max-receives"
