@@ -115,8 +115,8 @@ def serialize_item_writes(monkeypatch) -> None:
     """
     from moto.dynamodb.models import DynamoDBBackend
 
-    lock = threading.Lock()
-    for name in ("put_item", "update_item", "delete_item"):
+    lock = threading.RLock()  # transact_write_items calls put_item / update_item inside
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
         original = getattr(DynamoDBBackend, name)
 
         def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
@@ -233,8 +233,10 @@ def test_parallel_fan_in_completes_exactly_once_under_concurrent_results(
     completions: dict[int, set[str]] = {g: set() for g in range(GROUPS)}
     for output in outputs:
         for group, reply_id, complete, redelivered in output:
-            if complete:
+            if complete or redelivered:
                 completions[group].add(reply_id)
-            # a redelivered reply completes again only if it is the one that completed
-            assert redelivered == complete
-    assert all(len(found) == 1 for found in completions.values()), completions
+            # a retried handler of the completing reply sees `complete` again; completion is
+            # claimed once all replies are in, so the one reply that claims it may be a
+            # redelivery (its first delivery came before the other reply was recorded)
+            assert redelivered or not complete
+    assert [g for g, found in completions.items() if len(found) != 1] == [], completions

@@ -70,7 +70,16 @@ def populated(soorma_moto) -> list[dict[str, Any]]:
         populate(tenant, user)
     everything = items()
     kinds = {i["kind"]["S"] for i in everything if owner(i) == ("acme", "ada")}
-    assert kinds == {"plan", "session", "working", "episode", "task", "request"}
+    assert kinds == {
+        "plan",
+        "session",
+        "working",
+        "action",
+        "actions",
+        "episode",
+        "task",
+        "request",
+    }
     return everything
 
 
@@ -82,7 +91,7 @@ def test_forgetting_a_user_deletes_all_of_theirs_and_nothing_else(
     assert progress.done and progress.cursor is None
 
     mine = [i for i in populated if owner(i) == ("acme", "ada")]
-    assert deleted == len(mine) == 10
+    assert deleted == len(mine) == 11  # the action history is 2 items: its counter and one action
     assert sorted(map(str, items())) == sorted(str(i) for i in populated if i not in mine)
 
 
@@ -92,7 +101,7 @@ def test_forgetting_a_tenant_deletes_all_of_its_users_and_nothing_else(
     deleted = MemoryEraser().forget_tenant("acme").deleted
 
     theirs = [i for i in populated if owner(i)[0] == "acme"]
-    assert deleted == len(theirs) == 20
+    assert deleted == len(theirs) == 22
     remaining = items()
     assert sorted(map(str, remaining)) == sorted(str(i) for i in populated if i not in theirs)
     assert {owner(i) for i in remaining} == {("globex", "ada")}
@@ -197,10 +206,10 @@ def test_the_operator_command_forgets_a_user_then_a_tenant(
         app, ["memory", "forget", "--tenant", "acme", "--user", "ada", "--table", table]
     )
     assert user.exit_code == 0, user.output
-    assert "deleted 10 item(s) of user 'ada' of tenant 'acme'" in user.output
+    assert "deleted 11 item(s) of user 'ada' of tenant 'acme'" in user.output
     assert ("acme", "ada") not in {owner(i) for i in items()}
 
     tenant = runner.invoke(app, ["memory", "forget", "--tenant", "acme", "--table", table])
     assert tenant.exit_code == 0, tenant.output
-    assert "deleted 10 item(s) of tenant 'acme'" in tenant.output
+    assert "deleted 11 item(s) of tenant 'acme'" in tenant.output
     assert {owner(i) for i in items()} == {("globex", "ada")}

@@ -220,16 +220,17 @@ def test_workflow_state_operations(memory: MemoryClient) -> None:
     assert run(state.increment("count")) == 1
     assert run(state.increment("count", 5)) == 6
     assert run(state.increment("ratio", 0.25)) == 0.25
-    assert run(state.append("log", "a", "b")) == 2
-    assert run(state.append("log", "c")) == 3
+    assert run(state.append("log", "a", "b")) == ["a", "b"]  # the list, as the documents have it
+    assert run(state.append("log", "c")) == ["a", "b", "c"]
     assert run(state.get("log")) == ["a", "b", "c"]
     assert run(state.record_action("web.search")) == 1
     assert run(state.record_action("content.draft")) == 2
     assert run(state.get_action_history()) == ["web.search", "content.draft"]
-    run(state.delete("fresh"))
+    assert run(state.delete("fresh")) is True
+    assert run(state.delete("fresh")) is False
     assert run(state.get("fresh", "gone")) == "gone"
-    assert set(run(state.to_dict())) == {"draft", "count", "ratio", "log", "_actions"}
-    assert run(state.cleanup()) == 5
+    assert set(run(state.to_dict())) == {"draft", "count", "ratio", "log"}  # no platform state
+    assert run(state.cleanup()) == 4 + 3  # 4 entries, 2 actions and the action counter
     assert run(state.to_dict()) == {}
 
 

@@ -101,8 +101,8 @@ def test_parallel_delegation_fans_in_and_answers_the_requester(soorma_moto) -> N
     [reply] = seen["replies"]
     assert reply.data == {
         "success": True,
-        "flight.booked": {"flight": "F-Lisbon"},
-        "hotel.booked": {"hotel": "H-Lisbon"},
+        "flight.booked": [{"flight": "F-Lisbon"}],
+        "hotel.booked": [{"hotel": "H-Lisbon"}],
     }
     assert (reply.causation_id, reply.reply_to) == (request.id, "requester")
     assert seen["completions"] == 1
@@ -205,8 +205,8 @@ def test_two_workers_delegating_from_one_event_fan_in_apart(soorma_moto) -> None
         harness.run_until_idle()
 
     assert completed == {
-        "billing": {"billing.done": {"billed": True}},
-        "shipping": {"shipping.done": {"shipped": True}},
+        "billing": {"billing.done": [{"billed": True}]},
+        "shipping": {"shipping.done": [{"shipped": True}]},
     }
     published = [EventEnvelope.from_wire(d) for d in calls.details()]
     done_by = sorted(e.data["agent"] for e in published if e.type == "task.completed")

@@ -144,3 +144,11 @@ def test_generated_expressions_agree_with_python(source: str, values: dict[str, 
     if expected is None:
         return
     assert evaluate(source, namespace) is expected
+
+
+@pytest.mark.parametrize(
+    "source", ["not " * 495 + "x", "-" * 1990 + "1", "(" * 300 + "1" + ")" * 300]
+)
+def test_deep_nesting_is_a_syntax_error_not_a_recursion_error(source: str) -> None:
+    with pytest.raises(ConditionSyntaxError, match=r"nests deeper|does not parse"):
+        Condition(source)

@@ -75,7 +75,7 @@ def test_memory_is_the_handled_events_tenant_and_user(monkeypatch: pytest.Monkey
     anonymous = EventEnvelope(source="soorma.x", type="a.b", topic=EventTopic.BUSINESS_FACTS)
     memory = context_for(anonymous).memory
     assert (memory.tenant_id, memory.user_id) == (DEFAULT_TENANT, DEFAULT_USER)
-    assert memory.table.name == "typed-memory"
+    assert memory.table_name == "typed-memory"  # the table itself is private
 
 
 def test_registry_and_toolkit_share_the_process_wide_client(

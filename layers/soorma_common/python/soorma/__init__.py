@@ -22,6 +22,7 @@ from soorma.publishing import EventPublisher
 
 if TYPE_CHECKING:  # pragma: no cover
     from soorma.context import PlatformContext
+    from soorma.memory.workflow_state import WorkflowState
 
 
 def __getattr__(name: str) -> Any:
@@ -32,6 +33,10 @@ def __getattr__(name: str) -> Any:
         from soorma.context import PlatformContext
 
         return PlatformContext
+    if name == "WorkflowState":  # as the Design Patterns document imports it
+        from soorma.memory.workflow_state import WorkflowState
+
+        return WorkflowState
     raise AttributeError(f"module 'soorma' has no attribute {name!r}")
 
 
@@ -44,4 +49,5 @@ __all__ = [
     "PlatformContext",
     "Tool",
     "Worker",
+    "WorkflowState",
 ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from soorma.memory.actions import ActionHistoryOperations
 from soorma.memory.episodic import EpisodicOperations
 from soorma.memory.plans import PlanOperations
-from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER, MemoryScope
+from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER, MemoryScope, check_construction
 from soorma.memory.sessions import SessionOperations
 from soorma.memory.table import MemoryTable
 from soorma.memory.working import WorkingMemoryOperations
@@ -14,15 +15,18 @@ class MemoryClient(
     PlanOperations,
     SessionOperations,
     WorkingMemoryOperations,
+    ActionHistoryOperations,
     EpisodicOperations,
 ):
     """The memory of one tenant and user (inside a handler: the handled event's).
 
     Every call is bound to that tenant and user: a call that names another one raises
-    `TenantIsolationError`, and another tenant's keys cannot even be formed. All methods are
+    `TenantIsolationError`. The scope is read-only and the table private; while a handler runs,
+    building a client for another tenant or user raises `TenantIsolationError` too (see
+    docs/memory.md, "Isolation", for what this does and does not enforce). All methods are
     coroutines (`await context.memory.get_plan(...)`), but each makes blocking boto3 calls:
-    they do not yield to the event loop while DynamoDB answers (see docs/memory.md). Erasing a
-    user or tenant is not here: it is `MemoryEraser`'s, an operator's tool.
+    they do not yield to the event loop while DynamoDB answers. Erasing a user or tenant is not
+    here: it is `MemoryEraser`'s, an operator's tool.
     """
 
     def __init__(
@@ -32,7 +36,9 @@ class MemoryClient(
         *,
         table: MemoryTable | None = None,
     ) -> None:
-        super().__init__(table or MemoryTable.from_settings(), MemoryScope(tenant_id, user_id))
+        scope = MemoryScope(tenant_id, user_id)
+        check_construction(scope)
+        super().__init__(table or MemoryTable.from_settings(), scope)
 
     def __repr__(self) -> str:
         return f"MemoryClient(tenant_id={self.tenant_id!r}, user_id={self.user_id!r})"

@@ -51,9 +51,9 @@ class EpisodicOperations(ScopedMemory):
             "content": content,
             "metadata": dict(metadata or {}),
             "created_at": now,
-            TTL_ATTRIBUTE: self.table.expires_at(),
+            TTL_ATTRIBUTE: self._table().expires_at(),
         }
-        self.table.put(item)
+        self._table().put(item)
         return Interaction.model_validate(item)
 
     async def get_recent_history(
@@ -61,7 +61,7 @@ class EpisodicOperations(ScopedMemory):
     ) -> list[Interaction]:
         """The user's last `limit` interactions with `agent_id`, oldest first."""
         self.scope.check(user_id=user_id)
-        found = self.table.query(
+        found = self._table().query(
             "pk = :pk AND begins_with(sk, :agent)",
             values={
                 ":pk": keys.episodes_pk(self.tenant_id, self.user_id),

@@ -5,7 +5,9 @@
 | plan | `T#<t>#PLAN#<plan_id>` | `META` |
 | working memory entry | `T#<t>#PLAN#<plan_id>` | `WM#<user_id>#<key>` |
 | session | `T#<t>#SESSION#<session_id>` | `META` |
+| action counter, one action | `T#<t>#PLAN#<plan_id>` | `ACTIONS#<u>`, `ACTION#<u>#<n>` |
 | task context (fan-in group) | `T#<t>#TASK#<agent>#<task_id>` | `META` |
+| one reply of a group | `T#<t>#TASK#<agent>#<task_id>` | `REPLY#<n>` (n: the request's place) |
 | sub-request -> task pointer | `T#<t>#REQUEST#<request_id>` | `META` |
 | episodic interaction | `T#<t>#USER#<user_id>#EPISODES` | `<agent_id>#<time>#<id>` |
 
@@ -59,6 +61,30 @@ def working_memory_sk(user_id: str, key: str) -> str:
     if not isinstance(key, str) or not key:
         raise InvalidMemoryIdError(f"a working-memory key must be a non-empty string, got {key!r}")
     return f"{working_memory_prefix(user_id)}{key}"
+
+
+def actions_count_sk(user_id: str) -> str:
+    """The sort key of a user's action-history counter in a plan's partition. It is outside
+    `WM#`, the user's key space: no working-memory key can reach the history."""
+    return f"ACTIONS#{check_id('user_id', user_id)}"
+
+
+def action_prefix(user_id: str) -> str:
+    """The sort-key prefix of a user's recorded actions in a plan's partition."""
+    return f"ACTION#{check_id('user_id', user_id)}#"
+
+
+def action_sk(user_id: str, number: int) -> str:
+    """The sort key of the `number`-th action (1-based, zero-padded: sorts in order)."""
+    return f"{action_prefix(user_id)}{number:010d}"
+
+
+REPLY_PREFIX = "REPLY#"
+
+
+def reply_sk(index: int) -> str:
+    """The sort key of the reply to a group's `index`-th request (0-based, in delegation order)."""
+    return f"{REPLY_PREFIX}{index:08d}"
 
 
 def session_pk(tenant_id: str, session_id: str) -> str:

@@ -83,7 +83,7 @@ class PlanOperations(SessionOperations):
             item["parent_pk"] = keys.plan_pk(self.tenant_id, parent_plan_id)
             item["parent_sk"] = f"{now}#{plan_id}"
         try:
-            self.table.put(item, condition="attribute_not_exists(pk)")
+            self._table().put(item, condition="attribute_not_exists(pk)")
         except ConditionFailed as failed:
             existing = failed.current or {}
             same = (
@@ -102,7 +102,7 @@ class PlanOperations(SessionOperations):
     async def get_plan(self, plan_id: str, *, tenant_id: str | None = None) -> Plan | None:
         """The plan, or None when this tenant and user have no plan with that id."""
         self.scope.check(tenant_id)
-        item = self.table.get(keys.plan_pk(self.tenant_id, plan_id), keys.META)
+        item = self._table().get(keys.plan_pk(self.tenant_id, plan_id), keys.META)
         if item is None or item.get("user_id") != self.user_id:
             return None
         return plan_from_item(item)
@@ -145,7 +145,7 @@ class PlanOperations(SessionOperations):
                 index, key_name = "by_parent", "parent_pk"
                 values[":group"] = keys.plan_pk(self.tenant_id, parent_plan_id)
             found = list(
-                self.table.query(
+                self._table().query(
                     f"{key_name} = :group",
                     values=values,
                     names=names or None,
@@ -159,7 +159,7 @@ class PlanOperations(SessionOperations):
             newest = [
                 item
                 for each in statuses
-                for item in self.table.query(
+                for item in self._table().query(
                     "owner_pk = :owner AND begins_with(owner_sk, :prefix)",
                     values={
                         ":owner": keys.owner_pk(self.tenant_id, self.user_id),
@@ -234,7 +234,7 @@ class PlanOperations(SessionOperations):
             conditions.append("#status = :expected_status")
             values[":expected_status"] = expected_status.value
         try:
-            item = self.table.update(
+            item = self._table().update(
                 keys.plan_pk(self.tenant_id, plan_id),
                 keys.META,
                 f"SET {', '.join(sets)} ADD version :one",
@@ -256,13 +256,13 @@ class PlanOperations(SessionOperations):
     async def delete_plan(self, plan_id: str) -> int:
         """Delete a plan and its working memory; returns the number of items deleted."""
         pk = keys.plan_pk(self.tenant_id, plan_id)
-        found = self.table.query(
+        found = self._table().query(
             "pk = :pk",
             values={":pk": pk, ":user": self.user_id},
             filter_expression=_OWNED,
             projection="pk, sk",
         )
-        return self.table.delete_many([(i["pk"], i["sk"]) for i in found])
+        return self._table().delete_many([(i["pk"], i["sk"]) for i in found])
 
     def _explain(
         self,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from soorma.memory.keys import check_id
@@ -38,23 +41,79 @@ class MemoryScope:
             )
 
 
+#: The tenant and user of the event being handled, while a handler runs (None outside one).
+_HANDLED: ContextVar[MemoryScope | None] = ContextVar("soorma_handled_scope", default=None)
+
+
+@contextmanager
+def handling(tenant_id: str, user_id: str) -> Iterator[MemoryScope]:
+    """Mark the code inside as a handler of an event of `tenant_id` / `user_id` (the runtime
+    wraps every handler call in it): a `MemoryClient` for another tenant or user cannot be
+    built inside (`TenantIsolationError`)."""
+    scope = MemoryScope(tenant_id, user_id)
+    token = _HANDLED.set(scope)
+    try:
+        yield scope
+    finally:
+        _HANDLED.reset(token)
+
+
+def handled_scope() -> MemoryScope | None:
+    """The handled event's tenant and user while a handler runs, else None."""
+    return _HANDLED.get()
+
+
+def check_construction(scope: MemoryScope) -> None:
+    """Refuse a memory client for another tenant or user while a handler runs: inside a handler
+    the only memory is the handled event's (`context.memory`); erasure and cross-tenant reads are
+    operators' tools, run outside handlers."""
+    handled = _HANDLED.get()
+    if handled is None or handled == scope:
+        return
+    raise TenantIsolationError(
+        f"a memory client for tenant {scope.tenant_id!r} / user {scope.user_id!r} cannot be "
+        f"built while a handler of tenant {handled.tenant_id!r} / user {handled.user_id!r} runs: "
+        "use context.memory (the handled event's); other tenants are for operators' tools"
+    )
+
+
 class ScopedMemory:
-    """Base of the memory operations: a table and a scope."""
+    """Base of the memory operations: a table and a scope, both fixed when it is built."""
 
     def __init__(self, table: MemoryTable, scope: MemoryScope) -> None:
-        self.table = table
-        self.scope = scope
+        self.__table = table
+        self.__scope = scope
+
+    @property
+    def scope(self) -> MemoryScope:
+        """The tenant and user every call is bound to (read-only)."""
+        return self.__scope
 
     @property
     def tenant_id(self) -> str:
         """The tenant every call is bound to."""
-        return self.scope.tenant_id
+        return self.__scope.tenant_id
 
     @property
     def user_id(self) -> str:
         """The user every call is bound to."""
-        return self.scope.user_id
+        return self.__scope.user_id
+
+    @property
+    def table_name(self) -> str:
+        """The memory table's name."""
+        return self.__table.name
+
+    def _table(self) -> MemoryTable:
+        return self.__table
 
     def item_stamp(self, kind: str) -> dict[str, str]:
         """The attributes every item carries (what per-user and per-tenant deletion scan for)."""
         return {"kind": kind, "tenant_id": self.tenant_id, "user_id": self.user_id}
+
+
+def table_of(memory: ScopedMemory) -> MemoryTable:
+    """The table behind a memory client, for the platform's own modules (`soorma.workflows`),
+    which form their keys with the client's tenant and user. Not for handler code: with a raw
+    table any key can be written (see docs/memory.md, "Isolation")."""
+    return memory._table()

@@ -46,7 +46,7 @@ class SessionOperations(ScopedMemory):
             "owner_sk": keys.session_owner_sk(now, session_id),
         }
         try:
-            self.table.put(item, condition="attribute_not_exists(pk)")
+            self._table().put(item, condition="attribute_not_exists(pk)")
         except ConditionFailed as failed:
             if failed.current and failed.current.get("user_id") == self.user_id:
                 return Session.model_validate(failed.current)
@@ -59,14 +59,14 @@ class SessionOperations(ScopedMemory):
     async def get_session(self, session_id: str, *, tenant_id: str | None = None) -> Session | None:
         """The session, or None when this tenant and user have none with that id."""
         self.scope.check(tenant_id)
-        item = self.table.get(keys.session_pk(self.tenant_id, session_id), keys.META)
+        item = self._table().get(keys.session_pk(self.tenant_id, session_id), keys.META)
         if item is None or item.get("user_id") != self.user_id:
             return None
         return Session.model_validate(item)
 
     async def list_sessions(self, *, limit: int = 100) -> list[Session]:
         """This user's sessions, newest first."""
-        found = self.table.query(
+        found = self._table().query(
             "owner_pk = :owner AND begins_with(owner_sk, :prefix)",
             values={":owner": keys.owner_pk(self.tenant_id, self.user_id), ":prefix": "SESSION#"},
             index="by_owner",
@@ -94,7 +94,7 @@ class SessionOperations(ScopedMemory):
             sets.append("metadata = :metadata")
             values[":metadata"] = dict(metadata)
         try:
-            item = self.table.update(
+            item = self._table().update(
                 keys.session_pk(self.tenant_id, session_id),
                 keys.META,
                 f"SET {', '.join(sets)}",
@@ -113,7 +113,7 @@ class SessionOperations(ScopedMemory):
     async def delete_session(self, session_id: str) -> None:
         """Delete a session record (its plans stay; they are not data of the session)."""
         try:
-            self.table.delete(
+            self._table().delete(
                 keys.session_pk(self.tenant_id, session_id),
                 keys.META,
                 condition="attribute_exists(pk) AND user_id = :user",

@@ -11,19 +11,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from soorma import clients
 from soorma.config import settings
-
-if TYPE_CHECKING:  # pragma: no cover
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from soorma.memory.sizing import ItemTooLargeError, check_item_size
+from soorma.memory.values import (
+    Item as Item,  # re-exported: callers import it from here
+)
+from soorma.memory.values import (
+    is_live,
+    item_from_dynamo,
+    item_to_dynamo,
+    to_dynamo,
+)
 
 _BATCH_WRITE_LIMIT = 25
-
-Item = dict[str, Any]
 
 
 class MemoryTableNotConfiguredError(RuntimeError):
@@ -38,66 +41,19 @@ class ConditionFailed(Exception):
         self.current = current
 
 
+class TransactionCancelled(Exception):
+    """A TransactWriteItems that was cancelled; `codes` are the reasons, one per operation
+    (`"None"` for an operation that was fine, `"ConditionalCheckFailed"` for a failed
+    condition)."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"transaction cancelled: {codes}")
+        self.codes = codes
+
+
 def now_iso() -> str:
     """The current UTC time, ISO 8601 with microseconds (sorts as text)."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-@cache
-def _serializer() -> TypeSerializer:
-    # boto3 is imported on first use, not when the SDK is imported (the cold start).
-    from boto3.dynamodb.types import TypeSerializer
-
-    return TypeSerializer()
-
-
-@cache
-def _deserializer() -> TypeDeserializer:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    return TypeDeserializer()
-
-
-def to_dynamo(value: Any) -> dict[str, Any]:
-    """One Python value as a DynamoDB attribute value."""
-    return _serializer().serialize(_decimals(value))  # type: ignore[no-any-return]
-
-
-def from_dynamo(value: Mapping[str, Any]) -> Any:
-    """One DynamoDB attribute value as plain Python."""
-    return _plain(_deserializer().deserialize(value))
-
-
-def item_to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A Python dict as a DynamoDB item (None values are left out)."""
-    return {k: to_dynamo(v) for k, v in item.items() if v is not None}
-
-
-def item_from_dynamo(item: Mapping[str, Any]) -> Item:
-    """A DynamoDB item as a Python dict."""
-    return {k: from_dynamo(v) for k, v in item.items()}
-
-
-def _decimals(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, Mapping):
-        return {str(k): _decimals(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_decimals(v) for v in value]
-    return value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, set):
-        return {_plain(v) for v in value}
-    return value
 
 
 class MemoryTable:
@@ -136,7 +92,7 @@ class MemoryTable:
         """One item (strongly consistent), or None."""
         response = self.client.get_item(TableName=self.name, Key=_key(pk, sk), ConsistentRead=True)
         found = response.get("Item")
-        return item_from_dynamo(found) if found else None
+        return item_from_dynamo(found) if found and is_live(found) else None
 
     def put(
         self,
@@ -146,10 +102,19 @@ class MemoryTable:
         names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None,
     ) -> None:
-        """Write a whole item, optionally only if `condition` holds (else `ConditionFailed`)."""
+        """Write a whole item, optionally only if `condition` holds (else `ConditionFailed`).
+
+        An item over DynamoDB's 400 KB limit is refused before it is sent (`ItemTooLargeError`).
+        """
         request: dict[str, Any] = {"TableName": self.name, "Item": item_to_dynamo(item)}
+        check_item_size(request["Item"], describe(item))
         _add_condition(request, condition, names, values)
         self._write(self.client.put_item, request)
+
+    def check(self, item: Mapping[str, Any], *, what: str | None = None) -> int:
+        """The size of `item` as DynamoDB counts it, or `ItemTooLargeError` (naming `what`, by
+        default the item's kind and key) over 400 KB."""
+        return check_item_size(item_to_dynamo(item), what or describe(item))
 
     def update(
         self,
@@ -187,11 +152,17 @@ class MemoryTable:
         condition: str | None = None,
         names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Delete one item, optionally only if `condition` holds."""
+        returns_old: bool = False,
+    ) -> bool:
+        """Delete one item, optionally only if `condition` holds. With `returns_old`, says
+        whether there was a (live) item to delete; else True."""
         request: dict[str, Any] = {"TableName": self.name, "Key": _key(pk, sk)}
         _add_condition(request, condition, names, values)
-        self._write(self.client.delete_item, request)
+        if returns_old:
+            request["ReturnValues"] = "ALL_OLD"
+        response = self._write(self.client.delete_item, request)
+        old = response.get("Attributes")
+        return not returns_old or bool(old and is_live(old))
 
     def _write(self, operation: Any, request: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -199,6 +170,28 @@ class MemoryTable:
         except self.client.exceptions.ConditionalCheckFailedException as exc:
             old = exc.response.get("Item")
             raise ConditionFailed(item_from_dynamo(old) if old else None) from None
+        except self.client.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") == "ValidationException" and "size" in error.get("Message", ""):
+                key = request.get("Key") or request.get("Item") or {}
+                raise ItemTooLargeError(
+                    f"{describe(item_from_dynamo(key))} would be over DynamoDB's item limit of "
+                    f"400 KB ({error.get('Message')}): store large content elsewhere (e.g. S3) "
+                    "and keep a reference"
+                ) from None
+            raise
+
+    def transact(self, operations: Sequence[Mapping[str, Any]]) -> None:
+        """One TransactWriteItems of `put_operation` / `update_operation` entries: all or none.
+
+        Raises `TransactionCancelled` with a reason code per operation when any condition fails.
+        """
+        request = [{k: {"TableName": self.name, **v} for k, v in op.items()} for op in operations]
+        try:
+            self.client.transact_write_items(TransactItems=request)
+        except self.client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            raise TransactionCancelled([r.get("Code", "None") for r in reasons]) from None
 
     # ---- many items -----------------------------------------------------------------------
 
@@ -232,6 +225,35 @@ class MemoryTable:
         if projection:
             request["ProjectionExpression"] = projection
         yield from self._paginate(self.client.query, request, limit)
+
+    def query_page(
+        self,
+        key_condition: str,
+        *,
+        values: Mapping[str, Any],
+        index: str,
+        limit: int,
+        forward: bool = True,
+        start_key: Mapping[str, Any] | None = None,
+    ) -> tuple[list[Item], dict[str, Any] | None]:
+        """Up to `limit` live items of one GSI Query, and the key to resume from (None: no more).
+
+        Expired items are dropped after the read, so a page may hold fewer than `limit` items
+        while a next page exists; DynamoDB's own `LastEvaluatedKey` says whether it does.
+        """
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "IndexName": index,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": {k: to_dynamo(v) for k, v in values.items()},
+            "ScanIndexForward": forward,
+            "Limit": limit,
+        }
+        if start_key:
+            request["ExclusiveStartKey"] = dict(start_key)
+        response = self.client.query(**request)
+        found = [item_from_dynamo(i) for i in response.get("Items", []) if is_live(i)]
+        return found, response.get("LastEvaluatedKey") or None
 
     def scan_page(
         self,
@@ -277,6 +299,8 @@ class MemoryTable:
                 request["Limit"] = max(1, limit - returned)
             response = operation(**request)
             for found in response.get("Items", []):
+                if not is_live(found):
+                    continue
                 yield item_from_dynamo(found)
                 returned += 1
                 if limit is not None and returned >= limit:
@@ -314,6 +338,45 @@ class MemoryTable:
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def describe(item: Mapping[str, Any]) -> str:
+    """How an error names an item: its kind and key (`working item T#acme#PLAN#p / WM#ada#k`)."""
+    return f"{item.get('kind') or 'item'} {item.get('pk')} / {item.get('sk')}"
+
+
+def put_operation(
+    item: Mapping[str, Any],
+    *,
+    condition: str | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Put for `MemoryTable.transact` (size-checked like `put`)."""
+    put: dict[str, Any] = {"Item": item_to_dynamo(item)}
+    check_item_size(put["Item"], describe(item))
+    _add_condition(put, condition, None, values)
+    put.pop("ReturnValuesOnConditionCheckFailure", None)
+    return {"Put": put}
+
+
+def update_operation(
+    pk: str,
+    sk: str,
+    expression: str,
+    *,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+    condition: str | None = None,
+) -> dict[str, Any]:
+    """An Update for `MemoryTable.transact`."""
+    update: dict[str, Any] = {"Key": _key(pk, sk), "UpdateExpression": expression}
+    if names:
+        update["ExpressionAttributeNames"] = dict(names)
+    if values:
+        update["ExpressionAttributeValues"] = {k: to_dynamo(v) for k, v in values.items()}
+    if condition:
+        update["ConditionExpression"] = condition
+    return {"Update": update}
 
 
 def _add_condition(

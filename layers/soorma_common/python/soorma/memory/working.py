@@ -13,7 +13,7 @@ would take a read (or a transaction) per write; the key makes it unnecessary.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from soorma.memory import keys
@@ -37,7 +37,7 @@ class WorkingMemoryOperations(ScopedMemory):
 
     async def get_entry(self, plan_id: str, key: str) -> WorkingMemoryEntry | None:
         """The entry (value and version), or None."""
-        item = self.table.get(
+        item = self._table().get(
             keys.plan_pk(self.tenant_id, plan_id), keys.working_memory_sk(self.user_id, key)
         )
         if item is None:
@@ -61,7 +61,7 @@ class WorkingMemoryOperations(ScopedMemory):
 
     def _entries(self, plan_id: str) -> list[Item]:
         return list(
-            self.table.query(
+            self._table().query(
                 "pk = :pk AND begins_with(sk, :prefix)",
                 values={
                     ":pk": keys.plan_pk(self.tenant_id, plan_id),
@@ -103,30 +103,38 @@ class WorkingMemoryOperations(ScopedMemory):
             ) from None
         return int(new["version"])
 
-    async def increment(self, plan_id: str, key: str, by: int | float = 1) -> int | float:
-        """Add `by` to a number (missing = 0) atomically; returns the new value."""
-        new = self._update(plan_id, key, "ADD #value :by", {":by": by})
+    async def increment(self, plan_id: str, key: str, delta: int | float = 1) -> int | float:
+        """Add `delta` to a number (missing = 0) atomically; returns the new value."""
+        new = self._update(plan_id, key, "ADD #value :by", {":by": delta})
         value: int | float = new["value"]
         return value
 
     async def append(self, plan_id: str, key: str, *values: Any) -> int:
         """Append values to a list (missing = empty) atomically; returns the list's new length."""
+        return len(await self.extend(plan_id, key, values))
+
+    async def extend(self, plan_id: str, key: str, values: Iterable[Any]) -> list[Any]:
+        """Append every value of `values` to a list (missing = empty) atomically; returns the
+        list as it is now."""
         new = self._update(
             plan_id,
             key,
             "SET #value = list_append(if_not_exists(#value, :empty), :items)",
             {":empty": [], ":items": list(values)},
         )
-        return len(new["value"])
+        return list(new["value"])
 
-    async def update_dict(self, plan_id: str, key: str, updates: Mapping[str, Any]) -> None:
+    async def update_dict(
+        self, plan_id: str, key: str, updates: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Set keys of a dict entry (missing = empty) without touching its other keys.
 
         One UpdateItem on the map's paths when the map exists; when it does not, one conditional
         UpdateItem creates it (if another writer created it first, the path update is retried).
+        Returns the dict as it is now.
         """
         if not updates:
-            return
+            return dict(await self.get(plan_id, key, {}) or {})
         path_values: dict[str, Any] = {}
         names: dict[str, str] = {}
         assignments = []
@@ -136,7 +144,7 @@ class WorkingMemoryOperations(ScopedMemory):
             assignments.append(f"#value.#f{n} = :v{n}")
         for _ in range(_MAX_MAP_ATTEMPTS):
             try:
-                self._update(
+                new = self._update(
                     plan_id,
                     key,
                     f"SET {', '.join(assignments)}",
@@ -144,7 +152,7 @@ class WorkingMemoryOperations(ScopedMemory):
                     "attribute_type(#value, :map)",
                     extra_names=names,
                 )
-                return
+                return dict(new["value"])
             except VersionConflictError as conflict:
                 current = conflict.__cause__
                 if isinstance(current, _Current) and current.item and "value" in current.item:
@@ -153,30 +161,32 @@ class WorkingMemoryOperations(ScopedMemory):
                         f"{type(current.item['value']).__name__}, not a dict"
                     ) from None
             try:
-                self._update(
+                new = self._update(
                     plan_id,
                     key,
                     "SET #value = :whole",
                     {":whole": {str(k): v for k, v in updates.items()}},
                     "attribute_not_exists(#value)",
                 )
-                return
+                return dict(new["value"])
             except VersionConflictError:
                 continue
         raise VersionConflictError(
             f"working memory {key!r} of plan {plan_id!r} kept changing; update_dict gave up"
         )
 
-    async def delete(self, plan_id: str, key: str) -> None:
-        """Remove one key from the plan's working memory (no error if absent)."""
-        self.table.delete(
-            keys.plan_pk(self.tenant_id, plan_id), keys.working_memory_sk(self.user_id, key)
+    async def delete(self, plan_id: str, key: str) -> bool:
+        """Remove one key from the plan's working memory; True if it was there (one DeleteItem)."""
+        return self._table().delete(
+            keys.plan_pk(self.tenant_id, plan_id),
+            keys.working_memory_sk(self.user_id, key),
+            returns_old=True,
         )
 
     async def clear(self, plan_id: str) -> int:
         """Remove every key of the plan's working memory; returns how many were removed."""
         found = self._entries(plan_id)
-        return self.table.delete_many([(i["pk"], i["sk"]) for i in found])
+        return self._table().delete_many([(i["pk"], i["sk"]) for i in found])
 
     # ---- the one UpdateItem behind every write -------------------------------------------
 
@@ -191,6 +201,11 @@ class WorkingMemoryOperations(ScopedMemory):
         extra_names: Mapping[str, str] | None = None,
     ) -> Item:
         stamp = self.item_stamp("working")
+        pk, sk = keys.plan_pk(self.tenant_id, plan_id), keys.working_memory_sk(self.user_id, key)
+        self._table().check(
+            {"pk": pk, "sk": sk, **stamp, "plan_id": plan_id, "key": key, **values},
+            what=f"working memory {key!r} of plan {plan_id!r}",
+        )
         full = (
             f"{expression}, kind = :kind, tenant_id = :tenant, user_id = :user, plan_id = :plan, "
             f"#key = :key, updated_at = :now, {TTL_ATTRIBUTE} = :expires ADD version :one"
@@ -200,9 +215,9 @@ class WorkingMemoryOperations(ScopedMemory):
             f"{TTL_ATTRIBUTE} = :expires"
         )
         try:
-            return self.table.update(
-                keys.plan_pk(self.tenant_id, plan_id),
-                keys.working_memory_sk(self.user_id, key),
+            return self._table().update(
+                pk,
+                sk,
                 full,
                 names={"#value": "value", "#key": "key", **(extra_names or {})},
                 values={
@@ -213,7 +228,7 @@ class WorkingMemoryOperations(ScopedMemory):
                     ":plan": plan_id,
                     ":key": key,
                     ":now": now_iso(),
-                    ":expires": self.table.expires_at(),
+                    ":expires": self._table().expires_at(),
                     ":one": 1,
                 },
                 condition=condition,
@@ -233,7 +248,8 @@ class WorkingMemoryOperations(ScopedMemory):
 
             if not isinstance(exc, ClientError):
                 raise
-            if exc.response.get("Error", {}).get("Code") == "ValidationException":
+            error = exc.response.get("Error", {})
+            if error.get("Code") == "ValidationException":
                 raise WorkingMemoryTypeError(
                     f"working memory {key!r} of plan {plan_id!r}: {expression.split()[0]} "
                     f"does not fit the stored value ({exc.response['Error'].get('Message')})"

@@ -22,6 +22,10 @@ from typing import Any
 from soorma_common.errors import PermanentError
 
 MAX_CONDITION_LENGTH = 2000
+#: How deeply a condition's expressions may nest (`not not ... x`, `a[b[c[...]]]`): far more than
+#: any real condition, far less than Python's recursion limit (which `ast.parse` and the
+#: checking walk would otherwise hit, raising `RecursionError`).
+MAX_CONDITION_DEPTH = 50
 _JSON_LITERALS = {"true": True, "false": False, "null": None}
 _MISSING = None
 
@@ -56,8 +60,10 @@ class Condition:
         self.source = source
         try:
             tree = ast.parse(source.strip(), mode="eval")
-        except (SyntaxError, ValueError) as exc:
-            raise ConditionSyntaxError(f"condition {source!r} does not parse: {exc}") from None
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            raise ConditionSyntaxError(
+                f"condition {source[:80]!r} does not parse: {type(exc).__name__}: {exc}"
+            ) from None
         _check(tree.body, source)
         self._tree = tree.body
 
@@ -83,7 +89,16 @@ def evaluate(source: str, namespace: Mapping[str, Any]) -> bool:
 # ---- checking: only the allowed node types, at compile time -------------------------------
 
 
-def _check(node: ast.AST, source: str) -> None:
+def _check(node: ast.AST, source: str, depth: int = 0) -> None:
+    if depth > MAX_CONDITION_DEPTH:
+        raise ConditionSyntaxError(
+            f"condition {source[:80]!r} nests deeper than {MAX_CONDITION_DEPTH} levels: "
+            "write it flatter"
+        )
+    _check_node(node, source, depth + 1)
+
+
+def _check_node(node: ast.AST, source: str, depth: int) -> None:
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, str | int | float | bool | type(None)):
             _reject(node, source, f"literal {node.value!r}")
@@ -95,34 +110,34 @@ def _check(node: ast.AST, source: str) -> None:
     if isinstance(node, ast.Attribute):
         if node.attr.startswith("_"):
             _reject(node, source, f"attribute {node.attr!r} (names starting with '_')")
-        _check(node.value, source)
+        _check(node.value, source, depth)
         return
     if isinstance(node, ast.Subscript):
         if isinstance(node.slice, ast.Slice):
             _reject(node, source, "slices")
-        _check(node.value, source)
-        _check(node.slice, source)
+        _check(node.value, source, depth)
+        _check(node.slice, source, depth)
         return
     if isinstance(node, ast.BoolOp):
         for value in node.values:
-            _check(value, source)
+            _check(value, source, depth)
         return
     if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, ast.Not | ast.USub):
             _reject(node, source, f"operator {type(node.op).__name__}")
-        _check(node.operand, source)
+        _check(node.operand, source, depth)
         return
     if isinstance(node, ast.Compare):
         for op in node.ops:
             if type(op) not in _COMPARATORS:
                 _reject(node, source, f"comparison {type(op).__name__}")
-        _check(node.left, source)
+        _check(node.left, source, depth)
         for comparator in node.comparators:
-            _check(comparator, source)
+            _check(comparator, source, depth)
         return
     if isinstance(node, ast.List | ast.Tuple):
         for element in node.elts:
-            _check(element, source)
+            _check(element, source, depth)
         return
     _reject(node, source, type(node).__name__)
 

@@ -1,21 +1,26 @@
 """Fan-out and fan-in of sub-requests, for `TaskContext` (workers) and `PlanContext` (planners).
 
-A *group* is one item, `T#<t>#TASK#<agent>#<group_id>`: the requests one agent delegated, the
-set of request ids still pending, and the results recorded so far (by request id). The agent is
-part of the key: two agents handling the same event delegate into two groups. Each sub-request
-also gets a pointer item `T#<t>#REQUEST#<request_id>` -> (agent, group), because a reply names
-only its request (its `causation_id`); only that agent restores the group from it.
+A *group* lives in the partition `T#<t>#TASK#<agent>#<group_id>`: its `META` item counts the
+requests delegated (`expected`) and the replies recorded (`received`); each reply is an item of
+its own, `REPLY#<n>` (n: the request's place in delegation order), so recording a reply writes
+what it adds, whatever the size of the group. Each sub-request has a pointer item
+`T#<t>#REQUEST#<request_id>` -> (agent, group, place, types), because a reply names only its
+request (its `causation_id`); only the agent that made the request restores the group from it.
+The agent is part of the group's key: two agents handling the same event delegate apart.
 
-Recording a result is one UpdateItem that stores it and removes its request id from `pending`
-on the condition that the id is still pending. DynamoDB applies updates of one item one after
-the other, so exactly one of them empties the set, even when two results arrive in two
-processes at the same instant: that caller sees `complete`. The group remembers which result
-event emptied it (`last_recorded`), so a retried handler for that same event sees `complete`
-again, and any other (duplicate) delivery sees it as already recorded.
+Recording a reply is one transaction: put the reply item (on the condition that the request has
+no reply yet) and add 1 to `received`. A redelivered reply fails the condition and is not
+counted twice. Completion is then *claimed*: one conditional UpdateItem sets `completed_by` to
+the reply's event id if `received >= expected` and no one claimed it yet. DynamoDB applies the
+writes of one item one after the other, so exactly one reply claims it, even when two arrive in
+two processes at the same instant; a retried handler for the claiming event sees `complete`
+again. A group ended by hand (`TaskContext.fail`, `PlanContext.fail`) is `closed`: later replies
+are recorded and counted (`late_replies`) but never complete it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +28,15 @@ from typing import Any
 from soorma.bus import BusClient
 from soorma.memory import keys
 from soorma.memory.client import MemoryClient
-from soorma.memory.table import ConditionFailed, Item, now_iso
+from soorma.memory.scope import table_of
+from soorma.memory.table import (
+    ConditionFailed,
+    Item,
+    TransactionCancelled,
+    now_iso,
+    put_operation,
+    update_operation,
+)
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
@@ -31,11 +44,13 @@ from soorma_common.topics import EventTopic
 
 @dataclass(frozen=True)
 class Delegation:
-    """One sub-request to delegate: its event type, data, and the event type of its reply."""
+    """One sub-request to delegate: its event type, data, the event type of its reply, and the
+    key its reply is found under in a plan's `results` (default: the reply's event type)."""
 
     event_type: str
     data: Any
     response_event: str
+    key: str | None = None
 
     @classmethod
     def of(cls, value: Delegation | Mapping[str, Any] | Sequence[Any]) -> Delegation:
@@ -44,7 +59,9 @@ class Delegation:
         if isinstance(value, Delegation):
             return value
         if isinstance(value, Mapping):
-            return cls(value["event_type"], value.get("data"), value["response_event"])
+            return cls(
+                value["event_type"], value.get("data"), value["response_event"], value.get("key")
+            )
         event_type, data, response_event = value
         return cls(event_type, data, response_event)
 
@@ -59,6 +76,7 @@ class SubResult:
     event_type: str
     event_id: str
     data: Any
+    key: str = ""
 
     @property
     def success(self) -> bool:
@@ -66,35 +84,37 @@ class SubResult:
         return not (isinstance(self.data, Mapping) and self.data.get("success") is False)
 
     @classmethod
-    def from_item(cls, request_id: str, value: Mapping[str, Any]) -> SubResult:
-        """From the group item's `results` map."""
+    def from_item(cls, item: Mapping[str, Any]) -> SubResult:
+        """From a reply item of a group."""
         return cls(
-            request_id=request_id,
-            request_type=value.get("request_type", ""),
-            response_event=value.get("response_event", ""),
-            event_type=value.get("event_type", ""),
-            event_id=value.get("event_id", ""),
-            data=value.get("data"),
+            request_id=item.get("request_id", ""),
+            request_type=item.get("request_type", ""),
+            response_event=item.get("response_event", ""),
+            event_type=item.get("event_type", ""),
+            event_id=item.get("event_id", ""),
+            data=item.get("data"),
+            key=item.get("key") or item.get("response_event", ""),
         )
 
 
 @dataclass(frozen=True)
 class FanIn:
-    """What recording one result found: whether it was new, and whether it completed the group."""
+    """What recording one reply found: whether it was new, whether it completed the group, and
+    whether it came after the group was ended by hand (`late`: recorded, never completing)."""
 
     recorded: bool
     complete: bool
     group: Item
-
-    @property
-    def results(self) -> dict[str, SubResult]:
-        """Every result recorded so far, by request id."""
-        return results_of(self.group)
+    late: bool = False
 
 
-def results_of(group: Item) -> dict[str, SubResult]:
-    """The results recorded in a group item, by request id."""
-    return {rid: SubResult.from_item(rid, v) for rid, v in (group.get("results") or {}).items()}
+def results_of(memory: MemoryClient, group: Item) -> dict[str, SubResult]:
+    """The replies recorded in a group, by request id, in delegation order (one Query)."""
+    found = table_of(memory).query(
+        "pk = :pk AND begins_with(sk, :reply)",
+        values={":pk": group["pk"], ":reply": keys.REPLY_PREFIX},
+    )
+    return {r.request_id: r for r in map(SubResult.from_item, found)}
 
 
 def delegate(
@@ -113,11 +133,10 @@ def delegate(
     if not wanted:
         raise ValueError("delegate needs at least one sub-request")
     attributes = {} if plan_id is None else {"plan_id": plan_id}
-    requests: dict[str, dict[str, str]] = {}
+    requests: dict[str, Delegation] = {}
     for d in wanted:
-        request_id = bus.request(d.event_type, d.data, d.response_event, **attributes)
-        requests[str(request_id)] = {"event_type": d.event_type, "response_event": d.response_event}
-    table = memory.table
+        requests[str(bus.request(d.event_type, d.data, d.response_event, **attributes))] = d
+    table = table_of(memory)
     now = now_iso()
     pk = keys.task_pk(memory.tenant_id, agent, group_id)
     item: dict[str, Any] = {
@@ -128,9 +147,8 @@ def delegate(
         "agent": agent,
         "plan_id": plan_id,
         "parent": dict(parent),
-        "requests": requests,
-        "pending": set(requests),
-        "results": {},
+        "expected": len(requests),
+        "received": 0,
         "status": "waiting",
         "created_by": created_by,
         "created_at": now,
@@ -139,8 +157,9 @@ def delegate(
     }
     try:
         table.put(item, condition="attribute_not_exists(pk)")
+        first = 0
     except ConditionFailed:
-        _add_requests(memory, pk, agent, requests)
+        first = _add_requests(memory, pk, agent, len(requests))
     table.put_many(
         [
             {
@@ -149,9 +168,13 @@ def delegate(
                 **memory.item_stamp("request"),
                 "agent": agent,
                 "task_id": group_id,
+                "index": first + n,
+                "event_type": d.event_type,
+                "response_event": d.response_event,
+                "key": d.key or d.response_event,
                 TTL_ATTRIBUTE: table.expires_at(),
             }
-            for request_id in requests
+            for n, (request_id, d) in enumerate(requests.items())
         ]
     )
     bus.publish(
@@ -161,106 +184,177 @@ def delegate(
             "task_id": group_id,
             "plan_id": plan_id,
             "agent": agent,
-            "requests": [{"request_id": r, **v} for r, v in requests.items()],
+            "requests": [
+                {"request_id": r, "event_type": d.event_type, "response_event": d.response_event}
+                for r, d in requests.items()
+            ],
         },
         **attributes,
     )
     return list(requests)
 
 
-def _add_requests(
-    memory: MemoryClient, pk: str, agent: str, requests: Mapping[str, Mapping[str, str]]
-) -> None:
-    """Add requests to a group that exists (a second `delegate` of the same task)."""
-    names: dict[str, str] = {"#agent": "agent"}
-    values: dict[str, Any] = {
-        ":ids": set(requests),
-        ":user": memory.user_id,
-        ":agent": agent,
-        ":now": now_iso(),
-    }
-    sets = ["updated_at = :now", "#status = :waiting"]
-    names["#status"] = "status"
-    values[":waiting"] = "waiting"
-    for n, (request_id, request) in enumerate(requests.items()):
-        names[f"#r{n}"] = request_id
-        values[f":q{n}"] = dict(request)
-        sets.append(f"requests.#r{n} = :q{n}")
-    memory.table.update(
+def _add_requests(memory: MemoryClient, pk: str, agent: str, count: int) -> int:
+    """Add `count` requests to a group that exists (a second `delegate` of the same task);
+    returns the place of the first one."""
+    updated = table_of(memory).update(
         pk,
         keys.META,
-        f"SET {', '.join(sets)} ADD pending :ids",
-        names=names,
-        values=values,
+        "SET updated_at = :now, #status = :waiting ADD expected :count",
+        names={"#agent": "agent", "#status": "status"},
+        values={
+            ":count": count,
+            ":user": memory.user_id,
+            ":agent": agent,
+            ":now": now_iso(),
+            ":waiting": "waiting",
+        },
         condition="attribute_exists(pk) AND user_id = :user AND #agent = :agent",
+        returns="UPDATED_NEW",
     )
+    return int(updated["expected"]) - count
+
+
+def find_request(memory: MemoryClient, agent: str, request_id: str | None) -> Item | None:
+    """The pointer of a sub-request of `agent` (from a reply's `causation_id`), or None (no such
+    request, or another agent's or user's)."""
+    if not request_id:
+        return None
+    pointer = table_of(memory).get(keys.request_pk(memory.tenant_id, request_id), keys.META)
+    if pointer is None or pointer.get("user_id") != memory.user_id:
+        return None
+    return pointer if pointer.get("agent") == agent else None
 
 
 def find_group(memory: MemoryClient, agent: str, request_id: str | None) -> Item | None:
-    """The group of `agent` a sub-request belongs to (from a reply's `causation_id`), or None
-    (no such request, or another agent's or user's)."""
-    if not request_id:
-        return None
-    pointer = memory.table.get(keys.request_pk(memory.tenant_id, request_id), keys.META)
-    if pointer is None or pointer.get("user_id") != memory.user_id:
-        return None
-    if pointer.get("agent") != agent:
-        return None
-    return get_group(memory, agent, pointer["task_id"])
+    """The group of `agent` a sub-request belongs to (from a reply's `causation_id`), or None."""
+    pointer = find_request(memory, agent, request_id)
+    return None if pointer is None else get_group(memory, agent, pointer["task_id"])
 
 
 def get_group(memory: MemoryClient, agent: str, group_id: str) -> Item | None:
     """A group of `agent` by id (this user's only), or None."""
-    group = memory.table.get(keys.task_pk(memory.tenant_id, agent, group_id), keys.META)
+    group = table_of(memory).get(keys.task_pk(memory.tenant_id, agent, group_id), keys.META)
     if group is None or group.get("user_id") != memory.user_id:
         return None
     return group
 
 
-def record(memory: MemoryClient, group: Item, event: EventEnvelope) -> FanIn:
-    """Record `event` (a reply) in its group; `complete` is True for exactly one event."""
-    request_id = event.causation_id or ""
-    request = (group.get("requests") or {}).get(request_id)
-    if request is None:
+def record(
+    memory: MemoryClient,
+    group: Item,
+    event: EventEnvelope,
+    *,
+    late: bool = False,
+    pointer: Item | None = None,
+) -> FanIn:
+    """Record `event` (a reply) in its group; `complete` is True for exactly one event.
+
+    `late`: the caller knows the work the group belongs to has ended (a plan failed or completed
+    by hand): the reply is recorded and counted, and never completes the group.
+    """
+    table = table_of(memory)
+    if pointer is None or pointer.get("pk") != keys.request_pk(
+        memory.tenant_id, event.causation_id or "-"
+    ):
+        pointer = find_request(memory, group.get("agent", ""), event.causation_id)
+    if pointer is None or pointer.get("task_id") != group.get("task_id"):
         return FanIn(recorded=False, complete=False, group=group)
-    result = {
-        "request_type": request.get("event_type"),
-        "response_event": request.get("response_event"),
+    late = late or bool(group.get("closed"))
+    now = now_iso()
+    reply = {
+        "pk": group["pk"],
+        "sk": keys.reply_sk(int(pointer["index"])),
+        **memory.item_stamp("reply"),
+        "request_id": event.causation_id,
+        "request_type": pointer.get("event_type"),
+        "response_event": pointer.get("response_event"),
+        "key": pointer.get("key"),
         "event_type": event.type,
         "event_id": event.id,
         "data": event.data,
-        "at": now_iso(),
+        "at": now,
+        TTL_ATTRIBUTE: table.expires_at(),
     }
+    counted = "SET last_recorded = :event, updated_at = :now ADD received :one"
+    if late:
+        counted += ", late_replies :one"
     try:
-        updated = memory.table.update(
+        table.transact(
+            [
+                put_operation(reply, condition="attribute_not_exists(sk)"),
+                update_operation(
+                    group["pk"],
+                    keys.META,
+                    counted,
+                    values={":event": event.id, ":now": now, ":one": 1, ":user": memory.user_id},
+                    condition="attribute_exists(pk) AND user_id = :user",
+                ),
+            ]
+        )
+        recorded = True
+    except TransactionCancelled as cancelled:
+        if cancelled.codes[1:] and cancelled.codes[1] == "ConditionalCheckFailed":
+            return FanIn(recorded=False, complete=False, group=group)  # the group is gone
+        recorded = False  # a redelivery: this request has its reply already
+    if late:
+        _log.warning(
+            "late reply %s (%s) to %s recorded: its %s was ended before all replies came in",
+            event.id,
+            event.type,
+            event.causation_id,
+            "plan" if group.get("plan_id") else "task",
+        )
+        return FanIn(recorded=recorded, complete=False, group=group, late=True)
+    complete, current = _claim_completion(memory, group, event.id)
+    return FanIn(recorded=recorded, complete=complete, group=current)
+
+
+def _claim_completion(memory: MemoryClient, group: Item, event_id: str) -> tuple[bool, Item]:
+    """Claim the group's completion for `event_id` once every reply is in; True for exactly one
+    event (and for a retry of that event's handler)."""
+    table = table_of(memory)
+    current = table.get(group["pk"], keys.META) or group
+    if current.get("completed_by"):
+        return current.get("completed_by") == event_id, current
+    if current.get("closed") or int(current.get("received", 0)) < int(current.get("expected", 1)):
+        return False, current
+    try:
+        claimed = table.update(
             group["pk"],
             keys.META,
-            "SET results.#r = :result, last_recorded = :event, updated_at = :now "
-            "DELETE pending :ids",
-            names={"#r": request_id},
-            values={
-                ":result": result,
-                ":event": event.id,
-                ":now": now_iso(),
-                ":ids": {request_id},
-                ":id": request_id,
-                ":user": memory.user_id,
-            },
-            condition="contains(pending, :id) AND user_id = :user",
+            "SET completed_by = :event",
+            values={":event": event_id},
+            condition="attribute_not_exists(completed_by) AND attribute_not_exists(closed) "
+            "AND received >= expected",
         )
     except ConditionFailed as failed:
-        current = failed.current or group
-        again = not current.get("pending") and current.get("last_recorded") == event.id
-        return FanIn(recorded=False, complete=again, group=current)
-    return FanIn(recorded=True, complete=not updated.get("pending"), group=updated)
+        latest = failed.current or current
+        return latest.get("completed_by") == event_id, latest
+    return True, claimed
+
+
+def close(memory: MemoryClient, group: Item, status: str) -> None:
+    """End a group by hand (`failed`): replies that arrive later are recorded, never complete it."""
+    table_of(memory).update(
+        group["pk"],
+        keys.META,
+        "SET #status = :status, closed = :now, updated_at = :now",
+        names={"#status": "status"},
+        values={":status": status, ":now": now_iso(), ":user": memory.user_id},
+        condition="attribute_exists(pk) AND user_id = :user AND attribute_not_exists(completed_by)",
+    )
 
 
 def set_status(memory: MemoryClient, group: Item, status: str) -> None:
     """Mark a group (e.g. `completed`, `failed`) for humans and `soorma trace`."""
-    memory.table.update(
+    table_of(memory).update(
         group["pk"],
         keys.META,
         "SET #status = :status, updated_at = :now",
         names={"#status": "status"},
         values={":status": status, ":now": now_iso()},
     )
+
+
+_log = logging.getLogger(__name__)

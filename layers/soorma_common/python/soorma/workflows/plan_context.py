@@ -15,15 +15,17 @@ without moving twice. `Planner.on_transition` handlers run after each move.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import logging
 import uuid
 from typing import Any
 
 from soorma.context import PlatformContext
 from soorma.memory.models import Plan, PlanStatus
-from soorma.memory.table import Item
+from soorma.memory.table import ConditionFailed, Item
 from soorma.workflows import fanin
-from soorma.workflows.fanin import Delegation
+from soorma.workflows.fanin import Delegation, SubResult
 from soorma.workflows.plan_definitions import PlanDefinition, PlanTransition, State
 from soorma.workflows.tasks import parent_of, reply_to_parent
 from soorma_common.envelope import EventEnvelope
@@ -44,6 +46,7 @@ class PlanContext:
         self.result: Any = None
         self._results: dict[str, Any] = {}
         self._group: Item | None = None
+        self._request: Item | None = None
 
     # ---- starting and restoring -----------------------------------------------------------
 
@@ -87,15 +90,16 @@ class PlanContext:
         cls, context: PlatformContext, definition: PlanDefinition
     ) -> PlanContext | None:
         """The plan a reply belongs to (by its `causation_id`), or None if it is not one of ours."""
-        memory = context.memory
-        group = fanin.find_group(memory, context.agent.name, context.event.causation_id)
+        memory, agent = context.memory, context.agent.name
+        request = fanin.find_request(memory, agent, context.event.causation_id)
+        group = None if request is None else fanin.get_group(memory, agent, request["task_id"])
         if group is None or not group.get("plan_id"):
             return None
         plan = await memory.get_plan(group["plan_id"])
         if plan is None:
             return None
         self = cls(context, definition, plan)
-        self._group = group
+        self._group, self._request = group, request
         return self
 
     @classmethod
@@ -132,8 +136,15 @@ class PlanContext:
 
     @property
     def results(self) -> dict[str, Any]:
-        """The replies of the current state, by reply event type."""
+        """The replies of the state that just completed, by action key (an action's `key`,
+        by default its reply event type; unique within a state), loaded when the state's
+        replies are all in."""
         return dict(self._results)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the plan is completed or failed."""
+        return self.status in (PlanStatus.COMPLETED, PlanStatus.FAILED)
 
     # ---- moving ---------------------------------------------------------------------------
 
@@ -150,11 +161,13 @@ class PlanContext:
             )
             if group is None:
                 return False
-        found = fanin.record(self.context.memory, group, event)
+        found = fanin.record(
+            self.context.memory, group, event, late=self.ended, pointer=self._request
+        )
         self._group = found.group
-        self._results = {r.event_type: r.data for r in found.results.values()}
-        if not found.complete:
+        if found.late or not found.complete:
             return False
+        self._results = _by_key(fanin.results_of(self.context.memory, found.group).values())
         if self.status is PlanStatus.PAUSED:
             # The plan was read before this reply was recorded; `resume` may have run since.
             # `resume` reads the group after its own status change, and this reads the plan
@@ -233,6 +246,15 @@ class PlanContext:
             )
         except VersionConflictError:
             latest = await memory.get_plan(self.plan_id)
+            if latest is not None and latest.status in (PlanStatus.COMPLETED, PlanStatus.FAILED):
+                _log.warning(
+                    "plan %s ended (%s) before reply %s could move it: recorded, not acted on",
+                    self.plan_id,
+                    latest.status.value,
+                    trigger.id,
+                )
+                self.plan = latest
+                return False
             if latest is None or latest.context.get("entered_by") != trigger.id:
                 raise
             if latest.context.get("moved_by") != self.context.event.id:
@@ -256,7 +278,10 @@ class PlanContext:
             self.context.memory,
             self.context.bus,
             _group_id(self.plan, trigger_id),
-            [Delegation(a.event_type, a.payload(self), a.response_event) for a in state.actions],
+            [
+                Delegation(a.event_type, a.payload(self), a.response_event, a.result_key)
+                for a in state.actions
+            ],
             parent=self.plan.context.get("goal", {}),
             agent=self.context.agent.name,
             plan_id=self.plan_id,
@@ -283,6 +308,17 @@ class PlanContext:
         self._publish(event, {"state": self.state, "status": status.value, "result": result})
         reply_to_parent(self.context, self.plan.context.get("goal", {}), result)
 
+    async def fail(self, error: str) -> None:
+        """Fail the plan now, e.g. when a sub-request of its state never replied: the state's
+        group is closed (replies that come later are recorded as late, never acted on), the
+        plan's status becomes failed, and the goal's requester gets `{"success": false, ...}`.
+        """
+        group = fanin.get_group(self.context.memory, self.context.agent.name, _group_id(self.plan))
+        if group is not None:
+            with contextlib.suppress(ConditionFailed):  # replies all in: nothing to close
+                fanin.close(self.context.memory, group, "failed")
+        await self.finalize({"success": False, "error": error}, status=PlanStatus.FAILED)
+
     async def pause(self, reason: str = "") -> None:
         """Pause the plan (running -> paused): replies that arrive are recorded, not acted on."""
         self.plan = await self.context.memory.update_plan(self.plan_id, status=PlanStatus.PAUSED)
@@ -307,11 +343,12 @@ class PlanContext:
         if retry:
             group_id = self.plan.context.get("left_group") or group_id
         group = fanin.get_group(self.context.memory, self.context.agent.name, group_id)
-        if group is None or group.get("pending"):
+        if group is None or int(group.get("received", 0)) < int(group.get("expected", 1)):
             return False
-        results = fanin.results_of(group)
-        self._results = {r.event_type: r.data for r in results.values()}
-        last = next((r for r in results.values() if r.event_id == group.get("last_recorded")), None)
+        results = fanin.results_of(self.context.memory, group)
+        self._results = _by_key(results.values())
+        completing = group.get("completed_by") or group.get("last_recorded")
+        last = next((r for r in results.values() if r.event_id == completing), None)
         if last is None:
             return False
         trigger = EventEnvelope(
@@ -330,6 +367,18 @@ class PlanContext:
             {"plan_id": self.plan_id, **data},
             plan_id=self.plan_id,
         )
+
+
+def _by_key(results: Any) -> dict[str, Any]:
+    """A state's replies by action key (unique in a state: `PlanDefinition` checks it)."""
+    found: dict[str, Any] = {}
+    for result in results:
+        assert isinstance(result, SubResult)
+        found[result.key or result.event_type] = result.data
+    return found
+
+
+_log = logging.getLogger(__name__)
 
 
 def _group_id(plan: Plan, entered_by: str | None = None) -> str:

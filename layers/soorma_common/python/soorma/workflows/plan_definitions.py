@@ -43,11 +43,22 @@ ActionData = Mapping[str, Any] | Callable[[Any], Any] | None
 
 @dataclass(frozen=True)
 class Action:
-    """A request a state sends when it is entered. `data` defaults to the goal's data."""
+    """A request a state sends when it is entered. `data` defaults to the goal's data.
+
+    Its reply is found in the plan's `results` (and conditions' `results[...]`) under `key`,
+    by default the reply's event type; two actions of a state that reply with the same type
+    need keys of their own (`Action("part.make", "part.done", key="left")`).
+    """
 
     event_type: str
     response_event: str
     data: ActionData = None
+    key: str | None = None
+
+    @property
+    def result_key(self) -> str:
+        """The key of this action's reply in `results`."""
+        return self.key or self.response_event
 
     def payload(self, plan: RunningPlan) -> Any:
         """The request's data for `plan`."""
@@ -114,6 +125,13 @@ class PlanDefinition:
                 PlanStatus.FAILED,
             ):
                 raise ValueError(f"state {state.name!r}: terminal must be completed or failed")
+            result_keys = [a.result_key for a in state.actions]
+            shared = sorted({k for k in result_keys if result_keys.count(k) > 1})
+            if shared:
+                raise ValueError(
+                    f"plan {self.name!r}: state {state.name!r} has several actions whose replies "
+                    f"would share the results key(s) {shared}: give each a key= of its own"
+                )
             if state.terminal is None and not state.actions:
                 raise ValueError(
                     f"plan {self.name!r}: state {state.name!r} has no actions and is not terminal"

@@ -13,8 +13,12 @@ async def fulfil(event, context):
 async def gathered(event, context):
     task = await TaskContext.restore(context)         # from the reply's causation id
     if task and (await task.record_result()).complete:   # exactly once, when all are in
-        await task.complete({"results": {r.event_type: r.data for r in task.results.values()}})
+        await task.complete({"results": task.results_by_type()})   # {type: [data, ...]}
 ```
+
+A sub-request that never replies leaves its task waiting: `TaskContext.load(context, task_id)`
+then `task.fail("timed out")` ends it (the requester gets the failure reply); replies that come
+later are recorded as late and never complete it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 from soorma.context import PlatformContext
 from soorma.memory.client import MemoryClient
-from soorma.memory.table import Item
+from soorma.memory.table import ConditionFailed, Item
 from soorma.workflows import fanin
 from soorma.workflows.fanin import Delegation, FanIn, SubResult
 from soorma_common.envelope import EventEnvelope
@@ -67,11 +71,20 @@ def reply_to_parent(context: PlatformContext, parent: Mapping[str, Any], data: A
 class TaskContext:
     """The task of the handled request (`for_context`) or of a reply (`restore`)."""
 
-    def __init__(self, context: PlatformContext, task_id: str, group: Item | None = None) -> None:
+    def __init__(
+        self,
+        context: PlatformContext,
+        task_id: str,
+        group: Item | None = None,
+        *,
+        request: Item | None = None,
+    ) -> None:
         self.context = context
         self.task_id = task_id
         self._group = group
+        self._request = request
         self._fan_in: FanIn | None = None
+        self._results: dict[str, SubResult] | None = None
 
     @property
     def memory(self) -> MemoryClient:
@@ -90,10 +103,22 @@ class TaskContext:
     @classmethod
     async def restore(cls, context: PlatformContext) -> TaskContext | None:
         """The task a reply belongs to (found by its `causation_id`), or None if it is not ours."""
-        group = fanin.find_group(context.memory, context.agent.name, context.event.causation_id)
+        memory, agent = context.memory, context.agent.name
+        request = fanin.find_request(memory, agent, context.event.causation_id)
+        group = None if request is None else fanin.get_group(memory, agent, request["task_id"])
         if group is None or group.get("plan_id"):
             return None
-        return cls(context, group["task_id"], group)
+        return cls(context, group["task_id"], group, request=request)
+
+    @classmethod
+    async def load(cls, context: PlatformContext, task_id: str) -> TaskContext:
+        """A task of the handling agent by id (e.g. to fail a stuck one from another event)."""
+        group = fanin.get_group(context.memory, context.agent.name, task_id)
+        if group is None or group.get("plan_id"):
+            raise NotFoundError(
+                f"agent {context.agent.name!r} has no task {task_id!r} for this tenant and user"
+            )
+        return cls(context, task_id, group)
 
     @property
     def parent(self) -> dict[str, Any]:
@@ -104,12 +129,22 @@ class TaskContext:
 
     @property
     def results(self) -> dict[str, SubResult]:
-        """The replies recorded so far, by request id."""
-        return {} if self._group is None else fanin.results_of(self._group)
+        """The replies recorded so far, by request id, in delegation order (read once, with one
+        Query, and again after each `record_result`)."""
+        if self._group is None:
+            return {}
+        if self._results is None:
+            self._results = fanin.results_of(self.memory, self._group)
+        return self._results
 
-    def results_by_type(self) -> dict[str, Any]:
-        """The replies' data by reply event type (`{"payment.charged": {...}}`)."""
-        return {r.event_type: r.data for r in self.results.values()}
+    def results_by_type(self) -> dict[str, list[Any]]:
+        """The replies' data by reply event type, each a list in delegation order:
+        `{"part.done": [{...}, {...}], "payment.charged": [{...}]}` (no reply is dropped when
+        several sub-requests reply with the same type)."""
+        by_type: dict[str, list[Any]] = {}
+        for result in self.results.values():
+            by_type.setdefault(result.event_type, []).append(result.data)
+        return by_type
 
     async def delegate(self, event_type: str, data: Any, response_event: str) -> str:
         """Ask another agent for `event_type`; its reply comes back to `on_result`."""
@@ -136,8 +171,11 @@ class TaskContext:
         """Record the reply being handled; `.complete` is True exactly once, for the last one."""
         if self._group is None:
             raise NotFoundError(f"task {self.task_id!r} has no delegated requests to record into")
-        self._fan_in = fanin.record(self.memory, self._group, event or self.context.event)
+        self._fan_in = fanin.record(
+            self.memory, self._group, event or self.context.event, pointer=self._request
+        )
         self._group = self._fan_in.group
+        self._results = None
         return self._fan_in
 
     async def complete(self, result: Any = None) -> str | None:
@@ -149,11 +187,18 @@ class TaskContext:
         return reply
 
     async def fail(self, error: str) -> str | None:
-        """Reply `{"success": false, "error": ...}` to the requester and publish `task.failed`."""
+        """Reply `{"success": false, "error": ...}` to the requester and publish `task.failed`.
+
+        Also the way to end a stuck task (a sub-request that never replies): the task is closed,
+        so replies that arrive later are recorded as late and never complete it.
+        """
         reply = reply_to_parent(self.context, self.parent, {"success": False, "error": error})
         self._lifecycle("task.failed", {"error": error})
         if self._group is not None:
-            fanin.set_status(self.memory, self._group, "failed")
+            try:
+                fanin.close(self.memory, self._group, "failed")
+            except ConditionFailed:  # its replies were all in: just mark it
+                fanin.set_status(self.memory, self._group, "failed")
         return reply
 
     def _lifecycle(self, event_type: str, data: dict[str, Any]) -> None:
