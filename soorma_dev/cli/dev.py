@@ -8,6 +8,7 @@ sends a scenario's events, waits until everything is handled, prints the trace t
 from __future__ import annotations
 
 import re
+import signal
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -97,6 +98,7 @@ def dev(
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Run the local cloud (see `DEV_HELP`)."""
+    stop_on_sigterm()
     with reported_errors():
         folders, loaded = resolve_target(path, scenario, once)
         refuse_a_second_cloud(state_dir)
@@ -111,6 +113,9 @@ def dev(
             code = _run_scenario(cloud, loaded, timeout, live)
         if loaded is None or watch:
             _watch(live)
+    except Terminated:
+        console.print("\n[dim]SIGTERM: stopping the local cloud…[/]")
+        code = 128 + signal.SIGTERM
     except KeyboardInterrupt:
         console.print("\n[dim]Ctrl-C: stopping the local cloud…[/]")
         code = 130
@@ -118,9 +123,29 @@ def dev(
         error_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         code = EXIT_FAILED
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the stop
         with console.status("stopping the local cloud…"):
             cloud.stop()
     raise typer.Exit(code)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop as on Ctrl-C (a `KeyboardInterrupt`, so that whatever is starting
+    or running unwinds the same way and the state file is removed)."""
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM raise `Terminated` in the main thread, as Ctrl-C raises KeyboardInterrupt."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+
+
+def report_worker(message: str) -> None:
+    """A worker process died or was restarted: one line on stderr."""
+    error_console.print(f"[bold yellow]{escape(message)}[/]", soft_wrap=True)
 
 
 def refuse_a_second_cloud(state_dir: Path) -> None:
@@ -144,7 +169,14 @@ def _start_cloud(
     from soorma_dev.localcloud.server import MotoServerError
     from soorma_dev.manifests import AgentNotFoundError
 
-    cloud = LocalCloud(folders, stage=stage, port=port, time_scale=time_scale, state_dir=state_dir)
+    cloud = LocalCloud(
+        folders,
+        stage=stage,
+        port=port,
+        time_scale=time_scale,
+        state_dir=state_dir,
+        report_worker=report_worker,
+    )
     label = f"starting the local cloud: moto server, {len(folders)} agent(s) and the platform…"
     try:
         with console.status(label, spinner="dots"):

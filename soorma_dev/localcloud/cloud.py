@@ -6,7 +6,7 @@ import atexit
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -19,6 +19,7 @@ from soorma_dev.localcloud.operations import CloudOperations
 from soorma_dev.localcloud.server import MotoServer
 from soorma_dev.localcloud.session import EndpointSession
 from soorma_dev.localcloud.state import ACTIVITY_FILE, CloudState, remove_state, write_state
+from soorma_dev.localcloud.supervisor import WorkerSupervisor, report_to_stderr
 from soorma_dev.localcloud.watcher import DeadLetterWatcher
 from soorma_dev.localcloud.worker import QueueSpec, WorkerSpec
 from soorma_dev.localcloud.workers import WorkerError, WorkerProcess
@@ -36,6 +37,10 @@ class LocalCloud(CloudOperations):
 
     `time_scale` multiplies visibility timeouts (0.1: a failed record returns after 18 s instead
     of 180 s); SQS visibility is whole seconds, so it never goes below 1 s.
+
+    A worker process that dies is reported to `report_worker` (one line, default stderr) and
+    restarted, as Lambda starts a new execution environment; `restart_workers=False` makes a
+    death an error of `wait_until_idle` instead.
     """
 
     def __init__(
@@ -53,6 +58,8 @@ class LocalCloud(CloudOperations):
         concurrency: int = 1,
         server_profile: Path | None = None,
         dynamodb_server: bool = False,
+        restart_workers: bool = True,
+        report_worker: Callable[[str], None] = report_to_stderr,
     ) -> None:
         paths = [Path(p) for p in function_paths]
         if include_platform:
@@ -91,6 +98,9 @@ class LocalCloud(CloudOperations):
         self.concurrency = max(1, concurrency)
         self.workers: list[WorkerProcess] = []
         self.watcher: DeadLetterWatcher | None = None
+        self.restart_workers = restart_workers
+        self.report_worker = report_worker
+        self.supervisor: WorkerSupervisor | None = None
         self._started = False
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -131,6 +141,9 @@ class LocalCloud(CloudOperations):
             activity = ActivityLog(self.state_dir / ACTIVITY_FILE)
             self._bind(session, platform, self.state_dir, activity)
             self._start_workers(platform, activity, deadline)
+            if self.restart_workers:
+                self.supervisor = WorkerSupervisor(self.workers, self.report_worker)
+                self.supervisor.start()
             self.watcher = DeadLetterWatcher(self.dead_letter_queues(), activity)
             self.watcher.start()
             write_state(
@@ -192,6 +205,8 @@ class LocalCloud(CloudOperations):
             return
         self._started = False
         atexit.unregister(self.stop)
+        if self.supervisor:
+            self.supervisor.stop()
         if self.watcher:
             self.watcher.stop()
         for worker in self.workers:
@@ -256,6 +271,10 @@ class LocalCloud(CloudOperations):
         return {name: n for name, n in depths.items() if n}
 
     def _check_workers(self) -> None:
+        if self.supervisor is not None:  # a dead worker is restarted; one that cannot be fails
+            for label, why in self.supervisor.failed.items():
+                raise WorkerError(f"worker {label!r} died and could not be restarted: {why}")
+            return
         for worker in self.workers:
             if not worker.alive():
                 raise WorkerError(f"worker {worker.label!r} died:\n{worker.log_tail()}")
