@@ -29,6 +29,8 @@ from soorma_common.manifest import AgentManifest
 __all__ = [
     "HANDLER_FILE",
     "AgentNotFoundError",
+    "agents_under",
+    "check_agent_names",
     "find_agent",
     "function_folders",
     "handler_path",
@@ -54,3 +56,40 @@ def read_manifests(
     except ManifestReadError as exc:
         raise AgentNotFoundError(str(exc)) from exc
     return [f.manifest for f in found]
+
+
+def agents_under(root: str | Path) -> list[Path]:
+    """The folders under `root` whose handler module defines an agent, sorted by name, read in
+    one child process (as `soorma manifest --scan`): platform functions that are not agents
+    (`functions/registry_sync`) are skipped; a handler that fails to import is an error."""
+    try:
+        found = read_function_manifests([], scan=root)
+    except ManifestReadError as exc:
+        raise AgentNotFoundError(str(exc)) from exc
+    return [f.path for f in found]
+
+
+def check_agent_names(
+    manifests: Sequence[AgentManifest], paths: Sequence[Path], platform: Sequence[Path]
+) -> None:
+    """Raise `ValueError` if two agents share a name, or an agent takes the name of a platform
+    function (`event-log`): one would silently replace the other's queues and rules."""
+    platform_folders = {p.resolve() for p in platform}
+    reserved = {
+        m.name for m, p in zip(manifests, paths, strict=True) if p.resolve() in platform_folders
+    }
+    seen: dict[str, Path] = {}
+    for manifest, path in zip(manifests, paths, strict=True):
+        if path.resolve() in platform_folders:
+            continue
+        if manifest.name in reserved:
+            raise ValueError(
+                f"agent name {manifest.name!r} (in {path}) is reserved for the platform's own "
+                f"function; rename the agent (Agent(name=...)) in {path}"
+            )
+        if manifest.name in seen:
+            raise ValueError(
+                f"two agents are named {manifest.name!r}: {seen[manifest.name]} and {path}; "
+                "agent names must be unique, rename one of them"
+            )
+        seen[manifest.name] = path

@@ -52,12 +52,26 @@ def resolve_target(
             )
         loaded = Scenario.load(folder)
     folders = agent_folders(folder)
+    if folders and folders != [folder]:  # a folder of folders: only those defining an agent
+        folders = _defining_an_agent(folder)
     if not folders:
         raise CommandError(
-            f"no agents in {folder}: none of its folders has a handler.py",
+            f"no agents in {folder}: none of its folders has a handler.py that defines an agent",
             hint="create one with `soorma init NAME --kind worker`",
         )
     return folders, loaded
+
+
+def _defining_an_agent(folder: Path) -> list[Path]:
+    """The sub-folders of `folder` whose handler defines an agent (platform functions that are
+    not agents, such as functions/registry_sync, are skipped as `soorma manifest --scan` does)."""
+    from soorma_dev.manifests import AgentNotFoundError, agents_under
+
+    try:
+        return agents_under(folder)
+    except AgentNotFoundError as exc:
+        hint = "each agent folder needs a handler.py that imports and defines one agent"
+        raise CommandError(summarize_traceback(str(exc)), hint=hint) from None
 
 
 DEV_HELP = (
@@ -176,6 +190,7 @@ def _start_cloud(
         time_scale=time_scale,
         state_dir=state_dir,
         report_worker=report_worker,
+        reload_code=True,
     )
     label = f"starting the local cloud: moto server, {len(folders)} agent(s) and the platform…"
     try:
@@ -244,6 +259,10 @@ def _print_started(
     console.print(
         f"[dim]state in {state_dir}/; from another terminal:[/] soorma send EVENT_TYPE --topic "
         "TOPIC --data JSON[dim], then[/] soorma trace CORRELATION_ID"
+    )
+    console.print(
+        "[dim]change an agent's code and its worker reloads; queues, dead letters and trace "
+        "stay (then:[/] soorma dlq redrive[dim])[/]"
     )
     for folder in sorted(scenarios):
         console.print(f"[dim]to run the scenario instead:[/] soorma dev {folder} --once")

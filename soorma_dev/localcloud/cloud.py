@@ -23,7 +23,7 @@ from soorma_dev.localcloud.supervisor import WorkerSupervisor, report_to_stderr
 from soorma_dev.localcloud.watcher import DeadLetterWatcher
 from soorma_dev.localcloud.worker import QueueSpec, WorkerSpec
 from soorma_dev.localcloud.workers import WorkerError, WorkerProcess
-from soorma_dev.manifests import read_manifests
+from soorma_dev.manifests import check_agent_names, read_manifests
 from soorma_dev.provision import Platform, provision
 
 #: The platform's own functions, run when `include_platform` is set.
@@ -40,7 +40,8 @@ class LocalCloud(CloudOperations):
 
     A worker process that dies is reported to `report_worker` (one line, default stderr) and
     restarted, as Lambda starts a new execution environment; `restart_workers=False` makes a
-    death an error of `wait_until_idle` instead.
+    death an error of `wait_until_idle` instead. With `reload_code`, an agent's workers are
+    restarted when a Python file under its folder changes (the cloud and its state stay).
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class LocalCloud(CloudOperations):
         server_profile: Path | None = None,
         dynamodb_server: bool = False,
         restart_workers: bool = True,
+        reload_code: bool = False,
         report_worker: Callable[[str], None] = report_to_stderr,
     ) -> None:
         paths = [Path(p) for p in function_paths]
@@ -99,6 +101,7 @@ class LocalCloud(CloudOperations):
         self.workers: list[WorkerProcess] = []
         self.watcher: DeadLetterWatcher | None = None
         self.restart_workers = restart_workers
+        self.reload_code = reload_code
         self.report_worker = report_worker
         self.supervisor: WorkerSupervisor | None = None
         self._started = False
@@ -125,6 +128,7 @@ class LocalCloud(CloudOperations):
         try:
             self._prepare_state_dir()
             self.manifests = read_manifests(list(self.function_paths))
+            check_agent_names(self.manifests, self.function_paths, PLATFORM_FUNCTIONS)
             # every pump thread may hold one waitress thread in a long poll
             pollers = sum(len(m.topics()) for m in self.manifests) * self.concurrency
             self.server.threads = pollers + 32
@@ -142,7 +146,10 @@ class LocalCloud(CloudOperations):
             self._bind(session, platform, self.state_dir, activity)
             self._start_workers(platform, activity, deadline)
             if self.restart_workers:
-                self.supervisor = WorkerSupervisor(self.workers, self.report_worker)
+                agents = [w for w in self.workers if w.spec.record_handled]  # not the platform
+                self.supervisor = WorkerSupervisor(
+                    self.workers, self.report_worker, reload_code=agents if self.reload_code else ()
+                )
                 self.supervisor.start()
             self.watcher = DeadLetterWatcher(self.dead_letter_queues(), activity)
             self.watcher.start()

@@ -1,8 +1,10 @@
-"""Worker health: a worker process that died is noticed, reported once, reaped and restarted.
+"""Worker health and code reload: a worker process that died is noticed, reported once, reaped
+and restarted; with `reload_code`, a worker whose agent's code changed is restarted with it.
 
 Lambda starts a new execution environment when one dies; the local cloud does the same, so a
 worker killed with `kill -9` (or crashed by a native extension) does not leave its queues
-filling up unnoticed, nor a zombie process behind.
+filling up unnoticed, nor a zombie process behind. Reloading changed code keeps the local cloud
+(queues, dead letters, trace, activity) running, so "fix the code, then redrive" works in place.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from soorma_dev.localcloud.workers import WorkerError, WorkerProcess
 
@@ -22,26 +25,57 @@ RESTART_TIMEOUT_SECONDS = 60.0
 #: restarted in a tight loop).
 RESTART_BACKOFF_SECONDS = 1.0
 
+#: One file's identity for change detection: path, modification time (ns), size.
+FileStamp = tuple[str, int, int]
+
 
 def report_to_stderr(message: str) -> None:
     """The default reporter: one line on stderr."""
     print(message, file=sys.stderr, flush=True)
 
 
+def code_stamp(folder: Path) -> frozenset[FileStamp]:
+    """The Python files under an agent folder with their modification times and sizes."""
+    stamps = set()
+    for file in folder.rglob("*.py"):
+        if "__pycache__" in file.parts:
+            continue
+        try:
+            stat = file.stat()
+        except FileNotFoundError:  # removed while listing
+            continue
+        stamps.add((str(file), stat.st_mtime_ns, stat.st_size))
+    return frozenset(stamps)
+
+
+def first_error_line(text: str) -> str:
+    """The last line of a worker's log that is not indented (the exception of a traceback)."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith(" ")]
+    return lines[-1] if lines else text.strip()
+
+
 class WorkerSupervisor:
-    """Checks `workers` every `CHECK_INTERVAL_SECONDS` on a thread of its own; `report` gets one
-    line per death (`worker X died (signal 9); restarting`) and per failed restart."""
+    """Checks `workers` every `CHECK_INTERVAL_SECONDS` on a thread of its own.
+
+    `report` gets one line per death (`worker X died (signal 9); restarting`), per reload and
+    per failed start. A worker that cannot start (its code does not import) waits for its code
+    to change (`reload_code`) and is listed in `failed` meanwhile.
+    """
 
     def __init__(
         self,
         workers: Sequence[WorkerProcess],
         report: Callable[[str], None] = report_to_stderr,
+        *,
+        reload_code: Sequence[WorkerProcess] = (),
     ) -> None:
         self.workers = list(workers)
         self.report = report
         self.restarts: dict[str, int] = {}
-        #: Workers that could not be restarted, with why (`LocalCloud` raises on them).
+        #: Workers that could not be started, with why (`LocalCloud` raises on them).
         self.failed: dict[str, str] = {}
+        self._watched = {Path(w.spec.path) for w in reload_code}
+        self._stamps = {folder: code_stamp(folder) for folder in self._watched}
         self._last_restart: dict[str, float] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -54,8 +88,6 @@ class WorkerSupervisor:
     def stop(self) -> None:
         """Stop watching (no restart begins after this returns)."""
         self._stop.set()
-        with self._lock:
-            pass
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(RESTART_TIMEOUT_SECONDS)
 
@@ -64,28 +96,46 @@ class WorkerSupervisor:
             self.check_once()
 
     def check_once(self) -> None:
-        """Reap, report and restart every worker that died since the last check."""
-        for worker in self.workers:
-            with self._lock:
+        """Reload the workers whose code changed; reap, report and restart those that died."""
+        with self._lock:
+            for folder in self._changed_folders():
+                for worker in self.workers:
+                    reloading = Path(worker.spec.path) == folder and not self._stop.is_set()
+                    if reloading and self._restart(worker):
+                        self.report(f"{worker.label}: code changed; worker reloaded")
+            for worker in self.workers:
                 if self._stop.is_set():
                     return
                 if worker.label in self.failed:
-                    continue
+                    continue  # waits for its code to change
                 death = worker.death()
-                if death is None:
-                    continue
-                self._restart(worker, death)
+                if death is not None:
+                    self.report(f"worker {worker.label} died ({death}); restarting")
+                    self._restart(worker)
 
-    def _restart(self, worker: WorkerProcess, death: str) -> None:
+    def _changed_folders(self) -> list[Path]:
+        changed = []
+        for folder in self._watched:
+            stamp = code_stamp(folder)
+            if stamp != self._stamps[folder]:
+                self._stamps[folder] = stamp
+                changed.append(folder)
+        return changed
+
+    def _restart(self, worker: WorkerProcess) -> bool:
+        """Restart `worker`; whether it pumps again (a failure is reported and listed)."""
         wait = self._last_restart.get(worker.label, 0.0) + RESTART_BACKOFF_SECONDS
         if time.monotonic() < wait:
-            time.sleep(wait - time.monotonic())
-        self.report(f"worker {worker.label} died ({death}); restarting")
+            self._stop.wait(wait - time.monotonic())
         self._last_restart[worker.label] = time.monotonic()
         try:
             worker.restart(time.monotonic() + RESTART_TIMEOUT_SECONDS)
         except WorkerError as exc:
+            why = first_error_line(worker.log_tail())
             self.failed[worker.label] = str(exc)
-            self.report(f"worker {worker.label} could not be restarted: {exc}")
-            return
+            fix = "fix its code (it reloads on save)" if self._watched else "see its log"
+            self.report(f"worker {worker.label} cannot start: {why}; {fix} ({worker.log_path})")
+            return False
+        self.failed.pop(worker.label, None)
         self.restarts[worker.label] = self.restarts.get(worker.label, 0) + 1
+        return True
