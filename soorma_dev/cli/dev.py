@@ -21,6 +21,7 @@ from soorma_dev import rendering
 from soorma_dev.cli.connection import DEFAULT_STATE_DIR, StateDir, connect
 from soorma_dev.cli.errors import EXIT_FAILED, CommandError, fail, reported_errors
 from soorma_dev.cli.output import console, error_console
+from soorma_dev.cli.parsing import check_port, check_positive
 from soorma_dev.scenarios import Scenario, agent_folders, is_scenario
 
 
@@ -114,6 +115,9 @@ def dev(
     """Run the local cloud (see `DEV_HELP`)."""
     stop_on_sigterm()
     with reported_errors():
+        check_port(port)
+        check_positive("--time-scale", time_scale, "0.1")
+        check_positive("--timeout", timeout, "120")
         folders, loaded = resolve_target(path, scenario, once)
         refuse_a_second_cloud(state_dir)
         cloud = _start_cloud(folders, port, time_scale, stage, state_dir)

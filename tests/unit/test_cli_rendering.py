@@ -149,7 +149,11 @@ def test_activity_line_has_time_topic_type_agent_outcome_and_reason() -> None:
 
 
 ANY_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children),
     max_leaves=8,
 )
@@ -204,7 +208,11 @@ def test_short_time(value: str, expected: str) -> None:
 # ---- parsing --data --------------------------------------------------------------------------
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
     lambda children: st.lists(children) | st.dictionaries(st.text(), children),
     max_leaves=20,
 )
