@@ -26,9 +26,11 @@ from soorma_dev.localcloud.workers import WorkerError, WorkerProcess
 from soorma_dev.manifests import check_agent_names, read_manifests
 from soorma_dev.provision import Platform, provision
 
-#: The platform's own functions, run when `include_platform` is set.
+#: The platform's own functions, run when `include_platform` is set: shipped in the package
+#: (`soorma_dev/platform_functions/event_log`, in the repository a link to functions/event_log),
+#: so that an installed wheel runs the same event log as the repository.
 PLATFORM_FUNCTIONS = (
-    Path(soorma_dev.__file__).resolve().parent.parent / "functions" / "event_log",
+    (Path(soorma_dev.__file__).parent / "platform_functions" / "event_log").resolve(),
 )
 
 
