@@ -24,13 +24,13 @@ from soorma.manifests import (
     scan_agent_folders,
 )
 from soorma.manifests import read_manifests as read_function_manifests
-from soorma_common.manifest import AgentManifest
+from soorma_common.manifest import AgentKind, AgentManifest
 
 __all__ = [
     "HANDLER_FILE",
     "AgentNotFoundError",
+    "agents_to_run",
     "agents_under",
-    "check_agent_names",
     "find_agent",
     "function_folders",
     "handler_path",
@@ -69,20 +69,21 @@ def agents_under(root: str | Path) -> list[Path]:
     return [f.path for f in found]
 
 
-def check_agent_names(
+def agents_to_run(
     manifests: Sequence[AgentManifest], paths: Sequence[Path], platform: Sequence[Path]
-) -> None:
-    """Raise `ValueError` if two agents share a name, or an agent takes the name of a platform
-    function (`event-log`): one would silently replace the other's queues and rules."""
+) -> list[tuple[AgentManifest, Path]]:
+    """The agents to run, each with its folder: a platform function given among the agents
+    (`functions/event_log` of a checkout, or a copy of it: an agent of kind `platform` with the
+    platform function's name) replaces the packaged one. Raise `ValueError` if two agents share
+    a name, or an agent that is not a platform function takes a platform function's name
+    (`event-log`): one would silently replace the other's queues and rules."""
     platform_folders = {p.resolve() for p in platform}
-    reserved = {
-        m.name for m, p in zip(manifests, paths, strict=True) if p.resolve() in platform_folders
-    }
+    pairs = list(zip(manifests, paths, strict=True))
+    given = [(m, p) for m, p in pairs if p.resolve() not in platform_folders]
+    packaged = {m.name: (m, p) for m, p in pairs if p.resolve() in platform_folders}
     seen: dict[str, Path] = {}
-    for manifest, path in zip(manifests, paths, strict=True):
-        if path.resolve() in platform_folders:
-            continue
-        if manifest.name in reserved:
+    for manifest, path in given:
+        if manifest.name in packaged and manifest.kind != AgentKind.PLATFORM:
             raise ValueError(
                 f"agent name {manifest.name!r} (in {path}) is reserved for the platform's own "
                 f"function; rename the agent (Agent(name=...)) in {path}"
@@ -93,3 +94,4 @@ def check_agent_names(
                 "agent names must be unique, rename one of them"
             )
         seen[manifest.name] = path
+    return given + [pair for name, pair in packaged.items() if name not in seen]

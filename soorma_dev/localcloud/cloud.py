@@ -23,7 +23,7 @@ from soorma_dev.localcloud.supervisor import WorkerSupervisor, report_to_stderr
 from soorma_dev.localcloud.watcher import DeadLetterWatcher
 from soorma_dev.localcloud.worker import QueueSpec, WorkerSpec
 from soorma_dev.localcloud.workers import WorkerError, WorkerProcess
-from soorma_dev.manifests import check_agent_names, read_manifests
+from soorma_dev.manifests import agents_to_run, read_manifests
 from soorma_dev.provision import Platform, provision
 
 #: The platform's own functions, run when `include_platform` is set: shipped in the package
@@ -129,8 +129,11 @@ class LocalCloud(CloudOperations):
         self._started = True
         try:
             self._prepare_state_dir()
-            self.manifests = read_manifests(list(self.function_paths))
-            check_agent_names(self.manifests, self.function_paths, PLATFORM_FUNCTIONS)
+            chosen = agents_to_run(
+                read_manifests(self.function_paths), self.function_paths, PLATFORM_FUNCTIONS
+            )
+            self.manifests = [manifest for manifest, _ in chosen]
+            self.function_paths = [path for _, path in chosen]
             # every pump thread may hold one waitress thread in a long poll
             pollers = sum(len(m.topics()) for m in self.manifests) * self.concurrency
             self.server.threads = pollers + 32

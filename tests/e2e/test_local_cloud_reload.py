@@ -42,6 +42,8 @@ def test_fix_the_code_then_redrive_without_restarting(tmp_path: Path) -> None:
     shutil.copytree(REPO / "examples" / "poison-message", example)
     handler = example / "order-validator" / "handler.py"
     assert THE_FIX[0] in handler.read_text()
+    readme = (example / "README.md").read_text()
+    assert f"`{THE_FIX[0]}`" in readme  # the README tells this very edit
     log_path = tmp_path / "dev.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(

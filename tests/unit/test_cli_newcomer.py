@@ -118,3 +118,23 @@ def test_generated_agents_pass_the_repositorys_lint(tmp_path: Path, kind: str, n
 
     assert linted.returncode == 0, linted.stdout + linted.stderr
     assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+
+
+def test_a_copy_of_the_event_log_among_the_agents_replaces_the_packaged_one(
+    tmp_path: Path,
+) -> None:
+    from soorma_dev.localcloud.cloud import PLATFORM_FUNCTIONS
+    from soorma_dev.manifests import agents_to_run, read_manifests
+
+    functions = tmp_path / "functions"
+    shutil.copytree(REPO / "functions" / "event_log", functions / "event_log")
+    (functions / "billing").mkdir()
+    (functions / "billing" / "handler.py").write_text(AGENT.format(name="billing"))
+    paths = [functions / "billing", functions / "event_log", *PLATFORM_FUNCTIONS]
+
+    chosen = agents_to_run(read_manifests(paths), paths, PLATFORM_FUNCTIONS)
+
+    assert [(m.name, p) for m, p in chosen] == [
+        ("billing", functions / "billing"),
+        ("event-log", functions / "event_log"),
+    ]
