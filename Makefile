@@ -14,11 +14,20 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 .PHONY: install demo test lint synth clean
 
 install: $(STAMP)
+	@echo "soorma is installed in $(VENV)/bin: run $(VENV)/bin/soorma, or first"
+	@echo "  source $(VENV)/bin/activate   (then: soorma --help, soorma init NAME --kind worker)"
 
+# Takes a few minutes from scratch (Python packages, then the CDK's npm packages); each step
+# says what it does.
 $(STAMP): requirements-dev.txt pyproject.toml package.json package-lock.json
+	@echo "[1/4] creating the virtual environment $(VENV)"
 	python3 -m venv $(VENV)
+	@echo "[2/4] upgrading pip"
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	@echo "[3/4] installing soorma and the dev tools into $(VENV) (pip; the longest step)"
+	set -o pipefail; $(VENV)/bin/pip install -r requirements-dev.txt 2>&1 \
+		| { grep -E --line-buffered '^(Collecting|Successfully|ERROR)' || true; }
+	@echo "[4/4] installing the CDK's node packages (npm ci)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 

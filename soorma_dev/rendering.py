@@ -45,28 +45,41 @@ def short_time(value: Any) -> str:
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
-def short_id(value: str | None, length: int = 8) -> str:
-    """The first `length` characters of an id (enough to tell events of one trace apart)."""
-    return (value or "-")[:length]
+def as_text(value: Any) -> str:
+    """Any JSON value (or enum) as text: a string as it is, None and "" as "-", anything else
+    (a number, an object an event carried where a string belongs) as compact JSON."""
+    if value is None or value == "":
+        return "-"
+    value = getattr(value, "value", value)
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        return str(value)
 
 
-def first_line(text: str | None, limit: int = 100) -> str:
+def short_id(value: Any, length: int = 8) -> str:
+    """The first `length` characters of an id (enough to tell events of one trace apart); any
+    JSON value is shown, an event's malformed id as well as a well-formed one."""
+    return as_text(value)[:length]
+
+
+def first_line(text: Any, limit: int = 100) -> str:
     """The first line of a (multi-line) reason, cut to `limit` characters."""
-    stripped = (text or "").strip()
+    stripped = as_text(text).strip() if text is not None else ""
     line = stripped.splitlines()[0] if stripped else "-"
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def outcome_text(outcome: str | None) -> Text:
     """An outcome in its colour."""
-    label = outcome or "-"
+    label = as_text(outcome)
     return Text(label, style=OUTCOME_STYLES.get(label, "white"))
 
 
 def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    return str(getattr(value, "value", value))
+    return as_text(value)
 
 
 def activity_line(line: Any) -> Text:
@@ -101,12 +114,12 @@ def activity_header() -> Text:
 def _node_label(node: Any) -> Text:
     envelope = node.envelope
     label = Text()
-    label.append(envelope.type, style="bold")
+    label.append(_text(envelope.type), style="bold")
     label.append(f"  [{_text(envelope.topic)}]", style="blue")
-    label.append(f"  from {envelope.source}", style="dim")
+    label.append(f"  from {_text(envelope.source)}", style="dim")
     label.append(f"  id {short_id(envelope.id)}", style="dim")
     if getattr(envelope, "reply_to", None):
-        label.append(f"  reply to {envelope.reply_to}", style="cyan")
+        label.append(f"  reply to {_text(envelope.reply_to)}", style="cyan")
     plan = plan_summary(envelope)
     if plan:
         label.append(f"  {plan}", style="green")
@@ -117,7 +130,7 @@ def plan_summary(envelope: Any) -> str | None:
     """For a plan lifecycle event, the plan's state as the event reports it
     (`plan 1a2b3c4d: completed, state fulfilled`); None for other events."""
     data = envelope.data if isinstance(envelope.data, dict) else {}
-    if _text(envelope.topic) != "plan-events" or "plan_id" not in data:
+    if _text(getattr(envelope, "topic", None)) != "plan-events" or "plan_id" not in data:
         return None
     parts = [str(data[key]) for key in ("status",) if data.get(key)]
     if data.get("state"):
@@ -129,9 +142,10 @@ def plan_summary(envelope: Any) -> str | None:
 
 def _handling_label(handling: Any) -> Text:
     label = Text()
-    mark = OUTCOME_MARKS.get(handling.outcome, "•")
-    label.append(f"{mark} ", style=OUTCOME_STYLES.get(handling.outcome, "white"))
-    label.append(handling.agent, style="magenta")
+    outcome = _text(handling.outcome)
+    mark = OUTCOME_MARKS.get(outcome, "•")
+    label.append(f"{mark} ", style=OUTCOME_STYLES.get(outcome, "white"))
+    label.append(_text(handling.agent), style="magenta")
     label.append(" ")
     label.append_text(outcome_text(handling.outcome))
     label.append(f"  {short_time(handling.time)}", style="dim")
@@ -150,7 +164,7 @@ def _add_node(parent: Tree, node: Any) -> None:
 
 def trace_tree(correlation_id: str, roots: Sequence[Any]) -> Tree:
     """The causation tree of one workflow: each event with who handled it, when, and how."""
-    tree = Tree(Text.assemble(("trace ", "bold"), (correlation_id, "cyan")))
+    tree = Tree(Text.assemble(("trace ", "bold"), (_text(correlation_id), "cyan")))
     for root in roots:
         _add_node(tree, root)
     if not roots:
@@ -173,12 +187,12 @@ def dead_letter_table(letters: Sequence[Any]) -> Table:
     for letter in letters:
         envelope = letter.envelope
         table.add_row(
-            letter.agent,
+            _text(letter.agent),
             _text(letter.topic),
-            letter.kind,
-            envelope.type if envelope is not None else "?",
+            _text(letter.kind),
+            _text(envelope.type) if envelope is not None else "?",
             first_line(letter.reason, 60),
-            letter.message_id,
+            _text(letter.message_id),
         )
     return table
 
@@ -200,11 +214,11 @@ def dead_letter_detail(letter: Any) -> RenderableType:
     ]
     if envelope is not None:
         rows += [
-            ("event", f"{envelope.type} ({envelope.id})"),
+            ("event", f"{_text(envelope.type)} ({_text(envelope.id)})"),
             ("correlation id", envelope.correlation_id),
         ]
     for name, value in rows:
-        facts.add_row(name, str(value))
+        facts.add_row(name, _text(value))
     try:
         body = json.dumps(json.loads(letter.body), indent=2)
     except (TypeError, ValueError):

@@ -30,11 +30,22 @@ def dlq_list(
 ) -> None:
     """List the dead letters (rule delivery failures, redrives after retries, permanent errors)."""
     with reported_errors():
-        letters = connect(state_dir).dead_letters(agent=agent)
+        client = connect(state_dir)
+        check_agent(client, agent)
+        letters = client.dead_letters(agent=agent)
     if as_json:
         print_json([dead_letter_json(letter) for letter in letters])
     else:
         console.print(rendering.dead_letter_table(letters))
+
+
+def check_agent(client: Any, agent: str | None) -> None:
+    """Raise `CommandError` if `--agent` names no agent of the running local cloud."""
+    if agent is not None and agent not in client.platform.agents:
+        raise CommandError(
+            f"no agent {agent!r} runs in the local cloud",
+            hint=f"its agents: {', '.join(sorted(client.platform.agents))}",
+        )
 
 
 def dead_letter_json(letter: Any) -> dict[str, Any]:
@@ -62,7 +73,9 @@ def dlq_show(
 ) -> None:
     """Show dead letters in full (one, or all of an agent): source queue, kind, reason, body."""
     with reported_errors():
-        letters = connect(state_dir).dead_letters(agent=agent)
+        client = connect(state_dir)
+        check_agent(client, agent)
+        letters = client.dead_letters(agent=agent)
         found = [
             letter
             for letter in letters
@@ -90,6 +103,7 @@ def dlq_redrive(
     """Send dead letters back to their source queues, to be handled again."""
     with reported_errors():
         client = connect(state_dir)
+        check_agent(client, agent)
         chosen = None
         if message_ids:
             known = [letter.message_id for letter in client.dead_letters(agent=agent)]

@@ -8,6 +8,7 @@ sends a scenario's events, waits until everything is handled, prints the trace t
 from __future__ import annotations
 
 import re
+import signal
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -20,6 +21,7 @@ from soorma_dev import rendering
 from soorma_dev.cli.connection import DEFAULT_STATE_DIR, StateDir, connect
 from soorma_dev.cli.errors import EXIT_FAILED, CommandError, fail, reported_errors
 from soorma_dev.cli.output import console, error_console
+from soorma_dev.cli.parsing import check_port, check_positive
 from soorma_dev.scenarios import Scenario, agent_folders, is_scenario
 
 
@@ -51,12 +53,26 @@ def resolve_target(
             )
         loaded = Scenario.load(folder)
     folders = agent_folders(folder)
+    if folders and folders != [folder]:  # a folder of folders: only those defining an agent
+        folders = _defining_an_agent(folder)
     if not folders:
         raise CommandError(
-            f"no agents in {folder}: none of its folders has a handler.py",
+            f"no agents in {folder}: none of its folders has a handler.py that defines an agent",
             hint="create one with `soorma init NAME --kind worker`",
         )
     return folders, loaded
+
+
+def _defining_an_agent(folder: Path) -> list[Path]:
+    """The sub-folders of `folder` whose handler defines an agent (platform functions that are
+    not agents, such as functions/registry_sync, are skipped as `soorma manifest --scan` does)."""
+    from soorma_dev.manifests import AgentNotFoundError, agents_under
+
+    try:
+        return agents_under(folder)
+    except AgentNotFoundError as exc:
+        hint = "each agent folder needs a handler.py that imports and defines one agent"
+        raise CommandError(summarize_traceback(str(exc)), hint=hint) from None
 
 
 DEV_HELP = (
@@ -97,7 +113,11 @@ def dev(
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Run the local cloud (see `DEV_HELP`)."""
+    stop_on_sigterm()
     with reported_errors():
+        check_port(port)
+        check_positive("--time-scale", time_scale, "0.1")
+        check_positive("--timeout", timeout, "120")
         folders, loaded = resolve_target(path, scenario, once)
         refuse_a_second_cloud(state_dir)
         cloud = _start_cloud(folders, port, time_scale, stage, state_dir)
@@ -111,6 +131,9 @@ def dev(
             code = _run_scenario(cloud, loaded, timeout, live)
         if loaded is None or watch:
             _watch(live)
+    except Terminated:
+        console.print("\n[dim]SIGTERM: stopping the local cloud…[/]")
+        code = 128 + signal.SIGTERM
     except KeyboardInterrupt:
         console.print("\n[dim]Ctrl-C: stopping the local cloud…[/]")
         code = 130
@@ -118,9 +141,29 @@ def dev(
         error_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         code = EXIT_FAILED
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the stop
         with console.status("stopping the local cloud…"):
             cloud.stop()
     raise typer.Exit(code)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop as on Ctrl-C (a `KeyboardInterrupt`, so that whatever is starting
+    or running unwinds the same way and the state file is removed)."""
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM raise `Terminated` in the main thread, as Ctrl-C raises KeyboardInterrupt."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+
+
+def report_worker(message: str) -> None:
+    """A worker process died or was restarted: one line on stderr."""
+    error_console.print(f"[bold yellow]{escape(message)}[/]", soft_wrap=True)
 
 
 def refuse_a_second_cloud(state_dir: Path) -> None:
@@ -144,7 +187,15 @@ def _start_cloud(
     from soorma_dev.localcloud.server import MotoServerError
     from soorma_dev.manifests import AgentNotFoundError
 
-    cloud = LocalCloud(folders, stage=stage, port=port, time_scale=time_scale, state_dir=state_dir)
+    cloud = LocalCloud(
+        folders,
+        stage=stage,
+        port=port,
+        time_scale=time_scale,
+        state_dir=state_dir,
+        report_worker=report_worker,
+        reload_code=True,
+    )
     label = f"starting the local cloud: moto server, {len(folders)} agent(s) and the platform…"
     try:
         with console.status(label, spinner="dots"):
@@ -212,6 +263,10 @@ def _print_started(
     console.print(
         f"[dim]state in {state_dir}/; from another terminal:[/] soorma send EVENT_TYPE --topic "
         "TOPIC --data JSON[dim], then[/] soorma trace CORRELATION_ID"
+    )
+    console.print(
+        "[dim]change an agent's code and its worker reloads; queues, dead letters and trace "
+        "stay (then:[/] soorma dlq redrive[dim])[/]"
     )
     for folder in sorted(scenarios):
         console.print(f"[dim]to run the scenario instead:[/] soorma dev {folder} --once")

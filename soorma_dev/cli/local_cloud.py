@@ -29,6 +29,14 @@ def send(
         str | None,
         typer.Option("--correlation-id", help="continue a workflow (default: a new one)"),
     ] = None,
+    response_event: Annotated[
+        str | None,
+        typer.Option("--response-event", help="the event type the reply to this request has"),
+    ] = None,
+    reply_to: Annotated[
+        str | None,
+        typer.Option("--reply-to", help="the agent the reply goes to (its action-results queue)"),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="print the sent envelope as JSON")
     ] = False,
@@ -45,15 +53,22 @@ def send(
             tenant_id=tenant,
             user_id=user,
             correlation_id=correlation_id,
+            response_event=response_event,
+            reply_to=reply_to,
         )
         client = connect(state_dir)
+        attributes = {
+            "tenant_id": tenant,
+            "user_id": user,
+            "correlation_id": correlation_id,
+            "response_event": response_event,
+            "reply_to": reply_to,
+        }
         envelope = client.send(
             event_type,
             payload,
             topic=parsed_topic,
-            tenant_id=tenant,
-            user_id=user,
-            correlation_id=correlation_id,
+            **{name: value for name, value in attributes.items() if value is not None},
         )
     if as_json:
         print_json(envelope.to_wire())
@@ -76,13 +91,17 @@ def trace_json(node: Any) -> dict[str, Any]:
 
 
 def trace(
-    correlation_id: Annotated[str, typer.Argument(help="the workflow's correlation id")],
+    correlation_id: Annotated[
+        str, typer.Argument(help="the workflow's correlation id, or its start (8 characters)")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="print the tree as JSON")] = False,
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Show the causation tree of one workflow: each event, who handled it, when, and how."""
     with reported_errors():
-        roots = connect(state_dir).trace(correlation_id)
+        cloud = connect(state_dir)
+        correlation_id = expand_correlation_id(cloud, correlation_id)
+        roots = cloud.trace(correlation_id)
         if not roots:
             raise CommandError(
                 f"no events recorded with correlation id {correlation_id!r}",
@@ -93,3 +112,42 @@ def trace(
         print_json([trace_json(root) for root in roots])
     else:
         console.print(rendering.trace_tree(correlation_id, roots))
+
+
+def expand_correlation_id(cloud: Any, given: str) -> str:
+    """The one correlation id that starts with `given` (the live view shows 8 characters), from
+    the activity lines, else the event log; `given` itself when none does. Two or more that
+    start with it are a `CommandError` listing them."""
+    known = {a.correlation_id for a in cloud.activity() if isinstance(a.correlation_id, str)}
+    if given in known:
+        return given
+    matches = sorted(c for c in known if c.startswith(given))
+    if not matches:
+        matches = logged_correlation_ids(cloud, given)
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
+        raise CommandError(
+            f"{given!r} is the start of {len(matches)} correlation ids: {shown}",
+            hint="give more characters of the one you mean",
+        )
+    return matches[0] if matches else given
+
+
+def logged_correlation_ids(cloud: Any, prefix: str) -> list[str]:
+    """The correlation ids in the event log that start with `prefix` (a scan: local only)."""
+    from soorma_dev.localcloud.trace import PARTITION_PREFIX
+
+    found: set[str] = set()
+    pages = (
+        cloud.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(
+            TableName=cloud.platform.tables["events"],
+            FilterExpression="begins_with(pk, :prefix)",
+            ExpressionAttributeValues={":prefix": {"S": PARTITION_PREFIX + prefix}},
+            ProjectionExpression="pk",
+        )
+    )
+    for page in pages:
+        found.update(item["pk"]["S"].removeprefix(PARTITION_PREFIX) for item in page["Items"])
+    return sorted(found)

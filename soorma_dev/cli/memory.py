@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+
+from soorma_dev.cli.connection import DEFAULT_STATE_DIR, StateDir
+from soorma_dev.cli.dynamodb_target import DynamoTarget, dynamodb_errors
+from soorma_dev.cli.errors import reported_errors
+from soorma_dev.cli.parsing import check_identifier
 
 memory_app = typer.Typer(help="Operate on the memory table (plans, sessions, working memory).")
 
@@ -16,17 +23,32 @@ def forget(
     endpoint_url: str | None = typer.Option(
         None, "--endpoint-url", envvar="AWS_ENDPOINT_URL", help="DynamoDB endpoint (local cloud)"
     ),
+    state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
-    """Delete every memory item of a tenant, or of one user of a tenant, and say how many."""
-    import boto3
+    """Delete every memory item of a tenant, or of one user of a tenant, and say how many.
 
+    Without --endpoint-url it finds the running local cloud by itself (as `soorma send`), else
+    it works on the stage's table on AWS.
+    """
     from soorma.memory import MemoryEraser
     from soorma.memory.table import MemoryTable
-    from soorma_common.naming import table_name
 
-    name = table or table_name(stage, "memory")
-    client = boto3.client("dynamodb", endpoint_url=endpoint_url)
-    eraser = MemoryEraser(MemoryTable(name, ttl_seconds=0, client=client))
+    with reported_errors():
+        check_identifier("--tenant", tenant)
+        if user is not None:
+            check_identifier("--user", user)
+        with dynamodb_errors():
+            target = DynamoTarget.find(
+                "memory", endpoint_url=endpoint_url, table=table, stage=stage, state_dir=state_dir
+            )
+        eraser = MemoryEraser(MemoryTable(target.table, ttl_seconds=0, client=target.client))
+        with dynamodb_errors(target):
+            deleted = _erase(eraser, tenant, user)
+    whose = f"user {user!r} of tenant {tenant!r}" if user else f"tenant {tenant!r}"
+    typer.echo(f"deleted {deleted} item(s) of {whose} from {target.table} ({target.where})")
+
+
+def _erase(eraser: Any, tenant: str, user: str | None) -> int:
     deleted, cursor = 0, None
     while True:
         if user:
@@ -36,6 +58,4 @@ def forget(
         deleted += progress.deleted
         cursor = progress.cursor
         if progress.done:
-            break
-    whose = f"user {user!r} of tenant {tenant!r}" if user else f"tenant {tenant!r}"
-    typer.echo(f"deleted {deleted} item(s) of {whose} from {name}")
+            return int(deleted)

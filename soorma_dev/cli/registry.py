@@ -1,8 +1,9 @@
 """`soorma events`, `soorma graph`, `soorma asyncapi`: the event contract as documents.
 
 Each reads either the manifests of function folders (offline, `soorma events functions/`) or a
-running registry table (no path: `--table` / `SOORMA_REGISTRY_TABLE`, default the stage's table,
-at `--endpoint-url` / `AWS_ENDPOINT_URL`, e.g. the local cloud).
+running registry table (no path): the running local cloud's, found by itself as `soorma send`
+finds it, else the one at `--endpoint-url` / `AWS_ENDPOINT_URL`, else the stage's table on AWS
+(`--table` / `SOORMA_REGISTRY_TABLE` names another); see `dynamodb_target.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from rich.table import Table
 
 from soorma.registry import Catalog
 from soorma_common.manifest import AgentManifest
+from soorma_dev.cli.connection import DEFAULT_STATE_DIR, StateDir
+from soorma_dev.cli.errors import CommandError, reported_errors
 
 PATHS_HELP = "function folders (functions/<name>) or folders of them; none: read the registry"
 PathsArgument = typer.Argument(None, help=PATHS_HELP, show_default=False)
@@ -39,7 +42,10 @@ def read_all_manifests(paths: list[Path]) -> list[AgentManifest]:
     roots = [p for p in paths if p not in folders]
     for root in roots:
         if not root.is_dir():
-            raise typer.BadParameter(f"{root} is neither a function folder nor a folder of them")
+            raise CommandError(
+                f"{root} is neither a function folder nor a folder of them",
+                hint="give agent folders (functions/billing) or folders of them (functions/)",
+            )
     if not roots:
         return read_manifests(folders)
     # `--scan` takes one folder: one child process per folder of functions
@@ -54,24 +60,39 @@ def catalog_from_manifests(paths: list[Path]) -> Catalog:
     return Catalog.from_manifests(read_all_manifests(paths))
 
 
-def catalog_from_registry(endpoint_url: str | None, table: str | None, stage: str) -> Catalog:
-    """The catalog a running registry holds."""
-    import boto3
-
+def catalog_from_registry(
+    endpoint_url: str | None, table: str | None, stage: str, state_dir: Path = DEFAULT_STATE_DIR
+) -> Catalog:
+    """The catalog a running registry holds (the local cloud's when one runs)."""
     from soorma.registry.table import RegistryTable
-    from soorma_common.naming import table_name
+    from soorma_dev.cli.dynamodb_target import DynamoTarget, dynamodb_errors
 
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url)
-    return RegistryTable(table or table_name(stage, "registry"), dynamodb=dynamodb).catalog()
+    with dynamodb_errors():
+        target = DynamoTarget.find(
+            "registry", endpoint_url=endpoint_url, table=table, stage=stage, state_dir=state_dir
+        )
+    with dynamodb_errors(target):
+        return RegistryTable(target.table, dynamodb=target.client).catalog()
 
 
 def load_catalog(
-    paths: list[Path] | None, endpoint_url: str | None, table: str | None, stage: str
+    paths: list[Path] | None,
+    endpoint_url: str | None,
+    table: str | None,
+    stage: str,
+    state_dir: Path = DEFAULT_STATE_DIR,
 ) -> Catalog:
     """Offline from `paths`, else from the registry."""
+    from soorma_dev.manifests import AgentNotFoundError
+
     if paths:
-        return catalog_from_manifests(paths)
-    return catalog_from_registry(endpoint_url, table, stage)
+        try:
+            return catalog_from_manifests(paths)
+        except AgentNotFoundError as exc:
+            raise CommandError(
+                str(exc), hint="each agent folder needs a handler.py that defines one agent"
+            ) from None
+    return catalog_from_registry(endpoint_url, table, stage, state_dir)
 
 
 def events_table(catalog: Catalog) -> Table:
@@ -100,9 +121,11 @@ def events(
     table: str | None = TableOption,
     stage: str = StageOption,
     as_json: bool = typer.Option(False, "--json", help="print the catalog as JSON"),
+    state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """List events with their topics, producers and consumers."""
-    catalog = load_catalog(paths, endpoint_url, table, stage)
+    with reported_errors():
+        catalog = load_catalog(paths, endpoint_url, table, stage, state_dir)
     if as_json:
         typer.echo(catalog.model_dump_json(indent=2))
         return
@@ -116,11 +139,13 @@ def graph(
     stage: str = StageOption,
     fmt: str = typer.Option("mermaid", "--format", help="mermaid, dot, svg or png"),
     output: Path | None = OutputOption,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Draw the agent/event flow (Mermaid text; SVG/PNG with Graphviz's `dot`)."""
     from soorma_dev.graph import GraphvizNotFoundError, dot_graph, mermaid_graph, render
 
-    catalog = load_catalog(paths, endpoint_url, table, stage)
+    with reported_errors():
+        catalog = load_catalog(paths, endpoint_url, table, stage, state_dir)
     if fmt == "mermaid":
         content: bytes = mermaid_graph(catalog).encode()
     elif fmt == "dot":
@@ -148,11 +173,13 @@ def asyncapi(
     title: str = typer.Option("Soorma event bus", help="info.title"),
     version: str = typer.Option("1.0.0", help="info.version of the document"),
     output: Path | None = OutputOption,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Write the AsyncAPI 3.0 document of the bus (JSON): channels = topics, messages = events."""
     from soorma_dev.asyncapi import asyncapi_document
 
-    catalog = load_catalog(paths, endpoint_url, table, stage)
+    with reported_errors():
+        catalog = load_catalog(paths, endpoint_url, table, stage, state_dir)
     text = json.dumps(asyncapi_document(catalog, title=title, version=version), indent=2)
     if output is not None:
         output.write_text(text + "\n")

@@ -11,6 +11,7 @@ import typer
 
 from soorma_dev.cli.errors import CommandError, reported_errors
 from soorma_dev.cli.output import console
+from soorma_dev.cli.parsing import check_folder
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -53,6 +54,7 @@ def init(
 ) -> None:
     """Create a new agent folder: handler.py and a test that passes."""
     with reported_errors():
+        check_folder("--dir", directory)
         files = render_agent(name, kind)
         folder = directory / name
         if folder.exists() and any(folder.iterdir()):

@@ -6,7 +6,7 @@ import atexit
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -19,15 +19,18 @@ from soorma_dev.localcloud.operations import CloudOperations
 from soorma_dev.localcloud.server import MotoServer
 from soorma_dev.localcloud.session import EndpointSession
 from soorma_dev.localcloud.state import ACTIVITY_FILE, CloudState, remove_state, write_state
+from soorma_dev.localcloud.supervisor import WorkerSupervisor, report_to_stderr
 from soorma_dev.localcloud.watcher import DeadLetterWatcher
 from soorma_dev.localcloud.worker import QueueSpec, WorkerSpec
 from soorma_dev.localcloud.workers import WorkerError, WorkerProcess
-from soorma_dev.manifests import read_manifests
+from soorma_dev.manifests import agents_to_run, read_manifests
 from soorma_dev.provision import Platform, provision
 
-#: The platform's own functions, run when `include_platform` is set.
+#: The platform's own functions, run when `include_platform` is set: shipped in the package
+#: (`soorma_dev/platform_functions/event_log`, in the repository a link to functions/event_log),
+#: so that an installed wheel runs the same event log as the repository.
 PLATFORM_FUNCTIONS = (
-    Path(soorma_dev.__file__).resolve().parent.parent / "functions" / "event_log",
+    (Path(soorma_dev.__file__).parent / "platform_functions" / "event_log").resolve(),
 )
 
 
@@ -36,6 +39,11 @@ class LocalCloud(CloudOperations):
 
     `time_scale` multiplies visibility timeouts (0.1: a failed record returns after 18 s instead
     of 180 s); SQS visibility is whole seconds, so it never goes below 1 s.
+
+    A worker process that dies is reported to `report_worker` (one line, default stderr) and
+    restarted, as Lambda starts a new execution environment; `restart_workers=False` makes a
+    death an error of `wait_until_idle` instead. With `reload_code`, an agent's workers are
+    restarted when a Python file under its folder changes (the cloud and its state stay).
     """
 
     def __init__(
@@ -53,6 +61,9 @@ class LocalCloud(CloudOperations):
         concurrency: int = 1,
         server_profile: Path | None = None,
         dynamodb_server: bool = False,
+        restart_workers: bool = True,
+        reload_code: bool = False,
+        report_worker: Callable[[str], None] = report_to_stderr,
     ) -> None:
         paths = [Path(p) for p in function_paths]
         if include_platform:
@@ -91,6 +102,10 @@ class LocalCloud(CloudOperations):
         self.concurrency = max(1, concurrency)
         self.workers: list[WorkerProcess] = []
         self.watcher: DeadLetterWatcher | None = None
+        self.restart_workers = restart_workers
+        self.reload_code = reload_code
+        self.report_worker = report_worker
+        self.supervisor: WorkerSupervisor | None = None
         self._started = False
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -114,7 +129,11 @@ class LocalCloud(CloudOperations):
         self._started = True
         try:
             self._prepare_state_dir()
-            self.manifests = read_manifests(list(self.function_paths))
+            chosen = agents_to_run(
+                read_manifests(self.function_paths), self.function_paths, PLATFORM_FUNCTIONS
+            )
+            self.manifests = [manifest for manifest, _ in chosen]
+            self.function_paths = [path for _, path in chosen]
             # every pump thread may hold one waitress thread in a long poll
             pollers = sum(len(m.topics()) for m in self.manifests) * self.concurrency
             self.server.threads = pollers + 32
@@ -131,6 +150,12 @@ class LocalCloud(CloudOperations):
             activity = ActivityLog(self.state_dir / ACTIVITY_FILE)
             self._bind(session, platform, self.state_dir, activity)
             self._start_workers(platform, activity, deadline)
+            if self.restart_workers:
+                agents = [w for w in self.workers if w.spec.record_handled]  # not the platform
+                self.supervisor = WorkerSupervisor(
+                    self.workers, self.report_worker, reload_code=agents if self.reload_code else ()
+                )
+                self.supervisor.start()
             self.watcher = DeadLetterWatcher(self.dead_letter_queues(), activity)
             self.watcher.start()
             write_state(
@@ -192,6 +217,8 @@ class LocalCloud(CloudOperations):
             return
         self._started = False
         atexit.unregister(self.stop)
+        if self.supervisor:
+            self.supervisor.stop()
         if self.watcher:
             self.watcher.stop()
         for worker in self.workers:
@@ -256,6 +283,10 @@ class LocalCloud(CloudOperations):
         return {name: n for name, n in depths.items() if n}
 
     def _check_workers(self) -> None:
+        if self.supervisor is not None:  # a dead worker is restarted; one that cannot be fails
+            for label, why in self.supervisor.failed.items():
+                raise WorkerError(f"worker {label!r} died and could not be restarted: {why}")
+            return
         for worker in self.workers:
             if not worker.alive():
                 raise WorkerError(f"worker {worker.label!r} died:\n{worker.log_tail()}")

@@ -139,7 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     except UnsupportedMotoVersionError as exc:
         print(exc, file=sys.stderr, flush=True)
         sys.exit(2)
-    app: Any = DomainDispatcherApplication(create_backend_app)
+    from soorma_dev.localcloud.limits import PutEventsSizeLimit
+
+    app: Any = PutEventsSizeLimit(DomainDispatcherApplication(create_backend_app))
     profiler = RequestProfiler(app) if args.profile else None
     serve = _waitress if args.http == "waitress" else _werkzeug
     port, run, shutdown = serve(profiler or app, args.port, args.threads)

@@ -36,6 +36,7 @@ class WorkerProcess:
 
     def start(self) -> None:
         """Start the process (returns at once; see `wait_ready`)."""
+        self.ready.clear()
         self.spec.dump(self.spec_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("a", encoding="utf-8")
@@ -68,8 +69,25 @@ class WorkerProcess:
                 )
 
     def alive(self) -> bool:
-        """Whether the process is running."""
+        """Whether the process is running (a process that ended is reaped by asking)."""
         return self.process is not None and self.process.poll() is None
+
+    def death(self) -> str | None:
+        """How the process ended (`signal 9`, `exit code 1`), reaping it; None while it runs or
+        before it started."""
+        if self.process is None:
+            return None
+        code = self.process.poll()
+        if code is None:
+            return None
+        return f"signal {-code}" if code < 0 else f"exit code {code}"
+
+    def restart(self, deadline: float) -> None:
+        """Reap the ended process and start a new one (as Lambda starts a new execution
+        environment); raise `WorkerError` if the new one does not pump by `deadline`."""
+        self.stop()
+        self.start()
+        self.wait_ready(deadline)
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of the worker's log."""

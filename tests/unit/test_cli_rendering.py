@@ -154,6 +154,55 @@ def test_activity_line_has_time_topic_type_agent_outcome_and_reason() -> None:
     assert text.endswith("UnreadableOrderError: no")
 
 
+ANY_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children),
+    max_leaves=8,
+)
+
+
+@given(correlation=ANY_JSON, topic=ANY_JSON, event_type=ANY_JSON, reason=ANY_JSON)
+def test_an_activity_line_renders_whatever_json_an_event_carried(
+    correlation: Any, topic: Any, event_type: Any, reason: Any
+) -> None:
+    # A malformed event (a correlationid that is a number or an object) is dead-lettered by the
+    # runtime; its activity line must not stop the live view of `soorma dev`.
+    line = ActivityLine.from_dict(
+        {
+            "time": "2026-11-27T01:02:03Z",
+            "topic": topic,
+            "event_type": event_type,
+            "agent": "order-validator",
+            "outcome": "dead-lettered",
+            "event_id": correlation,
+            "correlation_id": correlation,
+            "reason": reason,
+        }
+    )
+    text = text_of(rendering.activity_line(line))
+    assert "order-validator" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (12345678901, "12345678"),
+        ({"a": 1}, '{"a":1}'),
+        ([1, 2], "[1,2]"),
+        (True, "true"),
+        (None, "-"),
+        ("", "-"),
+        ("0412f3f7-1515", "0412f3f7"),
+    ],
+)
+def test_short_id_takes_any_json_value(value: Any, expected: str) -> None:
+    assert rendering.short_id(value) == expected
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("2026-11-27T01:02:03Z", "01:02:03.000"), ("not a time", "not a time")],
@@ -165,7 +214,11 @@ def test_short_time(value: str, expected: str) -> None:
 # ---- parsing --data --------------------------------------------------------------------------
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
     lambda children: st.lists(children) | st.dictionaries(st.text(), children),
     max_leaves=20,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,7 @@ class Agent:
         )
 
         def decorator(function: Handler) -> Handler:
+            _check_handler(self.name, event_type, function)
             for existing in self.handlers:
                 if existing.subscription == subscription:
                     raise ValueError(
@@ -166,3 +168,26 @@ def _unique(subscriptions: Iterable[Subscription]) -> list[Subscription]:
     for sub in subscriptions:
         seen.setdefault(sub, None)
     return list(seen)
+
+
+def _check_handler(agent: str, event_type: str, function: Any) -> None:
+    """Raise `TypeError` when the agent is defined if `function` cannot be a handler: it must be
+    callable with two positional arguments, `(event, context)`."""
+    where = f"the handler of {event_type!r} on agent {agent!r}"
+    if not callable(function):
+        raise TypeError(
+            f"{where} is a {type(function).__name__} ({function!r:.60}), not a function: "
+            "decorate a `def handle(event, context)` or pass one"
+        )
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin without a signature: it will tell at the call
+        return
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        name = getattr(function, "__name__", repr(function))
+        raise TypeError(
+            f"{where}, {name}{signature}, cannot be called as handler(event, context): "
+            "handlers take exactly two positional arguments, the event and the context"
+        ) from None
