@@ -6,8 +6,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import pytest
-
 from soorma.ai import ModelRequest, ScriptedProvider, estimate_tokens
 from soorma.ai.plan_store import ChoreographyStore
 from soorma.memory import MemoryTable
@@ -70,8 +68,13 @@ def test_a_plan_runs_to_completion_and_answers_the_requester(soorma_bus, soorma_
     assert state.tokens == sum(b.data["total_tokens"] for b in billing)
     # the model saw the registered events and the replies as tool results
     last: ModelRequest = model.requests[-1]
-    assert {t.name for t in last.tools} == {RESEARCH_TOOL, DRAFT_TOOL, "complete", "fail",
-                                             "wait_for_input"}
+    assert {t.name for t in last.tools} == {
+        RESEARCH_TOOL,
+        DRAFT_TOOL,
+        "complete",
+        "fail",
+        "wait_for_input",
+    }
     assert last.turns[-1].kind == "tool_results"
     assert last.turns[-1].results[0].content["data"] == {"draft_text": DRAFT_TEXT}
 
@@ -101,7 +104,9 @@ def test_an_invalid_payload_is_never_published_and_is_repaired(soorma_bus, soorm
     assert published(bus, ANSWER)[0].data["status"] == "completed"
 
 
-def test_repairs_run_out_and_the_plan_fails_with_the_last_problem(soorma_bus, soorma_tables) -> None:
+def test_repairs_run_out_and_the_plan_fails_with_the_last_problem(
+    soorma_bus, soorma_tables
+) -> None:
     model = ScriptedProvider([("nope-requested", {})] * 3)
     bus = run(soorma_bus, soorma_tables, model, max_repairs=2)
 
@@ -160,7 +165,6 @@ def test_a_runaway_model_is_stopped_by_the_persisted_action_cap(soorma_bus, soor
 
 def test_the_token_budget_ends_the_plan(soorma_bus, soorma_tables) -> None:
     model = ScriptedProvider(lambda request: (RESEARCH_TOOL, {"topic": "tides"}))
-    probe = ScriptedProvider([(RESEARCH_TOOL, {"topic": "tides"})])
     bus = run(soorma_bus, soorma_tables, model, max_actions=100, token_budget=2_000)
 
     [notice] = published(bus, "plan.circuit_breaker_tripped")
@@ -171,7 +175,6 @@ def test_the_token_budget_ends_the_plan(soorma_bus, soorma_tables) -> None:
     billed = [b.data["total_tokens"] for b in published(bus, "llm.tokens_used")]
     assert sum(billed[:-1]) <= 2_000 < sum(billed) == state.tokens
     assert state.actions == len(published(bus, "research.requested")) == len(billed) - 1
-    del probe
 
 
 def test_a_duplicated_delivery_never_calls_the_model_again(soorma_bus, soorma_tables) -> None:
