@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 from soorma.registry.client import RegistryClient
@@ -27,13 +28,13 @@ class EventToolkit:
 
     def discover_events(
         self, topic: EventTopic | str | None = None, pattern: str | None = None
-    ) -> list[EventRecord]:
+    ) -> Sequence[EventRecord]:
         """Registered events, optionally on one topic and matching a glob (`order.*`), by name."""
         return self.registry.catalog().find_events(topic=topic, pattern=pattern)
 
     def discover_actionable_events(
         self, topic: EventTopic | str = EventTopic.ACTION_REQUESTS
-    ) -> list[EventRecord]:
+    ) -> Sequence[EventRecord]:
         """Events on `topic` that at least one registered agent consumes (asking gets an answer)."""
         catalog = self.registry.catalog()
         return [e for e in catalog.find_events(topic=topic) if catalog.consumers_of(e.name)]
@@ -43,15 +44,17 @@ class EventToolkit:
         return self.registry.get_event(name)
 
     @overload
-    def format_for_llm(self, events: list[EventRecord], form: Literal["text"] = "text") -> str: ...
+    def format_for_llm(
+        self, events: Sequence[EventRecord], form: Literal["text"] = "text"
+    ) -> str: ...
 
     @overload
     def format_for_llm(
-        self, events: list[EventRecord], form: ToolFlavor
+        self, events: Sequence[EventRecord], form: ToolFlavor
     ) -> list[dict[str, Any]]: ...
 
     def format_for_llm(
-        self, events: list[EventRecord], form: Literal["text"] | ToolFlavor = "text"
+        self, events: Sequence[EventRecord], form: Literal["text"] | ToolFlavor = "text"
     ) -> str | list[dict[str, Any]]:
         """`text`: a compact, deterministic description; `openai` / `bedrock`: tool specs."""
         if form == "text":
