@@ -23,7 +23,10 @@ def put_events_statement(manifest: AgentManifest, bus_arn: str) -> iam.PolicySta
     if produced is not None:
         if not produced:
             return None
-        conditions["StringEquals"]["events:detail-type"] = sorted(produced)
+        # The loop notice is the runtime's own: every agent may put it (runtime/loops.py).
+        conditions["StringEquals"]["events:detail-type"] = sorted(
+            {*produced, naming.LOOP_DETECTED_EVENT}
+        )
     return iam.PolicyStatement(
         sid="PutEventsAsItself",
         actions=["events:PutEvents"],
@@ -104,6 +107,11 @@ def idempotency_key_patterns(stage: str, agent: str) -> list[str]:
     function name being the agent's Lambda (`naming.function_name`): `soorma-dev-shop.*` is every
     claim of `shop` and of no other agent (agent names hold no `.`, so `soorma-dev-shop.*` does
     not match `soorma-dev-shop-2.…`). An agent can neither read nor rewrite another's claims, so
-    it cannot make another agent re-publish a forged stored outbox.
+    it cannot make another agent re-publish a forged stored outbox. Its pending requests
+    (`<agent>#request#<id>`) are its own too, so no agent can forge another's reply ledger.
     """
-    return [f"{naming.function_name(stage, agent)}.*"]
+    return [
+        f"{naming.function_name(stage, agent)}.*",
+        # The requests the agent sent, waiting for their replies (`soorma.requests`).
+        naming.pending_request_key(agent, "*"),
+    ]

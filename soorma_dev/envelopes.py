@@ -36,12 +36,37 @@ def outside_envelope(
     )
 
 
-def put_envelopes(bus_name: str, events_client: Any, envelopes: Sequence[EventEnvelope]) -> None:
+def put_envelopes(
+    bus_name: str,
+    events_client: Any,
+    envelopes: Sequence[EventEnvelope],
+    *,
+    idempotency_table: str | None = None,
+    dynamodb_client: Any = None,
+) -> None:
     """Put ready-made envelopes on a bus with a boto3 `events` client, as the SDK's publisher
-    does (PutEvents, 10 per call, failed entries retried); no registry check (as `soorma send`)."""
+    does (PutEvents, 10 per call, failed entries retried); no registry check (as `soorma send`).
+
+    A request sent as an agent and addressed back to it (`source=soorma.<agent>`,
+    `reply_to=<agent>`, on `action-requests`) is recorded as that agent's pending request in
+    `idempotency_table` first, as `EventPublisher` does, so that its reply is accepted."""
     from soorma.config import settings
     from soorma.publishing import EventBridgePublisher, EventBridgeSink, encode_event
+    from soorma.requests import DynamoDBPendingRequests, sent_requests
+    from soorma_common.naming import agent_of_source
 
-    limit = settings().max_event_bytes
+    conf = settings()
+    events = [encode_event(envelope.to_wire(), conf.max_event_bytes) for envelope in envelopes]
+    if idempotency_table is not None:
+        pending = DynamoDBPendingRequests(
+            idempotency_table,
+            ttl_seconds=conf.idempotency_ttl_seconds,
+            dynamodb_client=dynamodb_client,
+        )
+        for event in events:
+            agent = agent_of_source(event.source)
+            requests = sent_requests(agent, [event.wire]) if agent else []
+            if requests:
+                pending.record(requests)
     publisher = EventBridgePublisher(bus_name, sink=EventBridgeSink(events_client))
-    publisher.put([encode_event(envelope.to_wire(), limit) for envelope in envelopes])
+    publisher.put(events)

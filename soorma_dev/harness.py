@@ -182,7 +182,13 @@ class MotoHarness:
         with the SDK's `events` client, the one `record_put_events` watches by default."""
         from soorma import clients
 
-        put_envelopes(self.platform.bus_name, clients.client("events"), envelopes)
+        put_envelopes(
+            self.platform.bus_name,
+            clients.client("events"),
+            envelopes,
+            idempotency_table=self.platform.tables["idempotency"],
+            dynamodb_client=clients.client("dynamodb"),
+        )
 
     def send_raw(self, agent: str, topic: EventTopic | str, body: str) -> None:
         """Put a raw message body straight onto an agent's queue (e.g. a poison record)."""

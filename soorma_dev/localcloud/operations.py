@@ -69,7 +69,13 @@ class CloudOperations:
 
     def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Put ready-made envelopes on the bus (PutEvents, 10 per call, failed entries retried)."""
-        put_envelopes(self.platform.bus_name, self.client("events"), envelopes)
+        put_envelopes(
+            self.platform.bus_name,
+            self.client("events"),
+            envelopes,
+            idempotency_table=self.platform.tables["idempotency"],
+            dynamodb_client=self.client("dynamodb"),
+        )
 
     # ---- waiting ------------------------------------------------------------------------------
 

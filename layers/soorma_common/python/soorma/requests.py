@@ -35,17 +35,12 @@ from typing import Any, Protocol
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import ForgedReplyError
-from soorma_common.naming import SOURCE_PREFIX
+from soorma_common.naming import SOURCE_PREFIX, pending_request_key
 
 #: The source of replies the platform itself sends (request timeouts).
 PLATFORM_SOURCE = f"{SOURCE_PREFIX}platform"
 #: `status` of a request still waiting for its reply.
 PENDING = "PENDING"
-
-
-def pending_request_key(agent: str, request_id: str) -> str:
-    """The idempotency-table key (`id`) of the pending request `request_id` of `agent`."""
-    return f"{agent}#request#{request_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,12 @@ WILDCARD = "*"
 AGENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,35}$")
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 SOURCE_PREFIX = "soorma."
+#: Agent names the platform keeps: `soorma.platform` is the source of the replies the platform
+#: itself sends (e.g. request timeouts), so no agent may publish as it.
+RESERVED_AGENT_NAMES = frozenset({"platform"})
+#: The `system-events` notice an agent publishes when it refuses an event past the hop limit
+#: (every agent may put it, whatever its `events_produced`).
+LOOP_DETECTED_EVENT = "agent.loop_detected"
 
 #: The DynamoDB tables, by role. `idempotency` holds the exactly-once claims in Powertools' own
 #: layout (partition key `id`), apart from the event log so that claims spread over partitions.
@@ -38,6 +44,11 @@ def check_agent_name(name: str) -> str:
         raise ValueError(
             f"invalid agent name {name!r}: use 1-36 lowercase letters, digits and single hyphens, "
             "starting with a letter (it becomes part of queue, rule and function names)"
+        )
+    if name in RESERVED_AGENT_NAMES:
+        raise ValueError(
+            f"agent name {name!r} is reserved for the platform (its events carry the source "
+            f"{SOURCE_PREFIX}{name}): choose another name"
         )
     return name
 
@@ -111,6 +122,12 @@ def check_stage(stage: str) -> str:
 def event_source(agent: str) -> str:
     """The EventBridge `Source` (and envelope `source`) of events an agent publishes."""
     return f"{SOURCE_PREFIX}{agent}"
+
+
+def pending_request_key(agent: str, request_id: str) -> str:
+    """The idempotency-table key (`id`) of the pending request `request_id` of `agent` (`"*"` as
+    `request_id` gives the IAM `LeadingKeys` pattern of all of them)."""
+    return f"{agent}#request#{request_id}"
 
 
 def agent_of_source(source: str) -> str | None:

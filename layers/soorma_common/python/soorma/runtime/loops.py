@@ -16,10 +16,11 @@ from soorma.bus import derived_event_id
 from soorma.publishing import OutgoingEvent, encode_event
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import LoopDetectedError
+from soorma_common.naming import LOOP_DETECTED_EVENT
 from soorma_common.topics import EventTopic
 
 #: The type of the notice the runtime publishes on `system-events` when it stops a loop.
-LOOP_NOTICE_TYPE = "agent.loop_detected"
+LOOP_NOTICE_TYPE = LOOP_DETECTED_EVENT
 
 
 def loop_error(envelope: EventEnvelope, agent: str, max_hops: int) -> LoopDetectedError | None:
