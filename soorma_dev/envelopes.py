@@ -47,13 +47,13 @@ def put_envelopes(
     """Put ready-made envelopes on a bus with a boto3 `events` client, as the SDK's publisher
     does (PutEvents, 10 per call, failed entries retried); no registry check (as `soorma send`).
 
-    A request sent as an agent and addressed back to it (`source=soorma.<agent>`,
-    `reply_to=<agent>`, on `action-requests`) is recorded as that agent's pending request in
-    `idempotency_table` first, as `EventPublisher` does, so that its reply is accepted."""
+    A request (on `action-requests`) addressed back to an agent (`reply_to=<agent>`) is recorded
+    as that agent's pending request in `idempotency_table` first, as `EventPublisher` does for
+    its own requests: the tool sending it (`soorma send --reply-to`, a test harness) acts for
+    that agent, whose runtime then accepts the reply."""
     from soorma.config import settings
     from soorma.publishing import EventBridgePublisher, EventBridgeSink, encode_event
     from soorma.requests import DynamoDBPendingRequests, sent_requests
-    from soorma_common.naming import agent_of_source
 
     conf = settings()
     events = [encode_event(envelope.to_wire(), conf.max_event_bytes) for envelope in envelopes]
@@ -64,8 +64,8 @@ def put_envelopes(
             dynamodb_client=dynamodb_client,
         )
         for event in events:
-            agent = agent_of_source(event.source)
-            requests = sent_requests(agent, [event.wire]) if agent else []
+            agent = event.wire.get("replyto")
+            requests = sent_requests(str(agent), [event.wire]) if agent else []
             if requests:
                 pending.record(requests)
     publisher = EventBridgePublisher(bus_name, sink=EventBridgeSink(events_client))

@@ -38,6 +38,6 @@ def stored_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 
 def test_each_agent_pattern_matches_its_own_claims_only(stored_keys: dict[str, str]) -> None:
     for agent in AGENTS:
-        [pattern] = idempotency_key_patterns(STAGE, agent)
+        pattern, _pending_requests = idempotency_key_patterns(STAGE, agent)
         matched = {a for a, key in stored_keys.items() if fnmatchcase(key, pattern)}
         assert matched == {agent}, (pattern, stored_keys)

@@ -319,7 +319,11 @@ def test_every_put_events_statement_is_conditioned_on_the_agents_source(app: Syn
             checked += 1
             condition = statement["Condition"]["StringEquals"]
             assert condition["events:source"] == naming.event_source(ORDER)
-            assert sorted(condition["events:detail-type"]) == ["inventory.reserve", "order.checked"]
+            assert sorted(condition["events:detail-type"]) == [
+                naming.LOOP_DETECTED_EVENT,  # the runtime's own notice, for every agent
+                "inventory.reserve",
+                "order.checked",
+            ]
     # order-processor publishes; event-log declared events_produced=[] and may not publish
     assert checked == 1
 
@@ -333,7 +337,10 @@ def test_each_role_reaches_only_its_own_idempotency_claims(app: Synthesized) -> 
         ]
         assert claims["Condition"] == {
             "ForAllValues:StringLike": {
-                "dynamodb:LeadingKeys": [f"{naming.function_name(STAGE, agent)}.*"]
+                "dynamodb:LeadingKeys": [
+                    f"{naming.function_name(STAGE, agent)}.*",
+                    naming.pending_request_key(agent, "*"),
+                ]
             }
         }
 

@@ -91,7 +91,7 @@ def test_an_event_type_with_white_space_is_dead_lettered_at_once_naming_the_fiel
         bus.send("order.placed", {"order": "o-1"}, topic=FACTS)
         bus.run_until_idle()
         [letter] = bus.dead_letters("spaced")
-        handlings = [h for h in bus.handlings if h.agent == "spaced"]
+        handlings = [h for h in bus.handlings() if h.agent == "spaced"]
 
     assert [h.outcome for h in handlings] == ["dead-lettered"]  # no retries: permanent
     assert letter.reason is not None and "type" in letter.reason
@@ -101,7 +101,7 @@ def test_an_event_type_with_white_space_is_dead_lettered_at_once_naming_the_fiel
 def echo_loop() -> Agent:
     agent = Agent(name="echo")
 
-    @agent.on_event("*", topic=FACTS)
+    @agent.on_event("*", topic=FACTS, include_own_events=True)
     def handle(event: EventEnvelope, context: Any) -> None:
         context.bus.announce("echo.heard", {"from": event.type})
 

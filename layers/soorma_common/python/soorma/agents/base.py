@@ -54,9 +54,25 @@ class Agent:
 
     # ---- declaring ------------------------------------------------------------------------
 
-    def on_event(self, event_type: str, *, topic: EventTopic | str) -> Callable[[Handler], Handler]:
-        """Handle `event_type` (exact, `"*"` or a prefix like `"research.*"`) on `topic`."""
-        return self._register(event_type, topic)
+    def on_event(
+        self,
+        event_type: str,
+        *,
+        topic: EventTopic | str,
+        include_replies: bool = False,
+        include_own_events: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        """Handle `event_type` (exact, `"*"` or a prefix like `"research.*"`) on `topic`.
+
+        Replies addressed to other agents are not delivered unless `include_replies` (an
+        observer such as an audit log); a wildcard or prefix does not match this agent's own
+        events unless `include_own_events` (so an agent cannot trigger itself by accident)."""
+        return self._register(
+            event_type,
+            topic,
+            include_replies=include_replies,
+            include_own_events=include_own_events,
+        )
 
     def _register(
         self,
@@ -66,9 +82,15 @@ class Agent:
         replies: bool = False,
         replies_with_result: bool = False,
         response_event: str | None = None,
+        include_replies: bool = False,
+        include_own_events: bool = False,
     ) -> Callable[[Handler], Handler]:
         subscription = Subscription(
-            topic=EventTopic.parse(topic), event_type=event_type, replies=replies
+            topic=EventTopic.parse(topic),
+            event_type=event_type,
+            replies=replies,
+            include_replies=include_replies,
+            include_own_events=include_own_events,
         )
 
         def decorator(function: Handler) -> Handler:
