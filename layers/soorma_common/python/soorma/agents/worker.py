@@ -22,10 +22,20 @@ class Worker(Agent):
     kind = AgentKind.WORKER
 
     def on_event(
-        self, event_type: str, *, topic: EventTopic | str = EventTopic.ACTION_REQUESTS
+        self,
+        event_type: str,
+        *,
+        topic: EventTopic | str = EventTopic.ACTION_REQUESTS,
+        include_replies: bool = False,
+        include_own_events: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """Handle `event_type` on `topic` (default `action-requests`)."""
-        return self._register(event_type, topic)
+        """Handle `event_type` on `topic` (default `action-requests`); see `Agent.on_event`."""
+        return super().on_event(
+            event_type,
+            topic=topic,
+            include_replies=include_replies,
+            include_own_events=include_own_events,
+        )
 
     def on_task(
         self, event_type: str, *, topic: EventTopic | str = EventTopic.ACTION_REQUESTS
