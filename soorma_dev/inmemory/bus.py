@@ -211,7 +211,9 @@ class InMemoryBus:
             )
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             crash: str | None = None
-        except Exception as exc:  # the whole invocation failed: Lambda returns every record
+        # The whole invocation failed (on Lambda a handler's sys.exit too, Runtime.ExitError):
+        # every record of the batch comes back; only an interrupt of the test run propagates.
+        except (Exception, SystemExit) as exc:
             response = None
             failed = {m.message_id for m in batch}
             crash = f"{type(exc).__name__}: {exc}"

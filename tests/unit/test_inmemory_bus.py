@@ -154,6 +154,27 @@ def test_a_record_failing_every_time_is_redriven_to_the_dlq_after_max_receives(s
     assert letter.queue == "soorma-test-broken-business-facts"
 
 
+def test_a_handler_calling_sys_exit_fails_its_record_not_the_test_run(soorma_bus) -> None:
+    """On Lambda a handler's `sys.exit` ends the invocation (Runtime.ExitError): every record of
+    the batch comes back; under the in-memory bus it must not end the whole test run."""
+    agent = Agent(name="quitter")
+
+    @agent.on_event("job.queued", topic=FACTS)
+    def handle(event: EventEnvelope, context) -> None:
+        raise SystemExit(3)
+
+    bus = soorma_bus(agent)
+    bus.send("job.queued", {}, topic=FACTS)
+    bus.run_until_idle()
+
+    first = bus.handlings()[0]
+    assert (first.outcome, first.receive_count) == ("failed", 1)
+    assert "SystemExit" in (first.reason or "")
+    # The exit left the record's claim in progress (as on Lambda, until the invocation's time
+    # is up); the in-memory bus retries at once, so the record ends in the DLQ, not the run.
+    assert bus.handlings()[-1].outcome == "dead-lettered"
+
+
 def test_a_permanent_error_goes_to_the_dlq_at_once_and_redrive_replays_it(soorma_bus) -> None:
     fixed = {"on": False}
     agent = Agent(name="validator")
