@@ -36,6 +36,38 @@ def outside_envelope(
     )
 
 
+class OutsideSender:
+    """`send`, as every harness offers it: one event from outside any agent (`outside_envelope`),
+    put on the bus by the harness's own `put_outside`."""
+
+    #: The `source` of events sent without one.
+    default_source = "soorma.tests"
+
+    def send(
+        self,
+        event_type: str,
+        data: Any = None,
+        *,
+        topic: EventTopic | str,
+        source: str | None = None,
+        **attributes: Any,
+    ) -> EventEnvelope:
+        """Put one event on the bus from outside any agent; return its envelope.
+
+        `attributes` are envelope attributes by Python name (`tenant_id`, `user_id`,
+        `correlation_id` to continue a workflow, ...).
+        """
+        envelope = outside_envelope(
+            event_type, data, topic=topic, source=source or self.default_source, **attributes
+        )
+        self.put_outside([envelope])
+        return envelope
+
+    def put_outside(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """Put ready-made envelopes on this harness's bus."""
+        raise NotImplementedError
+
+
 def put_envelopes(
     bus_name: str,
     events_client: Any,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from soorma_common.delivery import MAX_RECEIVE_COUNT
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
 from soorma_dev.bus_tap import BusTap
-from soorma_dev.envelopes import outside_envelope, put_envelopes
+from soorma_dev.envelopes import OutsideSender, put_envelopes
 from soorma_dev.localcloud.dead_letters import DeadLetterQueues
 from soorma_dev.provision import Platform, provision
 from soorma_dev.put_events_faults import (
@@ -86,7 +86,7 @@ class LambdaContextStub:
         return self._timeout_ms
 
 
-class MotoHarness:
+class MotoHarness(OutsideSender):
     """Provision agents on the active moto backend and pump their queues in this process.
 
     The harness points the SDK at what it provisioned by setting `SOORMA_*` variables in
@@ -159,23 +159,9 @@ class MotoHarness:
 
     # ---- putting events on the bus ------------------------------------------------------------
 
-    def send(
-        self,
-        event_type: str,
-        data: Any = None,
-        *,
-        topic: EventTopic | str,
-        source: str = "soorma.tests",
-        **attributes: Any,
-    ) -> EventEnvelope:
-        """Put one event on the bus from outside any agent (a real PutEvents); return it.
-
-        `attributes` are envelope attributes by Python name (`tenant_id`, `user_id`,
-        `correlation_id` to continue a workflow, ...).
-        """
-        envelope = outside_envelope(event_type, data, topic=topic, source=source, **attributes)
-        self.put(envelope)
-        return envelope
+    def put_outside(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """What `send` puts with (a real PutEvents, see `put`)."""
+        self.put(*envelopes)
 
     def put(self, *envelopes: EventEnvelope) -> None:
         """Put ready-made envelopes on the bus (PutEvents, 10 per call, failed entries retried)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import PermanentError
 from soorma_common.routing import rules_for
 from soorma_common.topics import EventTopic
-from soorma_dev.envelopes import outside_envelope
+from soorma_dev.envelopes import OutsideSender
 from soorma_dev.harness import LambdaContextStub
 from soorma_dev.inmemory.claims import InMemoryClaimStore
 from soorma_dev.inmemory.eventbridge import InMemoryEventBridge
@@ -47,7 +47,7 @@ DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 
 
-class InMemoryBus:
+class InMemoryBus(OutsideSender):
     """EventBridge rules and SQS queues in memory, feeding agents through their Lambda handler.
 
     `agents` are agent objects or function folders (`examples/<scenario>/<agent>`). Each agent's
@@ -127,23 +127,9 @@ class InMemoryBus:
 
     # ---- putting events on the bus ------------------------------------------------------------
 
-    def send(
-        self,
-        event_type: str,
-        data: Any = None,
-        *,
-        topic: EventTopic | str,
-        source: str = "soorma.tests",
-        **attributes: Any,
-    ) -> EventEnvelope:
-        """Put one event on the bus from outside any agent (as `soorma send` does); return it.
-
-        `attributes` are envelope attributes by Python name (`tenant_id`, `user_id`,
-        `correlation_id` to continue a workflow, ...).
-        """
-        envelope = outside_envelope(event_type, data, topic=topic, source=source, **attributes)
-        self.put(envelope)
-        return envelope
+    def put_outside(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """What `send` puts with (as `soorma send` does, see `put`)."""
+        self.put(*envelopes)
 
     def put(self, *envelopes: EventEnvelope) -> None:
         """Put ready-made envelopes on the bus through the SDK's publisher (batches of 10)."""

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from soorma_common.envelope import EventEnvelope
-from soorma_common.topics import EventTopic
-from soorma_dev.envelopes import outside_envelope, put_envelopes
+from soorma_dev.envelopes import OutsideSender, put_envelopes
 from soorma_dev.localcloud.activity import ActivityLog
 from soorma_dev.localcloud.dead_letters import DeadLetterQueues
 from soorma_dev.localcloud.models import ActivityLine
@@ -23,7 +22,7 @@ from soorma_dev.testing.records import (
 )
 
 
-class CloudOperations:
+class CloudOperations(OutsideSender):
     """The harness verbs (`soorma_dev.testing.AgentHarness`: send, run_until_idle, handlings,
     dead_letters, redrive, trace) and `activity`, on a platform reached through `session`."""
 
@@ -49,23 +48,12 @@ class CloudOperations:
 
     # ---- events in ----------------------------------------------------------------------------
 
-    def send(
-        self,
-        event_type: str,
-        data: Any = None,
-        *,
-        topic: EventTopic | str,
-        source: str = "soorma.cli",
-        **attributes: Any,
-    ) -> EventEnvelope:
-        """Put one event on the bus with a real PutEvents; return its envelope.
+    #: `soorma send` and other terminals send as the CLI.
+    default_source = "soorma.cli"
 
-        `attributes` are envelope attributes by Python name (`tenant_id`, `user_id`,
-        `correlation_id` to continue a workflow, ...).
-        """
-        envelope = outside_envelope(event_type, data, topic=topic, source=source, **attributes)
-        self.publish([envelope])
-        return envelope
+    def put_outside(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """What `send` puts with (a real PutEvents, see `publish`)."""
+        self.publish(envelopes)
 
     def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Put ready-made envelopes on the bus (PutEvents, 10 per call, failed entries retried)."""
