@@ -360,5 +360,6 @@ class MotoHarness(OutsideSender):
         return self.dead_letter_queues().scan(agent)
 
     def redrive(self, agent: str | None = None, message_ids: Iterable[str] | None = None) -> int:
-        """Send dead letters back to their source queues (as new messages); return how many."""
+        """Send dead letters back to their source queues (as new messages flagged
+        `SoormaRedriven`); return how many."""
         return self.dead_letter_queues().redrive(agent, message_ids)

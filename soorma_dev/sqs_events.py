@@ -5,6 +5,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from soorma.runtime.records import REDRIVEN_ATTRIBUTE
+
+#: The SQS `MessageAttributes` every redrive tool sets on the messages it sends back: the runtime
+#: refuses a redriven event whose claim has expired instead of handling it a second time.
+REDRIVEN_MESSAGE_ATTRIBUTES: dict[str, dict[str, str]] = {
+    REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": "true"}
+}
+
 #: What ReceiveMessage must ask for so that records carry what Lambda's records carry.
 RECEIVE_ATTRIBUTES = ["All"]
 

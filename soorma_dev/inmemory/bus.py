@@ -26,7 +26,7 @@ from soorma_dev.inmemory.claims import InMemoryClaimStore
 from soorma_dev.inmemory.eventbridge import InMemoryEventBridge
 from soorma_dev.inmemory.queues import Message, Queue
 from soorma_dev.inmemory.transport import InMemoryTransport
-from soorma_dev.sqs_events import lambda_event
+from soorma_dev.sqs_events import REDRIVEN_MESSAGE_ATTRIBUTES, lambda_event
 from soorma_dev.testing.batches import (
     DeliveredRecord,
     OutcomeRecorder,
@@ -260,7 +260,8 @@ class InMemoryBus(OutsideSender):
         return [d for d in self._dead if agent is None or d.agent == agent]
 
     def redrive(self, agent: str | None = None, message_ids: Iterable[str] | None = None) -> int:
-        """Send dead letters back to their source queues (as new messages); return how many."""
+        """Send dead letters back to their source queues (as new messages flagged
+        `SoormaRedriven`, so an expired claim is refused); return how many."""
         wanted = None if message_ids is None else set(message_ids)
         moved = [
             d
@@ -270,7 +271,11 @@ class InMemoryBus(OutsideSender):
         for letter in moved:
             self._dead.remove(letter)
             self._queues[(letter.agent, EventTopic.parse(letter.topic))].messages.append(
-                Message(message_id=str(uuid.uuid4()), body=letter.body)
+                Message(
+                    message_id=str(uuid.uuid4()),
+                    body=letter.body,
+                    attributes=dict(REDRIVEN_MESSAGE_ATTRIBUTES),
+                )
             )
         return len(moved)
 

@@ -18,6 +18,7 @@ from soorma.runtime.dead_letters import ERROR_TYPE_ATTRIBUTE, KIND_ATTRIBUTE, RE
 from soorma_common.delivery import MAX_RECEIVE_COUNT
 from soorma_common.naming import queue_name_from_arn, source_queue_name
 from soorma_dev.provision import Platform
+from soorma_dev.sqs_events import REDRIVEN_MESSAGE_ATTRIBUTES
 from soorma_dev.testing.records import (
     DeadLetter,
     DeadLetterKind,
@@ -150,7 +151,8 @@ class DeadLetterQueues:
         return letters
 
     def redrive(self, agent: str | None = None, message_ids: Iterable[str] | None = None) -> int:
-        """Send dead letters back to their source queue and delete them from the DLQ."""
+        """Send dead letters back to their source queue (flagged `SoormaRedriven`, so an
+        expired claim is refused) and delete them from the DLQ."""
         wanted = None if message_ids is None else set(message_ids)
         moved = 0
         with scan_lock(self.state_dir):
@@ -161,7 +163,11 @@ class DeadLetterQueues:
                     if wanted is not None and message["MessageId"] not in wanted:
                         keep.append(message)
                         continue
-                    self.sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
+                    self.sqs.send_message(
+                        QueueUrl=url,
+                        MessageBody=message["Body"],
+                        MessageAttributes=REDRIVEN_MESSAGE_ATTRIBUTES,
+                    )
                     self.sqs.delete_message(
                         QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"]
                     )
