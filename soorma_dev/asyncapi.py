@@ -31,6 +31,15 @@ TOPIC_DESCRIPTIONS: dict[EventTopic, str] = {
 }
 
 _STRING = {"type": "string"}
+#: Extensions whose wire value is not a string (CloudEvents allows integer and boolean ones).
+_TYPED_EXTENSIONS: dict[str, dict[str, Any]] = {
+    "hopcount": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 2**31 - 1,
+        "description": "causation depth: how many handled events led to this one",
+    },
+}
 
 
 def envelope_schema() -> dict[str, Any]:
@@ -50,7 +59,7 @@ def envelope_schema() -> dict[str, Any]:
             "datacontenttype": _STRING,
             "dataschema": _STRING,
             "topic": {"type": "string", "enum": [t.value for t in EventTopic]},
-            **{name: _STRING for name in extensions},
+            **{name: _TYPED_EXTENSIONS.get(name, _STRING) for name in extensions},
             "data": {"description": "the event's payload"},
         },
     }

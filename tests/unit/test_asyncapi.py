@@ -14,8 +14,8 @@ from pydantic import BaseModel
 
 from soorma import Agent, Worker
 from soorma.registry import Catalog
-from soorma_common import EventDefinition, EventTopic
-from soorma_dev.asyncapi import asyncapi_document
+from soorma_common import EventDefinition, EventEnvelope, EventTopic
+from soorma_dev.asyncapi import asyncapi_document, envelope_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "node_modules" / "@asyncapi" / "specs"
@@ -163,3 +163,19 @@ def test_examples_document_is_valid() -> None:
 
     examples = catalog_from_manifests([ROOT / "examples" / "order-fanout"])
     assert asyncapi_validator().is_valid(asyncapi_document(examples))
+
+
+def test_the_envelope_schema_accepts_what_the_bus_puts_on_the_wire() -> None:
+    wire = EventEnvelope(
+        source="soorma.shop",
+        type="order.placed",
+        topic=EventTopic.BUSINESS_FACTS,
+        data={"order_id": "o-1"},
+        correlation_id="c-1",
+        reply_to="shop",
+        hop_count=3,
+    ).to_wire()
+    validator = jsonschema.Draft7Validator(envelope_schema())
+
+    assert list(validator.iter_errors(wire)) == []
+    assert envelope_schema()["properties"]["hopcount"]["type"] == "integer"
