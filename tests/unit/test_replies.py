@@ -10,7 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from soorma_common import EventEnvelope, EventTopic
-from soorma_common.replies import failure_reply, has_failure_shape, is_failure_reply, is_reply
+from soorma_common.replies import (
+    failure_reply,
+    has_failure_shape,
+    is_addressed_reply,
+    is_failure_reply,
+    is_reply,
+)
+from soorma_common.routing import NOT_A_REPLY, pattern_matches
 
 FAILURE = failure_reply("no stock for SKU-1")
 
@@ -68,3 +75,45 @@ def test_a_failure_reply_is_the_exact_shape_on_a_reply(
     assert is_reply(topic, reply_to) == reply
     assert is_failure_reply(data, topic=topic, reply_to=reply_to) == (shaped and reply)
     assert not is_failure_reply([data], topic=EventTopic.ACTION_RESULTS)
+
+
+def test_a_request_carrying_the_failure_shape_is_no_failure_reply() -> None:
+    """The defect: a request names its requester in `reply_to`, and `is_reply` took it for a
+    reply, so the failure shape skipped the request type's schema."""
+    request = EventEnvelope(
+        source="soorma.planner",
+        type="research.requested",
+        topic=EventTopic.ACTION_REQUESTS,
+        data=FAILURE,
+        reply_to="planner",
+        response_event="research.done",
+    )
+
+    assert not is_reply(request.topic, request.reply_to, request.response_event)
+    assert not is_failure_reply(request.data, request)
+    assert not is_failure_reply(
+        FAILURE, topic=request.topic, reply_to="planner", response_event="research.done"
+    )
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(list(EventTopic)),
+    st.none() | st.sampled_from(["planner", "order-processor"]),
+    st.none() | st.sampled_from(["research.done", "calc.done"]),
+)
+def test_the_routing_rules_and_the_reply_predicate_agree(
+    topic: EventTopic, reply_to: str | None, response_event: str | None
+) -> None:
+    wire = EventEnvelope(
+        source="soorma.x",
+        type="calc.done",
+        topic=topic,
+        reply_to=reply_to,
+        response_event=response_event,
+    ).to_wire()
+    event = {"source": "soorma.x", "detail-type": "calc.done", "detail": wire}
+
+    assert pattern_matches({"detail": NOT_A_REPLY}, event) == (
+        not is_addressed_reply(reply_to, response_event)
+    )

@@ -171,7 +171,10 @@ class BusClient:
         if attributes:
             attributes = _python_names(attributes)
         if self._validate_payload is not None and not is_failure_reply(
-            data, topic=topic, reply_to=attributes.get("reply_to")
+            data,
+            topic=topic,
+            reply_to=attributes.get("reply_to"),
+            response_event=response_event or attributes.get("response_event"),
         ):
             self._validate_payload(event_type, data)
         if correlation_id is not None or "correlation_id" not in attributes:

@@ -7,9 +7,16 @@ consume, so that the requester receives it instead of dead-lettering it. Anythin
 keys, a non-string error, `success: true`) is an ordinary payload and is validated as usual.
 
 Only a reply may be a failure reply: an event addressed to a requester (`reply_to`, as
-`respond` sets it) or published on `action-results` (the replies' topic). The same payload on
-any other event (a business fact, a request, a notification) is checked against its schema
-like any payload, so the failure shape cannot carry an unchecked payload past a consumer.
+`respond` sets it) or published on `action-results` (the replies' topic), and never a request
+(which names its requester in `reply_to` and the reply's type in `response_event`). The same
+payload on any other event (a business fact, a request, a notification) is checked against its
+schema like any payload, so the failure shape cannot carry an unchecked payload past a consumer.
+
+**One definition of "addressed reply"** (`is_addressed_reply`): `reply_to` set and no
+`response_event`. The routing rules (`soorma_common.routing`: `NOT_A_REPLY` and the reply rules)
+express exactly this predicate as event patterns; a property test holds the two together.
+`is_reply` adds the replies' topic: a response to a request that named no requester travels on
+`action-results` unaddressed (plain subscribers receive it) and may still be a failure reply.
 """
 
 from __future__ import annotations
@@ -33,6 +40,10 @@ class Addressed(Protocol):
     def reply_to(self) -> str | None:
         """The agent the event is addressed to, for a reply."""
 
+    @property
+    def response_event(self) -> str | None:
+        """The reply type a request asks for (set on requests only)."""
+
 
 def failure_reply(error: str) -> dict[str, Any]:
     """The payload of a failure reply carrying `error` (a message for humans and logs)."""
@@ -50,9 +61,19 @@ def has_failure_shape(data: Any) -> bool:
     )
 
 
-def is_reply(topic: EventTopic | str | None, reply_to: str | None) -> bool:
-    """Whether an event with this topic and `reply_to` is a reply: addressed to a requester, or
-    on `action-results`."""
+def is_addressed_reply(reply_to: str | None, response_event: str | None) -> bool:
+    """Whether an event is a reply addressed to an agent: it names the agent (`reply_to`) and
+    is not itself a request (no `response_event`). The routing rules match exactly these."""
+    return bool(reply_to) and not response_event
+
+
+def is_reply(
+    topic: EventTopic | str | None, reply_to: str | None, response_event: str | None = None
+) -> bool:
+    """Whether an event is a reply: an addressed reply, or an event on `action-results` that is
+    not a request."""
+    if response_event:
+        return False
     if reply_to:
         return True
     return topic is not None and str(getattr(topic, "value", topic)) == (
@@ -66,18 +87,20 @@ def is_failure_reply(
     *,
     topic: EventTopic | str | None = None,
     reply_to: str | None = None,
+    response_event: str | None = None,
 ) -> bool:
     """Whether `data` is a failure reply: the exact failure shape on a reply.
 
     Pass the event (`is_failure_reply(envelope.data, envelope)`) or, before an envelope exists,
-    its `topic` and `reply_to` (`is_failure_reply(data, topic=topic, reply_to=reply_to)`).
+    its `topic`, `reply_to` and `response_event`
+    (`is_failure_reply(data, topic=topic, reply_to=reply_to, response_event=...)`).
     Called with `data` alone it only checks the shape and warns (`DeprecationWarning`): that
     form cannot tell a reply from a business fact, and call sites must pass the event.
     """
     if not has_failure_shape(data):
         return False
     if event is not None:
-        return is_reply(event.topic, event.reply_to)
+        return is_reply(event.topic, event.reply_to, event.response_event)
     if topic is None and reply_to is None:
         warnings.warn(
             "is_failure_reply(data) without the event cannot tell a reply from other events: "
@@ -86,4 +109,4 @@ def is_failure_reply(
             stacklevel=2,
         )
         return True
-    return is_reply(topic, reply_to)
+    return is_reply(topic, reply_to, response_event)
