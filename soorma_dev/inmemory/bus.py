@@ -11,6 +11,7 @@ from typing import Any
 
 from soorma.config import Settings
 from soorma.publishing import EventBridgePublisher, encode_event
+from soorma.requests import InMemoryPendingRequests, sent_requests
 from soorma.runtime import LambdaRuntime
 from soorma.runtime.dead_letters import dead_letter_reason
 from soorma.runtime.transport import SqsRecord
@@ -91,6 +92,9 @@ class InMemoryBus(OutsideSender):
         self._queues: dict[tuple[str, EventTopic], Queue] = {}
         self._by_arn: dict[str, Queue] = {}
         self._outcomes = OutcomeRecorder()  # of the batch being delivered
+        #: Every request sent on the bus (by agents, or by `send` with `reply_to`), checked
+        #: against each reply as the runtime does on AWS: a forged reply is dead-lettered.
+        self.pending_requests = InMemoryPendingRequests()
 
         # No backoff between PutEvents retries: the bus answers at once.
         self._conf = Settings.from_env(
@@ -104,7 +108,10 @@ class InMemoryBus(OutsideSender):
             for rule in rules_for(manifest):
                 self.eventbridge.add_rule(rule, self._queues[(agent.name, rule.topic)])
             transport = InMemoryTransport(
-                self.eventbridge, self._dead_letter, InMemoryClaimStore() if idempotency else None
+                self.eventbridge,
+                self._dead_letter,
+                InMemoryClaimStore() if idempotency else None,
+                self.pending_requests,
             )
             agent.use_runtime(
                 LambdaRuntime(
@@ -134,6 +141,9 @@ class InMemoryBus(OutsideSender):
     def put(self, *envelopes: EventEnvelope) -> None:
         """Put ready-made envelopes on the bus through the SDK's publisher (batches of 10)."""
         limit = self._conf.max_event_bytes
+        for envelope in envelopes:
+            if envelope.reply_to:
+                self.pending_requests.record(sent_requests(envelope.reply_to, [envelope.to_wire()]))
         EventBridgePublisher(self.bus_name, sink=self.eventbridge, backoff_seconds=0).put(
             [encode_event(envelope.to_wire(), limit) for envelope in envelopes]
         )

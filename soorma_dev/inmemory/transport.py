@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from soorma.publishing import PutEventsEntry
+from soorma.requests import PendingRequests
 from soorma.runtime.transport import ClaimKeeper, SqsRecord
 from soorma_common.errors import PermanentError
 from soorma_dev.inmemory.eventbridge import InMemoryEventBridge
@@ -15,17 +16,20 @@ DeadLetterSink = Callable[[SqsRecord, PermanentError], None]
 
 class InMemoryTransport:
     """PutEvents into the bus's EventBridge, dead letters into the bus's DLQs, claims in a dict
-    (or none)."""
+    (or none), and the bus's pending-request ledger (replies are checked as on AWS)."""
 
     def __init__(
         self,
         eventbridge: InMemoryEventBridge,
         dead_letters: DeadLetterSink,
         claims: ClaimKeeper | None,
+        pending_requests: PendingRequests | None = None,
     ) -> None:
         self.eventbridge = eventbridge
         self._dead_letters = dead_letters
         self._claims = claims
+        #: The requests agents sent, checked against each reply (`soorma.requests`).
+        self.pending_requests = pending_requests
 
     @property
     def claims(self) -> ClaimKeeper | None:

@@ -1,6 +1,7 @@
 """Replies reach only their requester (runtime side): a reply is accepted only if it answers a
 request the agent sent, with the type asked for, from another agent; a request whose reply could
-not be received is refused at publish. On the in-memory bus, the runtimes given a ledger."""
+not be received is refused at publish. On the in-memory bus, whose runtimes share its ledger
+of sent requests as they share the idempotency table on AWS."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 
 from soorma import Worker
 from soorma.bus import BusClient
-from soorma.requests import InMemoryPendingRequests
 from soorma_common import EventEnvelope, EventTopic
 from soorma_common.errors import UnreachableReplyError
 from soorma_dev.inmemory import InMemoryBus
@@ -40,15 +40,9 @@ def agents() -> tuple[Worker, Worker, list[Any]]:
     return requester, stock, results
 
 
-def ledgered(bus: InMemoryBus) -> InMemoryBus:
-    for agent in bus.agents.values():
-        agent.runtime.pending_requests = InMemoryPendingRequests()
-    return bus
-
-
 def test_a_reply_to_a_request_the_agent_sent_is_delivered() -> None:
     requester, stock, results = agents()
-    with ledgered(InMemoryBus([requester, stock])) as bus:
+    with InMemoryBus([requester, stock]) as bus:
         bus.send("order.placed", {"sku": "a"}, topic=FACTS)
         bus.run_until_idle()
         assert bus.dead_letters() == []
@@ -67,7 +61,7 @@ def test_a_forged_reply_is_dead_lettered_as_forged(
     source: str, event_type: str, causation: str, why: str
 ) -> None:
     requester, stock, results = agents()
-    with ledgered(InMemoryBus([requester, stock])) as bus:
+    with InMemoryBus([requester, stock]) as bus:
         bus.send("order.placed", {"sku": "a"}, topic=FACTS)
         bus.run_until_idle()
         [request] = [e for e in bus.published if e.type == "stock.check"]
