@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from soorma_common import EventEnvelope, EventTopic
+from soorma_common.manifest import AgentKind, AgentManifest, Subscription
 from soorma_common.replies import (
     failure_reply,
     has_failure_shape,
@@ -17,7 +18,7 @@ from soorma_common.replies import (
     is_failure_reply,
     is_reply,
 )
-from soorma_common.routing import NOT_A_REPLY, pattern_matches
+from soorma_common.routing import pattern_matches, rules_for
 
 FAILURE = failure_reply("no stock for SKU-1")
 
@@ -71,7 +72,8 @@ def test_a_failure_reply_is_the_exact_shape_on_a_reply(
 ) -> None:
     exact = data.keys() == {"success", "error"} and data["success"] is False
     shaped = exact and isinstance(data["error"], str)
-    reply = bool(reply_to) or topic is EventTopic.ACTION_RESULTS
+    addressed = bool(reply_to) and topic is not EventTopic.ACTION_REQUESTS
+    reply = addressed or topic is EventTopic.ACTION_RESULTS
     assert is_reply(topic, reply_to) == reply
     assert is_failure_reply(data, topic=topic, reply_to=reply_to) == (shaped and reply)
     assert not is_failure_reply([data], topic=EventTopic.ACTION_RESULTS)
@@ -96,7 +98,7 @@ def test_a_request_carrying_the_failure_shape_is_no_failure_reply() -> None:
     )
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(list(EventTopic)),
     st.none() | st.sampled_from(["planner", "order-processor"]),
@@ -105,6 +107,8 @@ def test_a_request_carrying_the_failure_shape_is_no_failure_reply() -> None:
 def test_the_routing_rules_and_the_reply_predicate_agree(
     topic: EventTopic, reply_to: str | None, response_event: str | None
 ) -> None:
+    """A plain subscription's rule matches an event exactly when the event is no addressed reply;
+    a reply subscription's rule exactly when it is one, addressed to the agent."""
     wire = EventEnvelope(
         source="soorma.x",
         type="calc.done",
@@ -113,7 +117,19 @@ def test_the_routing_rules_and_the_reply_predicate_agree(
         response_event=response_event,
     ).to_wire()
     event = {"source": "soorma.x", "detail-type": "calc.done", "detail": wire}
-
-    assert pattern_matches({"detail": NOT_A_REPLY}, event) == (
-        not is_addressed_reply(reply_to, response_event)
+    plain = AgentManifest(
+        name="observer",
+        kind=AgentKind.AGENT,
+        subscriptions=[Subscription(topic=topic, event_type="calc.done")],
     )
+    addressed = is_addressed_reply(topic, reply_to, response_event)
+
+    assert any(pattern_matches(r.pattern, event) for r in rules_for(plain)) == (not addressed)
+    if topic is not EventTopic.ACTION_REQUESTS:
+        listener = AgentManifest(
+            name="planner",
+            kind=AgentKind.AGENT,
+            subscriptions=[Subscription(topic=topic, event_type="calc.done", replies=True)],
+        )
+        delivered = any(pattern_matches(r.pattern, event) for r in rules_for(listener))
+        assert delivered == (addressed and reply_to == "planner")

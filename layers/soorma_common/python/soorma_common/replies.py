@@ -12,9 +12,10 @@ Only a reply may be a failure reply: an event addressed to a requester (`reply_t
 payload on any other event (a business fact, a request, a notification) is checked against its
 schema like any payload, so the failure shape cannot carry an unchecked payload past a consumer.
 
-**One definition of "addressed reply"** (`is_addressed_reply`): `reply_to` set and no
-`response_event`. The routing rules (`soorma_common.routing`: `NOT_A_REPLY` and the reply rules)
-express exactly this predicate as event patterns; a property test holds the two together.
+**One definition of "addressed reply"** (`is_addressed_reply`): `reply_to` set, no
+`response_event`, not on `action-requests`. The routing rules (`soorma_common.routing`:
+`NOT_A_REPLY` on every topic but `action-requests`, and the reply rules) express exactly this
+predicate as event patterns; a property test holds the two together.
 `is_reply` adds the replies' topic: a response to a request that named no requester travels on
 `action-results` unaddressed (plain subscribers receive it) and may still be a failure reply.
 """
@@ -61,10 +62,17 @@ def has_failure_shape(data: Any) -> bool:
     )
 
 
-def is_addressed_reply(reply_to: str | None, response_event: str | None) -> bool:
+def is_addressed_reply(
+    topic: EventTopic | str | None, reply_to: str | None, response_event: str | None
+) -> bool:
     """Whether an event is a reply addressed to an agent: it names the agent (`reply_to`) and
-    is not itself a request (no `response_event`). The routing rules match exactly these."""
-    return bool(reply_to) and not response_event
+    is not a request (no `response_event`, not on `action-requests`, the requests' topic). The
+    routing rules deliver exactly these to reply subscriptions only."""
+    if not reply_to or response_event:
+        return False
+    return topic is None or str(getattr(topic, "value", topic)) != (
+        EventTopic.ACTION_REQUESTS.value
+    )
 
 
 def is_reply(
@@ -75,7 +83,7 @@ def is_reply(
     if response_event:
         return False
     if reply_to:
-        return True
+        return is_addressed_reply(topic, reply_to, response_event)
     return topic is not None and str(getattr(topic, "value", topic)) == (
         EventTopic.ACTION_RESULTS.value
     )

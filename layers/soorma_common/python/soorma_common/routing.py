@@ -7,9 +7,9 @@ the subset of EventBridge's pattern syntax that Soorma emits (exact values, `pre
 
 What the rules deliver (docs/events-and-topics.md, "Routing"):
 
-- a reply is an event addressed to an agent (`detail.replyto`) that is not itself a request
-  (no `detail.responseevent`: requests name their requester in `replyto` and the reply's type in
-  `responseevent`), whatever its topic: the one definition is
+- a reply is an event addressed to an agent (`detail.replyto`) that is not itself a request:
+  not on `action-requests` and without `detail.responseevent` (requests name their requester in
+  `replyto` and the reply's type in `responseevent`); the one definition is
   `soorma_common.replies.is_addressed_reply`, which these patterns express;
 - a subscription that is not a reply subscription receives no reply (`NOT_A_REPLY`: `replyto`
   absent or `responseevent` present), unless it says `include_replies=True` (an observer of
