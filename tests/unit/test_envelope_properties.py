@@ -248,3 +248,10 @@ def test_derived_ids_are_uuid5_of_agent_parent_replay_and_position(
 ) -> None:
     name = f"{agent}\x1f{parent}\x1f{replay or ''}\x1f{position}"
     assert derived_event_id(agent, parent, position, replay) == str(uuid.uuid5(_ID_NAMESPACE, name))
+
+
+def test_the_direct_wire_form_declines_a_response_topic_given_by_name() -> None:
+    """Found by the property above: a string `response_topic` ('0') was written as is, where
+    the model refuses an unknown topic."""
+    fields = {"correlation_id": "c", "response_topic": "0"}
+    assert wire_of("evt-1", "soorma.agent", "a.b", EventTopic.TASK_EVENTS, None, fields) is None

@@ -287,10 +287,10 @@ def encode_wire(wire: dict[str, Any]) -> str:
         ) from None
 
 
-#: Extension attributes `wire_of` writes directly: Python name -> wire name.
-_DIRECT_NAMES: dict[str, str] = {
-    "subject": "subject",
-    **{n: wire for n, wire in EXTENSION_WIRE_NAMES.items() if n not in ("topic", "hop_count")},
+#: `str` attributes `wire_of` writes as given (Python name -> wire name); typed ones aside.
+_TYPED = ("topic", "hop_count", "response_topic")
+_DIRECT_NAMES = {"subject": "subject"} | {
+    n: w for n, w in EXTENSION_WIRE_NAMES.items() if n not in _TYPED
 }
 
 
