@@ -84,3 +84,22 @@ def restore(stored: Sequence[object], key: str) -> list[OutgoingEvent]:
             ) from None
         events.append(event)
     return events
+
+
+def check_owned(
+    events: Sequence[OutgoingEvent], key: str, source: str, produced: frozenset[str] | None
+) -> list[OutgoingEvent]:
+    """`events`, if every one is the agent's to put again: its `source` and, when the agent
+    declares what it produces, a declared type. Raises `UnreadableClaimError` (permanent)
+    otherwise: the record was rewritten by someone else (another agent's role must not make
+    this one publish what it never would)."""
+    for event in events:
+        if event.source != source or (produced is not None and event.type not in produced):
+            raise UnreadableClaimError(
+                f"the idempotency record {key!r} holds event {event.id!r} of type "
+                f"{event.type!r} from {event.source!r}, which agent {source!r} "
+                + ("does not declare" if event.source == source else "cannot have published")
+                + ": the record was not written by this agent's runtime; nothing is re-put. "
+                "Delete the record to handle the event again"
+            )
+    return list(events)

@@ -21,7 +21,7 @@ from soorma.agent_spec import AgentSpec, HandlerSpec
 from soorma.bus import BusClient, PayloadValidator
 from soorma.config import Settings, settings
 from soorma.context import PlatformContext
-from soorma.outbox import StoredEvents, restore, store
+from soorma.outbox import StoredEvents, check_owned, restore, store
 from soorma.publishing import EventBridgePublisher, OutgoingEvent
 from soorma.registry.validation import validator_for_agent
 from soorma.requests import PendingRequests, check_reply, sent_requests
@@ -281,7 +281,7 @@ class LambdaRuntime:
             return ran[0]
         # A redelivery of a completed claim: its stored events are flushed again (same ids,
         # the very bytes of the first put).
-        return restore(stored, key)
+        return check_owned(restore(stored, key), key, self.agent.source, self._produced)
 
     def run_handler(
         self, spec: HandlerSpec, delivered: DeliveredEvent, lambda_context: Any
