@@ -39,6 +39,7 @@ class CloudOperations(OutsideSender):
         self.state_dir = Path(state_dir)
         self.activity_log = activity
         self._clients: dict[str, Any] = {}
+        self._counted = 0  # activity lines already returned by run_until_idle
 
     def client(self, service: str) -> Any:
         """A cached boto3 client of the local endpoint."""
@@ -76,10 +77,13 @@ class CloudOperations(OutsideSender):
 
     def run_until_idle(self, timeout: float = 60.0) -> int:
         """Wait until every queue is empty with nothing in flight and the dead letters are
-        recorded; return how many handlings that made. `TimeoutError` after `timeout` s."""
-        before = len(self.activity())
+        recorded; return how many handlings were made since the previous call (or the start).
+        The workers run on their own: what they handled before this call counts too.
+        `TimeoutError` after `timeout` s."""
         self.wait_until_idle(timeout)
-        return len(self.activity(before))
+        total = len(self.activity())
+        made, self._counted = total - self._counted, total
+        return made
 
     # ---- what happened ------------------------------------------------------------------------
 

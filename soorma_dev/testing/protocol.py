@@ -28,8 +28,10 @@ class AgentHarness(Protocol):
         ...
 
     def run_until_idle(self, timeout: float = ...) -> int:
-        """Deliver until every agent queue is empty; return how many handlings that made. Raise
-        `TimeoutError` when the queues are still busy after `timeout` seconds."""
+        """Deliver until every agent queue is empty; return how many handlings were made since
+        the previous call (or since the harness started; a harness whose workers run on their
+        own counts what they did before the call). Raise `TimeoutError` when the queues are
+        still busy after `timeout` seconds."""
         ...
 
     def handlings(self, agent: str | None = None) -> list[Handling]:
