@@ -122,6 +122,11 @@ class SoormaPlatform(Construct):
                     if index.sort_key
                     else None
                 ),
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=(
+                    dynamodb.ProjectionType.INCLUDE
+                    if index.projected
+                    else dynamodb.ProjectionType.KEYS_ONLY
+                ),
+                non_key_attributes=list(index.projected) or None,
             )
         return table

@@ -74,7 +74,7 @@ def create_table(dynamodb: Any, name: str, role: str) -> None:
             {
                 "IndexName": index.name,
                 "KeySchema": _key_schema(index.partition_key, index.sort_key),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": index.projection(),
             }
             for index in spec.indexes
         ]

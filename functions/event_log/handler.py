@@ -8,6 +8,7 @@ one item of the events table:
 | `pk` | `CORR#<correlation_id>` |
 | `sk` | `EVENT#<time>#<event_id>` (the envelope's ISO 8601 UTC time: queries come in time order) |
 | `event_id`, `event_type`, `topic`, `source`, `causation_id` | from the envelope (for filters) |
+| `tenant_id`, `user_id` | from the envelope when it names them (what `EventLogEraser` erases by) |
 | `envelope` | the envelope's wire JSON |
 | `delivery.TTL_ATTRIBUTE` | TTL: now + `SOORMA_EVENT_LOG_TTL_SECONDS` (default 14 days) |
 
@@ -56,8 +57,13 @@ def log_item(envelope: EventEnvelope, now: float, ttl: int = DEFAULT_TTL_SECONDS
         "envelope": {"S": envelope.to_json()},
         TTL_ATTRIBUTE: {"N": str(int(now) + ttl)},
     }
-    if envelope.causation_id:
-        item["causation_id"] = {"S": envelope.causation_id}
+    for name, value in (
+        ("causation_id", envelope.causation_id),
+        ("tenant_id", envelope.tenant_id),
+        ("user_id", envelope.user_id),
+    ):
+        if value:
+            item[name] = {"S": value}
     return item
 
 

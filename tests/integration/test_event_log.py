@@ -113,3 +113,37 @@ def test_a_malformed_record_goes_to_the_dlq_and_the_rest_are_stored(harness: Mot
     [letter] = harness.dead_letters("event-log")
     assert letter.body == "not an EventBridge event"
     assert letter.kind == "permanent-error"
+
+
+def test_a_user_and_a_tenant_are_erased_from_the_event_log(harness: MotoHarness) -> None:
+    from soorma.memory import EventLogEraser, MemoryTable
+
+    def event(tenant: str | None, user: str | None) -> EventEnvelope:
+        return EventEnvelope(
+            source="soorma.tests",
+            type="note.taken",
+            topic="business-facts",
+            tenant_id=tenant,
+            user_id=user,
+        )
+
+    ada, bob, eve, nobody = (
+        event("acme", "ada"),
+        event("acme", "bob"),
+        event("globex", "eve"),
+        (event(None, None)),
+    )
+    for envelope in (ada, bob, eve, nobody):
+        harness.put(envelope)
+    harness.run_until_idle()
+    table = MemoryTable(
+        harness.platform.tables["events"], ttl_seconds=0, client=harness.session.client("dynamodb")
+    )
+
+    def left() -> set[str]:
+        return {i["event_id"]["S"] for i in items(harness)}
+
+    assert EventLogEraser(table).forget_user("acme", "ada").deleted == 1
+    assert left() == {bob.id, eve.id, nobody.id}
+    assert EventLogEraser(table).forget_tenant("acme").deleted == 1
+    assert left() == {eve.id, nobody.id}

@@ -200,16 +200,21 @@ def test_the_operator_command_forgets_a_user_then_a_tenant(
 
     from soorma_dev.cli import app
 
-    table = settings().memory_table
+    table, log = settings().memory_table, settings().events_table
+    assert log is not None
     runner = CliRunner()
-    user = runner.invoke(
-        app, ["memory", "forget", "--tenant", "acme", "--user", "ada", "--table", table]
-    )
+    who = ["--tenant", "acme", "--user", "ada"]
+    user = runner.invoke(app, ["memory", "forget", *who, "--table", table, "--events-table", log])
     assert user.exit_code == 0, user.output
     assert "deleted 11 item(s) of user 'ada' of tenant 'acme'" in user.output
+    assert f"deleted 0 event(s) of user 'ada' of tenant 'acme' from the event log {log}" in (
+        user.output
+    )
     assert ("acme", "ada") not in {owner(i) for i in items()}
 
-    tenant = runner.invoke(app, ["memory", "forget", "--tenant", "acme", "--table", table])
+    tenant = runner.invoke(
+        app, ["memory", "forget", "--tenant", "acme", "--table", table, "--memory-only"]
+    )
     assert tenant.exit_code == 0, tenant.output
     assert "deleted 11 item(s) of tenant 'acme'" in tenant.output
     assert {owner(i) for i in items()} == {("globex", "ada")}

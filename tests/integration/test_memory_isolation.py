@@ -147,3 +147,26 @@ def test_another_user_cannot_write_into_a_users_plan_working_memory(victim: Memo
     assert run(mallory.get("next-step")) == "wire the money"
     assert run(eve.cleanup()) == 3
     assert run(mallory.to_dict()) == {"injected": 1, "next-step": "wire the money"}
+
+
+def test_a_handler_cannot_build_a_memory_client_for_another_tenant(soorma_moto) -> None:
+    """The runtime marks the handled event's tenant and user around every handler call: a
+    client built by hand for another tenant is refused, and the record dead-lettered."""
+    worker = Worker(name="nosy")
+    seen: list[str] = []
+
+    @worker.on_event("peek.requested", topic=EventTopic.BUSINESS_FACTS)
+    async def peek(event, context) -> None:
+        other = WorkflowState(MemoryClient("globex", "eve"), "p-b")
+        seen.append(await other.get("secret"))
+
+    harness = soorma_moto(worker)
+    harness.send("peek.requested", {}, topic=EventTopic.BUSINESS_FACTS, tenant_id="acme")
+    harness.run_until_idle()
+    [dead] = harness.dead_letters("nosy")
+    assert "TenantIsolationError" in (dead.reason or "")
+    assert "cannot be built while a handler of tenant 'acme' / user 'anonymous'" in (
+        dead.reason or ""
+    )
+    assert seen == []
+    assert MemoryClient("globex", "eve").tenant_id == "globex"  # outside a handler: an operator

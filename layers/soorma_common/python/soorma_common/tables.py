@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: What the memory table's indexes carry besides keys: what listings filter on. Listings read the
+#: items themselves (`soorma.memory.listing`), so an update of any other attribute (goal data,
+#: context, version) writes nothing to an index.
+LISTED_ATTRIBUTES = ("user_id", "status", "parent_plan_id", "expires_at")
+
 
 @dataclass(frozen=True)
 class IndexSpec:
-    """A global secondary index (projection ALL)."""
+    """A global secondary index: keys, and `projected` non-key attributes (INCLUDE), or only
+    the keys when there are none (KEYS_ONLY)."""
 
     name: str
     partition_key: str
     sort_key: str | None = None
+    projected: tuple[str, ...] = LISTED_ATTRIBUTES
+
+    def projection(self) -> dict[str, object]:
+        """The index's `Projection`, as CreateTable and CloudFormation spell it."""
+        if not self.projected:
+            return {"ProjectionType": "KEYS_ONLY"}
+        return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(self.projected)}
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,14 @@ fan-in, plans as state machines) is `soorma.workflows`. See docs/memory.md.
 """
 
 from soorma.memory.client import MemoryClient
-from soorma.memory.deletion import ErasureProgress, InvalidErasureCursorError, MemoryEraser
+from soorma.memory.deletion import (
+    ErasureProgress,
+    EventLogEraser,
+    InvalidErasureCursorError,
+    MemoryEraser,
+)
 from soorma.memory.keys import InvalidMemoryIdError
+from soorma.memory.listing import InvalidListCursorError, Page
 from soorma.memory.models import Interaction, Plan, PlanStatus, Session, WorkingMemoryEntry
 from soorma.memory.scope import MemoryScope
 from soorma.memory.table import MemoryTable
@@ -17,13 +23,16 @@ from soorma.memory.working import WorkingMemoryTypeError
 
 __all__ = [
     "ErasureProgress",
+    "EventLogEraser",
     "Interaction",
     "InvalidErasureCursorError",
+    "InvalidListCursorError",
     "InvalidMemoryIdError",
     "MemoryClient",
     "MemoryEraser",
     "MemoryScope",
     "MemoryTable",
+    "Page",
     "Plan",
     "PlanStatus",
     "Session",

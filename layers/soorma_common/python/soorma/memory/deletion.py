@@ -58,6 +58,15 @@ class MemoryEraser:
     def __init__(self, table: MemoryTable | None = None) -> None:
         self.table = table or MemoryTable.from_settings()
 
+    def _user_filter(self, tenant_id: str, user_id: str) -> tuple[str, dict[str, Any]]:
+        return "begins_with(pk, :tenant) AND user_id = :user", {
+            ":tenant": keys.tenant_prefix(tenant_id),
+            ":user": keys.check_id("user_id", user_id),
+        }
+
+    def _tenant_filter(self, tenant_id: str) -> tuple[str, dict[str, Any]]:
+        return "begins_with(pk, :tenant)", {":tenant": keys.tenant_prefix(tenant_id)}
+
     def forget_user(
         self,
         tenant_id: str,
@@ -71,8 +80,7 @@ class MemoryEraser:
     ) -> ErasureProgress:
         """Delete every item of `user_id` in `tenant_id` (in this segment of the table)."""
         return self._erase(
-            "begins_with(pk, :tenant) AND user_id = :user",
-            {":tenant": keys.tenant_prefix(tenant_id), ":user": keys.check_id("user_id", user_id)},
+            *self._user_filter(tenant_id, user_id),
             target=f"{tenant_id}/{user_id}",
             segment=segment,
             total_segments=total_segments,
@@ -93,8 +101,7 @@ class MemoryEraser:
     ) -> ErasureProgress:
         """Delete every item of `tenant_id`, all users (in this segment of the table)."""
         return self._erase(
-            "begins_with(pk, :tenant)",
-            {":tenant": keys.tenant_prefix(tenant_id)},
+            *self._tenant_filter(tenant_id),
             target=tenant_id,
             segment=segment,
             total_segments=total_segments,
@@ -136,6 +143,32 @@ class MemoryEraser:
                 return ErasureProgress(deleted, None)
             if max_pages is not None and pages >= max_pages:
                 return ErasureProgress(deleted, json.dumps({**place, "key": start}))
+
+
+class EventLogEraser(MemoryEraser):
+    """Delete every event-log item of a tenant, or of one user of a tenant (operators only):
+    the events whose envelope names them (`tenantid`, `userid`), by the attributes the event
+    log stores with each (`functions/event_log`). Same calls, segments and cursors as
+    `MemoryEraser`; events that name no tenant belong to none and stay until their TTL."""
+
+    def __init__(self, table: MemoryTable | None = None) -> None:
+        if table is None:
+            from soorma.config import settings
+
+            name = settings().events_table
+            if not name:
+                raise RuntimeError("SOORMA_EVENTS_TABLE is not set: which event log to erase?")
+            table = MemoryTable(name, ttl_seconds=0)
+        super().__init__(table)
+
+    def _user_filter(self, tenant_id: str, user_id: str) -> tuple[str, dict[str, Any]]:
+        return "tenant_id = :tenant AND user_id = :user", {
+            ":tenant": keys.check_id("tenant_id", tenant_id),
+            ":user": keys.check_id("user_id", user_id),
+        }
+
+    def _tenant_filter(self, tenant_id: str) -> tuple[str, dict[str, Any]]:
+        return "tenant_id = :tenant", {":tenant": keys.check_id("tenant_id", tenant_id)}
 
 
 def _read_cursor(cursor: str | None, place: dict[str, Any]) -> dict[str, Any] | None:

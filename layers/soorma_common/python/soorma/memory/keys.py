@@ -16,6 +16,8 @@ Ids that go into a key may not contain `#`, so no id can reach into another tena
 
 from __future__ import annotations
 
+import hashlib
+
 from soorma_common.errors import PermanentError
 
 SEPARATOR = "#"
@@ -118,9 +120,29 @@ def episode_sk(agent_id: str, at: str, interaction_id: str) -> str:
     return f"{check_id('agent_id', agent_id)}#{at}#{interaction_id}"
 
 
-def owner_pk(tenant_id: str, user_id: str) -> str:
-    """The `by_owner` index partition: a user's plans and sessions."""
-    return f"{tenant_prefix(tenant_id)}USER#{check_id('user_id', user_id)}"
+#: The user of work whose events name none (`soorma.memory.scope.DEFAULT_USER`).
+OWNERLESS_USER = "anonymous"
+#: User-less plans and sessions are spread over this many `by_owner` partitions (by id), so a
+#: tenant's user-less work never shares one index partition (1,000 writes/s each on AWS).
+OWNERLESS_SHARDS = 8
+
+
+def owner_pk(tenant_id: str, user_id: str, item_id: str) -> str:
+    """The `by_owner` index partition of a plan or session (`item_id`): the user's own, or for
+    user-less work one of `OWNERLESS_SHARDS`, chosen by the id."""
+    owner = f"{tenant_prefix(tenant_id)}USER#{check_id('user_id', user_id)}"
+    if user_id != OWNERLESS_USER:
+        return owner
+    shard = int.from_bytes(hashlib.sha256(item_id.encode()).digest()[:4], "big") % OWNERLESS_SHARDS
+    return f"{owner}#S{shard}"
+
+
+def owner_pks(tenant_id: str, user_id: str) -> list[str]:
+    """Every `by_owner` partition of a user's plans and sessions (what a listing queries)."""
+    owner = f"{tenant_prefix(tenant_id)}USER#{check_id('user_id', user_id)}"
+    if user_id != OWNERLESS_USER:
+        return [owner]
+    return [f"{owner}#S{shard}" for shard in range(OWNERLESS_SHARDS)]
 
 
 def plan_owner_sk(status: str, created_at: str, plan_id: str) -> str:

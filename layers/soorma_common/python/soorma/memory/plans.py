@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from soorma.memory import keys
+from soorma.memory.listing import Listing, Page, Stream, read_page
 from soorma.memory.models import ALLOWED_STATUS_CHANGES, Plan, PlanStatus, predecessors
 from soorma.memory.sessions import SessionOperations
 from soorma.memory.table import ConditionFailed, Item, now_iso
@@ -35,9 +36,13 @@ class PlanOperations(SessionOperations):
 
     async def create_plan(
         self,
-        goal_event: str,
-        goal_data: Any = None,
+        first: str | None = None,
+        data: Any = None,
+        /,
         *,
+        goal_event: str | None = None,
+        goal: str | None = None,
+        goal_data: Any = None,
         plan_id: str | None = None,
         session_id: str | None = None,
         parent_plan_id: str | None = None,
@@ -48,11 +53,18 @@ class PlanOperations(SessionOperations):
     ) -> Plan:
         """Create a running plan. `plan_id` defaults to a new UUID; it must be unique in the tenant.
 
+        The goal is an event type: `create_plan("research.market", data, plan_id=...)`, or in the
+        Design Patterns document's forms `create_plan(goal_event=..., goal_data=...)` and
+        `create_plan(plan_id, goal="research.market")`: when the goal is given by keyword, a
+        positional first argument is the plan id.
+
         Creating the same plan again (same id, user, goal and data: a retried handler) returns
         the existing plan; any other reuse of the id raises `AlreadyExistsError`. A `session_id`
         must name an existing session of this user; its `last_interaction` is updated.
         """
         self.scope.check(tenant_id, user_id)
+        goal_event, plan_id = _goal_and_id(first, goal_event, goal, plan_id)
+        goal_data = _one("goal data", data, goal_data)
         plan_id = keys.check_id("plan_id", plan_id or str(uuid.uuid4()))
         if session_id is not None:
             await self.touch_session(session_id)
@@ -73,7 +85,7 @@ class PlanOperations(SessionOperations):
             "created_at": now,
             "updated_at": now,
             "version": 1,
-            "owner_pk": keys.owner_pk(self.tenant_id, self.user_id),
+            "owner_pk": keys.owner_pk(self.tenant_id, self.user_id, plan_id),
             "owner_sk": keys.plan_owner_sk(status.value, now, plan_id),
         }
         if session_id is not None:
@@ -114,18 +126,38 @@ class PlanOperations(SessionOperations):
         parent_plan_id: str | None = None,
         status: PlanStatus | str | None = None,
         limit: int = 100,
+        cursor: str | None = None,
         tenant_id: str | None = None,
         user_id: str | None = None,
-    ) -> list[Plan]:
+    ) -> Page[Plan]:
         """This user's plans: of a session, or children of a plan, or all; optionally by status.
+        A page of at most `limit` (1 to 1,000) with its `cursor` for the next page (None at the
+        end); pass the cursor back with the same arguments.
 
-        Without a session or parent: the `by_owner` index, whose sort key starts with the
-        status, newest status change first. With a status that is one key-bounded Query; without
-        one it is one Query per status (4, each at most `limit` plans), merged by time. Of a
-        session or of a parent: oldest created first.
+        Of a session or of a parent: oldest created first (the `by_session` / `by_parent`
+        index). Otherwise newest status change first: the `by_owner` index, whose sort key
+        starts with the status, one Query per status (and per shard for user-less work) merged.
+        Plans are read from the table itself, so each shows its current state.
         """
         self.scope.check(tenant_id, user_id)
         wanted = None if status is None else PlanStatus(status).value
+        listing = self._plan_listing(session_id, parent_plan_id, wanted)
+
+        def keep(item: Item) -> bool:
+            return (
+                item.get("user_id") == self.user_id
+                and item.get("sk") == keys.META
+                and (wanted is None or item.get("status") == wanted)
+                and (parent_plan_id is None or item.get("parent_plan_id") == parent_plan_id)
+                and (session_id is None or item.get("session_id") == session_id)
+            )
+
+        found, after = read_page(self._table(), listing, limit=limit, cursor=cursor, keep=keep)
+        return Page([plan_from_item(i) for i in found], after)
+
+    def _plan_listing(
+        self, session_id: str | None, parent_plan_id: str | None, wanted: str | None
+    ) -> Listing:
         values: dict[str, Any] = {":user": self.user_id}
         names: dict[str, str] = {}
         filters = [_OWNED]
@@ -135,43 +167,33 @@ class PlanOperations(SessionOperations):
             names["#status"] = "status"
         if session_id is not None or parent_plan_id is not None:
             if session_id is not None:
-                index, key_name = "by_session", "session_pk"
-                values[":group"] = keys.session_pk(self.tenant_id, session_id)
+                group = keys.session_pk(self.tenant_id, session_id)
+                index, key_name, sort_name = "by_session", "session_pk", "session_sk"
                 if parent_plan_id is not None:
                     filters.append("parent_plan_id = :parent")
                     values[":parent"] = parent_plan_id
             else:
                 assert parent_plan_id is not None
-                index, key_name = "by_parent", "parent_pk"
-                values[":group"] = keys.plan_pk(self.tenant_id, parent_plan_id)
-            found = list(
-                self._table().query(
-                    f"{key_name} = :group",
-                    values=values,
-                    names=names or None,
-                    index=index,
-                    filter_expression=" AND ".join(filters),
-                    limit=limit,
-                )
+                group = keys.plan_pk(self.tenant_id, parent_plan_id)
+                index, key_name, sort_name = "by_parent", "parent_pk", "parent_sk"
+            return Listing(
+                index,
+                key_name,
+                sort_name,
+                [Stream("group", group)],
+                filter_expression=" AND ".join(filters),
+                values=values,
+                names=names or None,
             )
-        else:
-            statuses = [wanted] if wanted is not None else [s.value for s in PlanStatus]
-            newest = [
-                item
-                for each in statuses
-                for item in self._table().query(
-                    "owner_pk = :owner AND begins_with(owner_sk, :prefix)",
-                    values={
-                        ":owner": keys.owner_pk(self.tenant_id, self.user_id),
-                        ":prefix": f"PLAN#{each}#",
-                    },
-                    index="by_owner",
-                    forward=False,
-                    limit=limit,
-                )
-            ]
-            found = sorted(newest, key=_status_changed, reverse=True)[:limit]
-        return [plan_from_item(i) for i in found]
+        statuses = [wanted] if wanted is not None else [s.value for s in PlanStatus]
+        streams = [
+            Stream(f"{owner}|{each}", owner, f"PLAN#{each}#")
+            for owner in keys.owner_pks(self.tenant_id, self.user_id)
+            for each in statuses
+        ]
+        return Listing(
+            "by_owner", "owner_pk", "owner_sk", streams, newest_first=True, order=_status_changed
+        )
 
     async def update_plan(
         self,
@@ -298,6 +320,29 @@ class PlanOperations(SessionOperations):
             f"plan {plan_id!r} is at version {current.get('version')}, expected "
             f"{expected_version}; it was changed concurrently: read it again and retry"
         )
+
+
+def _goal_and_id(
+    first: str | None, goal_event: str | None, goal: str | None, plan_id: str | None
+) -> tuple[str, str | None]:
+    """The goal event and plan id of `create_plan`'s forms (see its docstring)."""
+    named = _one("goal (goal_event= or goal=)", goal_event, goal)
+    if named is None:
+        if first is None:
+            raise TypeError("create_plan() needs a goal event: create_plan(goal_event, ...)")
+        return first, plan_id
+    if first is not None and plan_id is not None:
+        raise TypeError(
+            f"create_plan({first!r}, plan_id={plan_id!r}, ...): with the goal given by keyword "
+            "the first argument is the plan id; give the plan id once"
+        )
+    return named, plan_id if first is None else first
+
+
+def _one(what: str, positional: Any, keyword: Any) -> Any:
+    if positional is not None and keyword is not None:
+        raise TypeError(f"create_plan() got the {what} twice")
+    return keyword if positional is None else positional
 
 
 def _status_changed(item: Item) -> tuple[str, str]:

@@ -7,13 +7,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from soorma.memory.keys import check_id
+from soorma.memory.keys import OWNERLESS_USER, check_id
 from soorma.memory.table import MemoryTable
 from soorma_common.errors import TenantIsolationError
 
 #: The tenant and user of events that carry none (single-tenant applications, scripts).
 DEFAULT_TENANT = "default"
-DEFAULT_USER = "anonymous"
+DEFAULT_USER = OWNERLESS_USER
 
 
 @dataclass(frozen=True)
@@ -42,24 +42,24 @@ class MemoryScope:
 
 
 #: The tenant and user of the event being handled, while a handler runs (None outside one).
-_HANDLED: ContextVar[MemoryScope | None] = ContextVar("soorma_handled_scope", default=None)
+_HANDLED: ContextVar[tuple[str, str] | None] = ContextVar("soorma_handled_scope", default=None)
 
 
 @contextmanager
-def handling(tenant_id: str, user_id: str) -> Iterator[MemoryScope]:
+def handling(tenant_id: str, user_id: str) -> Iterator[None]:
     """Mark the code inside as a handler of an event of `tenant_id` / `user_id` (the runtime
     wraps every handler call in it): a `MemoryClient` for another tenant or user cannot be
-    built inside (`TenantIsolationError`)."""
-    scope = MemoryScope(tenant_id, user_id)
-    token = _HANDLED.set(scope)
+    built inside (`TenantIsolationError`). Ids that cannot form a memory key are accepted here
+    (a handler that uses no memory must still run); no client can be built for them."""
+    token = _HANDLED.set((tenant_id, user_id))
     try:
-        yield scope
+        yield
     finally:
         _HANDLED.reset(token)
 
 
-def handled_scope() -> MemoryScope | None:
-    """The handled event's tenant and user while a handler runs, else None."""
+def handled_scope() -> tuple[str, str] | None:
+    """The handled event's (tenant, user) while a handler runs, else None."""
     return _HANDLED.get()
 
 
@@ -68,11 +68,12 @@ def check_construction(scope: MemoryScope) -> None:
     the only memory is the handled event's (`context.memory`); erasure and cross-tenant reads are
     operators' tools, run outside handlers."""
     handled = _HANDLED.get()
-    if handled is None or handled == scope:
+    if handled is None or handled == (scope.tenant_id, scope.user_id):
         return
+    tenant_id, user_id = handled
     raise TenantIsolationError(
         f"a memory client for tenant {scope.tenant_id!r} / user {scope.user_id!r} cannot be "
-        f"built while a handler of tenant {handled.tenant_id!r} / user {handled.user_id!r} runs: "
+        f"built while a handler of tenant {tenant_id!r} / user {user_id!r} runs: "
         "use context.memory (the handled event's); other tenants are for operators' tools"
     )
 

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from soorma.memory import keys
+from soorma.memory.listing import Listing, Page, Stream, read_page
 from soorma.memory.models import Session
 from soorma.memory.scope import ScopedMemory
-from soorma.memory.table import ConditionFailed, now_iso
+from soorma.memory.table import ConditionFailed, Item, now_iso
 from soorma_common.errors import AlreadyExistsError, NotFoundError
 
 
@@ -42,7 +43,7 @@ class SessionOperations(ScopedMemory):
             "metadata": dict(metadata or {}),
             "last_interaction": now,
             "created_at": now,
-            "owner_pk": keys.owner_pk(self.tenant_id, self.user_id),
+            "owner_pk": keys.owner_pk(self.tenant_id, self.user_id, session_id),
             "owner_sk": keys.session_owner_sk(now, session_id),
         }
         try:
@@ -64,16 +65,21 @@ class SessionOperations(ScopedMemory):
             return None
         return Session.model_validate(item)
 
-    async def list_sessions(self, *, limit: int = 100) -> list[Session]:
-        """This user's sessions, newest first."""
-        found = self._table().query(
-            "owner_pk = :owner AND begins_with(owner_sk, :prefix)",
-            values={":owner": keys.owner_pk(self.tenant_id, self.user_id), ":prefix": "SESSION#"},
-            index="by_owner",
-            forward=False,
-            limit=limit,
+    async def list_sessions(self, *, limit: int = 100, cursor: str | None = None) -> Page[Session]:
+        """This user's sessions, newest first: a page of at most `limit` (1 to 1,000) and its
+        `cursor` for the next page (None at the end)."""
+        streams = [
+            Stream(owner, owner, "SESSION#")
+            for owner in keys.owner_pks(self.tenant_id, self.user_id)
+        ]
+        listing = Listing("by_owner", "owner_pk", "owner_sk", streams, newest_first=True)
+        found, after = read_page(
+            self._table(), listing, limit=limit, cursor=cursor, keep=self._owns
         )
-        return [Session.model_validate(i) for i in found]
+        return Page([Session.model_validate(i) for i in found], after)
+
+    def _owns(self, item: Item) -> bool:
+        return item.get("user_id") == self.user_id
 
     async def update_session(
         self,

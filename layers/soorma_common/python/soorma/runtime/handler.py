@@ -21,6 +21,7 @@ from soorma.agent_spec import AgentSpec, HandlerSpec
 from soorma.bus import BusClient, PayloadValidator
 from soorma.config import Settings, settings
 from soorma.context import PlatformContext
+from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER, handling
 from soorma.outbox import StoredEvents, check_owned, restore, store
 from soorma.publishing import EventBridgePublisher, OutgoingEvent
 from soorma.registry.validation import validator_for_agent
@@ -333,11 +334,13 @@ class LambdaRuntime:
         )
 
     def _call(self, function: Callable[..., Any], envelope: Any, context: PlatformContext) -> Any:
-        result = function(envelope, context)
-        if result is not None and inspect.isawaitable(result):
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-            result = self._loop.run_until_complete(_await(result))
+        # Inside, a memory client can only be the handled event's tenant and user.
+        with handling(envelope.tenant_id or DEFAULT_TENANT, envelope.user_id or DEFAULT_USER):
+            result = function(envelope, context)
+            if result is not None and inspect.isawaitable(result):
+                if self._loop is None:
+                    self._loop = asyncio.new_event_loop()
+                result = self._loop.run_until_complete(_await(result))
         return result
 
 
