@@ -20,9 +20,11 @@ from infra.bundling import function_code
 from infra.nag import acknowledge
 from infra.permissions import (
     IDEMPOTENCY_ACTIONS,
+    INFERENCE_PROFILE_GEOGRAPHIES,
     MEMORY_ACTIONS,
     REGISTRY_READ_ACTIONS,
     TABLE_WRITE_ACTIONS,
+    bedrock_invoke_statements,
     dead_letter_send_statement,
     idempotency_key_patterns,
     put_events_statement,
@@ -232,6 +234,7 @@ class AgentFunction(Construct):
             bus=props.bus.event_bus_name,
             tables={role: table.table_name for role, table in props.tables.items()},
             extra=props.environment,
+            llm_models=props.manifest.llm_models,
         )
 
     def _rule(self, spec: RuleSpec) -> events.Rule:
@@ -263,6 +266,9 @@ class AgentFunction(Construct):
         statement = put_events_statement(props.manifest, props.bus.event_bus_arn)
         if statement is not None:
             self.role.add_to_principal_policy(statement)
+        for bedrock in bedrock_invoke_statements(props.manifest.llm_models):
+            self.role.add_to_principal_policy(bedrock)
+        self._acknowledge_profile_routing()
         dead_letter_arns = [q.dead_letter_queue.queue_arn for q in self.queues.values()]
         if dead_letter_arns:
             self.role.add_to_principal_policy(dead_letter_send_statement(dead_letter_arns))
@@ -291,6 +297,19 @@ class AgentFunction(Construct):
                     f"AwsSolutions-IAM5[Resource::{self._index_arn_in_findings(role)}]",
                     f"queries on the {role} table's own global secondary indexes",
                 )
+
+    def _acknowledge_profile_routing(self) -> None:
+        for model in self.props.manifest.llm_models:
+            geography, _, underlying = model.partition(".")
+            if model.startswith("arn:") or geography not in INFERENCE_PROFILE_GEOGRAPHIES:
+                continue
+            acknowledge(
+                self.role.node.find_child("DefaultPolicy"),
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/"
+                f"{underlying}]",
+                f"the cross-Region inference profile {model} routes to {underlying} in Regions "
+                "AWS picks; usable only through that profile (bedrock:InferenceProfileArn)",
+            )
 
     def _index_arn(self, role: str) -> str:
         return Stack.of(self).format_arn(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
 from soorma_common import naming
@@ -115,3 +116,55 @@ def idempotency_key_patterns(stage: str, agent: str) -> list[str]:
         # The requests the agent sent, waiting for their replies (`soorma.requests`).
         naming.pending_request_key(agent, "*"),
     ]
+
+
+#: What Bedrock's Converse (and ConverseStream) is authorized by.
+BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+#: The prefixes of Bedrock's system-defined cross-Region inference profiles (`us.anthropic...`).
+INFERENCE_PROFILE_GEOGRAPHIES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
+
+
+def bedrock_invoke_statements(models: list[str]) -> list[iam.PolicyStatement]:
+    """Invoke rights on exactly the manifest's models, never `*`:
+
+    - a foundation model id: its ARN in the stack's region;
+    - a cross-Region inference profile id (`us.<model>`): the profile's ARN, and the model in
+      the Regions the profile routes to (`*` Region: AWS picks it), usable only through that
+      profile (`bedrock:InferenceProfileArn`);
+    - an ARN: as given (an application inference profile's underlying models must be granted
+      by the deployer, e.g. `AgentFunction.role.add_to_principal_policy`).
+    """
+    direct: list[str] = []
+    profiles: list[str] = []
+    behind_profiles: list[str] = []
+    for model in models:
+        if model.startswith("arn:"):
+            direct.append(model)
+            continue
+        geography, _, underlying = model.partition(".")
+        if geography in INFERENCE_PROFILE_GEOGRAPHIES and underlying:
+            account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+            profile = f"arn:{Aws.PARTITION}:bedrock:{account}:inference-profile/{model}"
+            profiles.append(profile)
+            behind_profiles.append(f"arn:{Aws.PARTITION}:bedrock:*::foundation-model/{underlying}")
+        else:
+            direct.append(f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/{model}")
+    statements = []
+    if direct or profiles:
+        statements.append(
+            iam.PolicyStatement(
+                sid="InvokeDeclaredModels",
+                actions=list(BEDROCK_INVOKE_ACTIONS),
+                resources=direct + profiles,
+            )
+        )
+    if behind_profiles:
+        statements.append(
+            iam.PolicyStatement(
+                sid="InvokeModelsThroughDeclaredProfiles",
+                actions=list(BEDROCK_INVOKE_ACTIONS),
+                resources=behind_profiles,
+                conditions={"StringEquals": {"bedrock:InferenceProfileArn": profiles}},
+            )
+        )
+    return statements

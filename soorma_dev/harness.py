@@ -109,6 +109,7 @@ class MotoHarness(OutsideSender):
 
         from soorma import clients
         from soorma.config import settings
+        from soorma.registry.client import reset_shared_clients
 
         self.agents = {a.name: a for a in agents}
         self.session = session or boto3.session.Session()
@@ -123,6 +124,7 @@ class MotoHarness(OutsideSender):
         os.environ.update(environment)
         settings.cache_clear()
         clients.reset()
+        reset_shared_clients()  # a new deploy: no registry copy of an earlier one is trusted
         for agent in self.agents.values():
             agent.use_runtime(None)
         self.sqs = self.session.client("sqs")

@@ -117,6 +117,7 @@ def soorma_tables() -> Iterator[dict[str, str]]:
 
     from soorma import clients
     from soorma.config import settings
+    from soorma.registry.client import reset_shared_clients
     from soorma_common import naming
     from soorma_common.environment import table_variable
     from soorma_dev.provision import create_table
@@ -135,6 +136,7 @@ def soorma_tables() -> Iterator[dict[str, str]]:
                 os.environ[table_variable(role)] = name
             settings.cache_clear()
             clients.reset()
+            reset_shared_clients()  # no registry copy of an earlier test is trusted
             yield tables
     finally:
         os.environ.clear()

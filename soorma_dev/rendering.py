@@ -132,12 +132,29 @@ def plan_summary(envelope: Any) -> str | None:
     data = envelope.data if isinstance(envelope.data, dict) else {}
     if _text(getattr(envelope, "topic", None)) != "plan-events" or "plan_id" not in data:
         return None
+    if "tool" in data and "input_tokens" in data:  # a language model's decision
+        return f"plan {short_id(str(data['plan_id']))}: " + decision_summary(data)
     parts = [str(data[key]) for key in ("status",) if data.get(key)]
     if data.get("state"):
         parts.append(f"state {data['state']}")
     if data.get("from_state") and data.get("to_state"):
         parts.append(f"{data['from_state']} -> {data['to_state']}")
     return f"plan {short_id(str(data['plan_id']))}: " + (", ".join(parts) or "started")
+
+
+def decision_summary(data: dict[str, Any]) -> str:
+    """A `plan.decision`: the tool chosen, its tokens, repairs and the model's short reason
+    (`chose draft-requested, 812+40 tokens, 1 repair: "notes are in"`)."""
+    parts = [f"chose {data.get('tool') or 'nothing'}"]
+    parts.append(f"{data.get('input_tokens', 0)}+{data.get('output_tokens', 0)} tokens")
+    repairs = int(data.get("repairs") or 0)
+    if repairs:
+        parts.append(f"{repairs} repair{'s' if repairs > 1 else ''}")
+    text = ", ".join(parts)
+    reason = str(data.get("reason") or "").strip()
+    if reason:
+        text += f': "{reason[:60]}{"…" if len(reason) > 60 else ""}"'
+    return text
 
 
 def _handling_label(handling: Any) -> Text:

@@ -73,6 +73,8 @@ class Scenario(BaseModel):
 
     name: str
     description: str = ""
+    #: The agents' environment while the scenario runs (e.g. `SOORMA_LLM_PROVIDER`).
+    env: dict[str, str] = Field(default_factory=dict)
     send: list[ScenarioEvent] = Field(default_factory=list)
     expect: Expectations = Field(default_factory=Expectations)
     after_fix: AfterFix | None = None

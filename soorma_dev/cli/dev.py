@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from soorma_common.environment import LLM_PROVIDER
 from soorma_dev import rendering
 from soorma_dev.cli.connection import DEFAULT_STATE_DIR, StateDir, connect
 from soorma_dev.cli.errors import EXIT_FAILED, CommandError, fail, reported_errors
@@ -107,6 +108,14 @@ def dev(
         typer.Option("--time-scale", help="visibility timeouts (so retries) scale by this factor"),
     ] = 0.1,
     stage: Annotated[str, typer.Option("--stage", help="stage in every resource name")] = "local",
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="the agents' language model: recorded:FILE.jsonl, scripted:MODULE:NAME or "
+            "bedrock (default: SOORMA_LLM_PROVIDER, else bedrock)",
+        ),
+    ] = None,
     timeout: Annotated[
         float, typer.Option("--timeout", help="seconds a scenario may take to become idle")
     ] = 120.0,
@@ -120,7 +129,10 @@ def dev(
         check_positive("--timeout", timeout, "120")
         folders, loaded = resolve_target(path, scenario, once)
         refuse_a_second_cloud(state_dir)
-        cloud = _start_cloud(folders, port, time_scale, stage, state_dir)
+        env = dict(loaded.env) if loaded is not None else {}
+        if llm is not None:  # --llm wins over the scenario's choice
+            env[LLM_PROVIDER] = language_model_setting(llm)
+        cloud = _start_cloud(folders, port, time_scale, stage, state_dir, env)
     from soorma_dev.localcloud import WorkerError
 
     code = 0
@@ -166,6 +178,25 @@ def report_worker(message: str) -> None:
     error_console.print(f"[bold yellow]{escape(message)}[/]", soft_wrap=True)
 
 
+def language_model_setting(spec: str) -> str:
+    """`--llm` as `SOORMA_LLM_PROVIDER` takes it (a recording's path made absolute), or a
+    `CommandError` saying what is accepted."""
+    kind, _, argument = spec.strip().partition(":")
+    if kind == "bedrock" and not argument:
+        return "bedrock"
+    if kind == "recorded" and argument:
+        recording = Path(argument).expanduser().resolve()
+        if not recording.is_file():
+            raise CommandError(f"--llm {spec}: no recording at {recording}")
+        return f"recorded:{recording}"
+    if kind == "scripted" and argument.count(":") == 1 and all(argument.split(":")):
+        return f"scripted:{argument}"
+    raise CommandError(
+        f"--llm {spec!r} names no language model",
+        hint="use recorded:FILE.jsonl, scripted:MODULE:NAME or bedrock",
+    )
+
+
 def refuse_a_second_cloud(state_dir: Path) -> None:
     """Raise `CommandError` if a local cloud already runs with this state folder: a second one
     would take over its state file and the other terminals would talk to the wrong cloud."""
@@ -181,7 +212,12 @@ def refuse_a_second_cloud(state_dir: Path) -> None:
 
 
 def _start_cloud(
-    folders: list[Path], port: int, time_scale: float, stage: str, state_dir: Path
+    folders: list[Path],
+    port: int,
+    time_scale: float,
+    stage: str,
+    state_dir: Path,
+    env: dict[str, str] | None = None,
 ) -> Any:
     from soorma_dev.localcloud import LocalCloud, WorkerError
     from soorma_dev.localcloud.server import MotoServerError
@@ -195,6 +231,7 @@ def _start_cloud(
         state_dir=state_dir,
         report_worker=report_worker,
         reload_code=True,
+        env=env,
     )
     label = f"starting the local cloud: moto server, {len(folders)} agent(s) and the platform…"
     try:

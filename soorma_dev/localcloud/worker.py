@@ -82,6 +82,8 @@ def run(spec: WorkerSpec, stop: threading.Event) -> None:
     import boto3
 
     agent, handler = load_handler(spec.path)
+    # As on Lambda, the function's folder stays importable (a module it loads on first use).
+    sys.path.insert(0, str(Path(spec.path).resolve()))
     outcomes = RecordOutcomes({})
     observe_outcomes(agent, outcomes)
     activity = ActivityLog(Path(spec.activity_path))

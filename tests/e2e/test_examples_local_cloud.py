@@ -120,7 +120,7 @@ def test_example_runs_as_its_scenario_says(
     name: str, soorma_local_cloud: Callable[..., Any]
 ) -> None:
     scenario = Scenario.load(EXAMPLES / name)
-    cloud = soorma_local_cloud(scenario.folder, time_scale=TIME_SCALE)
+    cloud = soorma_local_cloud(scenario.folder, time_scale=TIME_SCALE, env=scenario.env)
     run = run_scenario(cloud, scenario)
 
     assert unmet_expectations(scenario.expect, Observed.of(run, agents_of(scenario))) == []
@@ -291,7 +291,63 @@ def check_order_fulfilment(cloud: Any, scenario: Scenario, run: ScenarioRun) -> 
     assert sorted(children(completing)) == ["plan.completed", "plan.state_changed"]
 
 
+def check_research_advisor(cloud: Any, scenario: Scenario, run: ScenarioRun) -> None:
+    """Autonomous choreography with its rails, one goal per misbehaviour of the scripted model:
+    nothing unregistered or invalid is published, a vague result is replaced, the persisted
+    caps stop a loop and a budget, and every goal's requester gets exactly one answer."""
+    draft = "Tides follow the Moon: its pull raises two bulges of water that the Earth turns under."
+    for goal in run.sent:
+        case = goal.data["case"]
+        events = [n.envelope for n in walk(run.traces[goal.correlation_id])]
+
+        def of(event_type: str, events: list[Any] = events) -> list[Any]:
+            return [e for e in events if e.type == event_type]
+
+        [answer] = of("advice.given")
+        assert (answer.reply_to, answer.causation_id is not None) == ("client", True), case
+        assert of("web.search.requested") == [], case  # the hallucinated event: never published
+        assert all(set(e.data) == {"topic"} for e in of("research.requested")), case
+        decisions = of("plan.decision")
+        assert all(d.data["input_tokens"] > 0 for d in decisions), case
+        billed = sum(b.data["total_tokens"] for b in of("llm.tokens_used"))
+        assert billed >= sum(d.data["input_tokens"] for d in decisions), case
+        if case in ("normal", "hallucinated", "invalid", "vague"):
+            assert answer.data["status"] == "completed" and answer.data["result"] == draft, case
+            assert [len(of(t)) for t in ("research.requested", "draft.requested")] == [1, 1]
+            assert len(of("validation.requested")) == 1, case
+        if case in ("hallucinated", "invalid"):
+            assert decisions[0].data["repairs"] == 1, case
+        if case == "vague":
+            assert answer.data["reason"] == "vague result replaced"
+        if case in ("runaway", "budget"):
+            [tripped] = of("plan.circuit_breaker_tripped")
+            assert tripped.topic == EventTopic.SYSTEM_EVENTS
+            limit = "max_actions" if case == "runaway" else "token_budget"
+            assert tripped.data["limit"] == limit and limit in answer.data["reason"], case
+            assert len(of("research.requested")) == (4 if case == "runaway" else 0), case
+
+
+def check_ticket_router(cloud: Any, scenario: Scenario, run: ScenarioRun) -> None:
+    """The event selector: each ticket goes to the one desk its words call for, with a payload
+    the desk's schema accepts, and the decision's tokens are billed to the tenant."""
+    desks = {"t-1": "billing-desk", "t-2": "tech-support", "t-3": "escalations"}
+    for ticket in run.sent:
+        opened = the(run, "ticket.opened", ticket_id=ticket.data["ticket_id"])
+        routed = children(opened)
+        [billing] = [routed.pop("llm.tokens_used")]
+        assert billing.envelope.data["tenant_id"] == "acme"
+        assert billing.envelope.data["model_calls"] == 1
+        [(event_type, request)] = routed.items()
+        assert set(request.envelope.data) == {"ticket_id", "summary"}
+        desk = desks[ticket.data["ticket_id"]]
+        assert handlers(request) == [desk], event_type
+        taken = children(request)["ticket.taken"]
+        assert taken.envelope.data == {"ticket_id": ticket.data["ticket_id"], "desk": desk}
+
+
 SPECIFIC: dict[str, Callable[[Any, Scenario, ScenarioRun], None]] = {
+    "ticket-router": check_ticket_router,
+    "research-advisor": check_research_advisor,
     "order-fulfilment": check_order_fulfilment,
     "hello-world": check_hello_world,
     "order-fanout": check_order_fanout,

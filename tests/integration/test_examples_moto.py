@@ -34,6 +34,7 @@ def run(
                 source="soorma.cli",
                 tenant_id=e.tenant_id,
                 user_id=e.user_id,
+                **e.envelope_attributes(),
             )
             for e in scenario.send
         ]
@@ -53,6 +54,10 @@ def expected(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", ALL_SCENARIOS)
 def test_example_on_moto_matches_its_scenario(name: str, soorma_moto, monkeypatch) -> None:
     scenario = Scenario.load(EXAMPLES / name)
+    for key, value in scenario.env.items():  # e.g. the scripted language model
+        monkeypatch.setenv(key, value)
+    for folder in scenario.agent_folders():  # importable, as a function's folder is on Lambda
+        monkeypatch.syspath_prepend(str(folder))
     harness = soorma_moto(scenario.agent_folders())
     sent, published = run(harness, scenario)
 
@@ -86,10 +91,17 @@ def test_example_on_moto_matches_its_scenario(name: str, soorma_moto, monkeypatc
 
 @pytest.mark.parametrize("name", ALL_SCENARIOS)
 def test_example_in_memory_with_state_tables_matches_its_scenario(
-    name: str, soorma_tables, soorma_bus
+    name: str, soorma_tables, soorma_bus, monkeypatch
 ) -> None:
+    from soorma.registry import sync_registry
+
     scenario = Scenario.load(EXAMPLES / name)
+    for key, value in scenario.env.items():
+        monkeypatch.setenv(key, value)
+    for folder in scenario.agent_folders():
+        monkeypatch.syspath_prepend(str(folder))
     bus = soorma_bus(scenario.agent_folders())
+    sync_registry(soorma_tables["registry"], [a.manifest() for a in bus.agents.values()])
     sent = send_events(bus, scenario)
     bus.run_until_idle()
 

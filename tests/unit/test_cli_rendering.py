@@ -351,3 +351,26 @@ def test_plan_events_show_the_plans_state_in_the_trace() -> None:
     assert plan_summary(_plan_event("plan.started", {})) == "plan 1a2b3c4d: started"
     other = EventEnvelope(source="soorma.a", type="order.placed", topic="business-facts", data={})
     assert plan_summary(other) is None
+
+
+def test_a_models_decision_shows_the_tool_tokens_repairs_and_reason() -> None:
+    from soorma_dev.rendering import plan_summary
+
+    decided = _plan_event(
+        "plan.decision",
+        {
+            "tool": "draft-requested",
+            "reason": "The research is in; now a draft.",
+            "input_tokens": 812,
+            "output_tokens": 40,
+            "repairs": 1,
+        },
+    )
+    assert plan_summary(decided) == (
+        'plan 1a2b3c4d: chose draft-requested, 812+40 tokens, 1 repair: "The research is in; '
+        'now a draft."'
+    )
+    silent = _plan_event(
+        "plan.decision", {"tool": "complete", "reason": "", "input_tokens": 9, "output_tokens": 2}
+    )
+    assert plan_summary(silent) == "plan 1a2b3c4d: chose complete, 9+2 tokens"

@@ -113,6 +113,15 @@ class BusClient:
         """The buffered events, encoded and measured (what the runtime flushes), in order."""
         return list(self._outbox)
 
+    def next_event_id(self, position: int | None = None) -> str:
+        """The id the event published at `position` (default: the next one) will have, while
+        handling an event: ids are derived from the agent, the handled event, the position and
+        the replay, so a redelivery publishes the same ids (`derived_event_id`)."""
+        if self.handled is None:
+            raise RuntimeError("event ids are derived only while handling an event")
+        at = len(self._outbox) if position is None else position
+        return derived_event_id(self.agent, self.handled.id, at, self._replay)
+
     def wire_events(self) -> list[dict[str, Any]]:
         """The buffered events in wire form (what is stored with the claim), in order."""
         return [event.wire for event in self._outbox]

@@ -9,7 +9,7 @@ by the names defined here; `docs/configuration.md` lists them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from soorma_common.delivery import METRICS_NAMESPACE
 from soorma_common.naming import TABLE_ROLES
@@ -38,6 +38,11 @@ REGISTRY_CACHE_SECONDS = "SOORMA_REGISTRY_CACHE_SECONDS"
 MEMORY_TTL_SECONDS = "SOORMA_MEMORY_TTL_SECONDS"
 #: How long the event log keeps an event, in seconds.
 EVENT_LOG_TTL_SECONDS = "SOORMA_EVENT_LOG_TTL_SECONDS"
+#: The Bedrock model (id, inference profile id or ARN) the agent calls: its manifest's first
+#: `llm_models` entry.
+LLM_MODEL_ID = "SOORMA_LLM_MODEL_ID"
+#: Which language-model provider the agent uses (`soorma.ai.providers.configured`).
+LLM_PROVIDER = "SOORMA_LLM_PROVIDER"
 #: Powertools' service name (the agent's name) and metrics namespace.
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -82,11 +87,13 @@ def function_environment(
     bus: str,
     tables: Mapping[str, str],
     extra: Mapping[str, str] | None = None,
+    llm_models: Sequence[str] = (),
 ) -> dict[str, str]:
     """The environment an agent's function is deployed with.
 
     `bus` and `tables` (role -> table name, one per `naming.TABLE_ROLES`) are names, or CDK
-    tokens standing for them; `extra` (the deployer's own variables) is added last and wins.
+    tokens standing for them; `llm_models` (the manifest's) sets `SOORMA_LLM_MODEL_ID` to the
+    first; `extra` (the deployer's own variables) is added last and wins.
     """
     missing = [role for role in TABLE_ROLES if role not in tables]
     if missing:
@@ -97,5 +104,6 @@ def function_environment(
         **{TABLE_VARIABLES[role]: tables[role] for role in TABLE_ROLES},
         POWERTOOLS_SERVICE_NAME: agent,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        **({LLM_MODEL_ID: llm_models[0]} if llm_models else {}),
         **(extra or {}),
     }

@@ -6,6 +6,7 @@ and printed as JSON, so that readers never import agent code.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +17,8 @@ from soorma_common.naming import check_agent_name, check_event_pattern, check_ev
 from soorma_common.topics import EventTopic
 
 MANIFEST_VERSION = 1
+#: A Bedrock model id, inference profile id or ARN (no wildcard: IAM is granted on exactly it).
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,2047}$")
 
 
 class AgentKind(StrEnum):
@@ -100,11 +103,29 @@ class AgentManifest(BaseModel):
         description="event types the agent may publish; None when it did not declare any",
     )
     handler: str = Field(default="handler.handler", description="the Lambda handler path")
+    llm_models: list[str] = Field(
+        default_factory=list,
+        description="Bedrock model ids, inference profile ids or ARNs the agent's function may "
+        "call (IAM is granted on these only); the first is its SOORMA_LLM_MODEL_ID",
+    )
 
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return check_agent_name(value)
+
+    @field_validator("llm_models")
+    @classmethod
+    def _valid_models(cls, value: list[str]) -> list[str]:
+        for model in value:
+            if not _MODEL_ID.match(model):
+                raise ValueError(
+                    f"{model[:80]!r} is not a Bedrock model id, inference profile id or ARN "
+                    "(letters, digits and . _ : / -, no wildcard: IAM is granted on exactly it)"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError(f"llm_models lists a model twice: {value}")
+        return value
 
     @field_validator("produced_event_names")
     @classmethod

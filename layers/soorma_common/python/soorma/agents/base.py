@@ -51,8 +51,19 @@ class Agent:
         # (topic, type, addressed to me, handler count) -> handler: dispatch once per type
         self._dispatch: dict[tuple[EventTopic, str, bool, int], HandlerSpec | None] = {}
         self._runtime: LambdaRuntime | None = None
+        #: Bedrock models the agent calls (`uses_models`): its IAM grant and SOORMA_LLM_MODEL_ID.
+        self.llm_models: list[str] = []
 
     # ---- declaring ------------------------------------------------------------------------
+
+    def uses_models(self, *model_ids: str) -> Agent:
+        """Declare the Bedrock models (ids, inference profile ids or ARNs) this agent calls: the
+        deployed function may invoke these and no other, and the first becomes its
+        `SOORMA_LLM_MODEL_ID` (what `BedrockConverseProvider()` and `EventSelector` call)."""
+        for model_id in model_ids:
+            if model_id not in self.llm_models:
+                self.llm_models.append(model_id)
+        return self
 
     def on_event(
         self,
@@ -130,6 +141,7 @@ class Agent:
                 e for e in self.events_produced or () if isinstance(e, EventDefinition)
             ],
             produced_event_names=None if produced is None else sorted(produced),
+            llm_models=list(self.llm_models),
         )
 
     def transitions_for(self, from_state: str, to_state: str) -> Iterable[TransitionHandler]:

@@ -1,11 +1,19 @@
-"""Token usage of each decision on `billing-events`, so a tenant's LLM spend can be summed."""
+"""Token usage of each decision on `billing-events`, so a tenant's LLM spend can be summed, and
+as CloudWatch metrics (EMF, `LlmInputTokens` / `LlmOutputTokens` by agent and model).
+
+The two count different things on purpose: the billing event is published with the handler's
+other events (exactly once per decision, whatever the redeliveries), while the metrics are
+emitted when the model answers, so a record whose handler failed after calling the model still
+shows the tokens it really spent."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from soorma.ai.providers import TokenUsage
 from soorma.context import PlatformContext
+from soorma_common.delivery import METRICS_NAMESPACE
 from soorma_common.topics import EventTopic
 
 #: The event type of a decision's token usage on `billing-events`.
@@ -34,6 +42,27 @@ def usage_data(
     }
 
 
+def count_tokens(agent: str, model_id: str, usage: TokenUsage) -> None:
+    """Emit a model call's tokens as EMF metrics (nothing while `POWERTOOLS_METRICS_DISABLED`)."""
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in {"1", "true", "yes"}:
+        return
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    dimensions = {"service": agent, "model_id": model_id}
+    for name, value in (
+        ("LlmInputTokens", usage.input_tokens),
+        ("LlmOutputTokens", usage.output_tokens),
+    ):
+        with single_metric(
+            name=name,
+            unit=MetricUnit.Count,
+            value=value,
+            namespace=METRICS_NAMESPACE,
+            default_dimensions=dimensions,
+        ):
+            pass
+
+
 def publish_usage(
     context: PlatformContext,
     *,
@@ -54,3 +83,4 @@ def publish_usage(
     )
     attributes = {"plan_id": plan_id} if plan_id else {}
     context.bus.publish(EventTopic.BILLING_EVENTS, USAGE_EVENT, data, **attributes)
+    count_tokens(context.agent.name, model_id, usage)

@@ -3,7 +3,8 @@
 ```python
 planner = ChoreographyPlanner(
     "research-planner",
-    model=BedrockConverseProvider(),       # or ScriptedProvider / RecordedProvider
+    model_id="us.anthropic.claude-sonnet-4-20250514-v1:0",   # IAM grant + SOORMA_LLM_MODEL_ID
+                                           # (model=ScriptedProvider(...) in tests)
     max_actions=8, token_budget=40_000,
     instructions="Research, draft, then validate before completing.",
     goals=["research.goal"],               # or @planner.on_goal("research.goal")
@@ -51,12 +52,12 @@ from soorma.ai.decisions import DEFAULT_MAX_REPAIRS
 from soorma.ai.event_toolkit import EventToolkit
 from soorma.ai.plan_store import ChoreographyState, ChoreographyStore
 from soorma.ai.providers import (
-    BedrockConverseProvider,
     LanguageModel,
     ToolResult,
     ToolResultTurn,
     Turn,
     UserTurn,
+    configured_model,
 )
 from soorma.context import PlatformContext
 from soorma.memory.table import MemoryTable
@@ -82,6 +83,7 @@ class ChoreographyPlanner(Planner):
         name: str,
         *,
         model: LanguageModel | None = None,
+        model_id: str | None = None,
         max_actions: int = 10,
         token_budget: int = 50_000,
         instructions: str = "",
@@ -109,6 +111,9 @@ class ChoreographyPlanner(Planner):
             events_produced=events_produced,
         )
         self._model = model
+        self._model_id = model_id
+        if model_id is not None:
+            self.uses_models(model_id)
         self.rails = Rails(
             max_actions=max_actions,
             token_budget=token_budget,
@@ -127,9 +132,11 @@ class ChoreographyPlanner(Planner):
 
     @property
     def model(self) -> LanguageModel:
-        """The language model (default: `BedrockConverseProvider()`, built on first use)."""
+        """The language model: `model`, else the configured one (`configured_model`: Bedrock with
+        `model_id` or `SOORMA_LLM_MODEL_ID` unless `SOORMA_LLM_PROVIDER` says otherwise), built
+        on first use."""
         if self._model is None:
-            self._model = BedrockConverseProvider()
+            self._model = configured_model(self._model_id)
         return self._model
 
     @property

@@ -1,11 +1,10 @@
 """One decision of a choreography plan, as one handler invocation (see `ChoreographyPlanner`).
 
-A step loads the plan's state, adds what arrived (the goal, a reply, the user's input) to the
-conversation, asks the model for one tool call among the discovered events and the control
-tools (checked, with bounded repairs), and commits the decision with its effects in one
-conditional UpdateItem (`ChoreographyStore.commit`). Only then are the effects published (on the
-handler's buffered bus). A step retried after its commit finds its own trigger in `last_step`
-and publishes the stored effects again without calling the model.
+A step loads the plan's state, adds what arrived (goal, reply, input) to the conversation, asks
+the model for one tool call among the discovered events and control tools (checked, with bounded
+repairs), and commits the decision with its effects in one conditional UpdateItem (`commit`);
+only then are the effects published (on the buffered bus). A step retried after its commit finds
+its trigger in `last_step` and publishes the stored effects again without calling the model.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from soorma.ai.billing import usage_data
+from soorma.ai.billing import USAGE_EVENT, count_tokens, usage_data
 from soorma.ai.control_tools import (
     COMPLETE,
     CONTROL_NAMES,
@@ -376,7 +375,8 @@ class ChoreographyStep:
             tenant_id=self.context.tenant_id,
             plan_id=state.plan_id,
         )
-        effects.publish(EventTopic.BILLING_EVENTS, "llm.tokens_used", data)
+        effects.publish(EventTopic.BILLING_EVENTS, USAGE_EVENT, data)
+        count_tokens(self.context.agent.name, model_id, usage)
 
     def _announce(self, effects: PlanEffects, decision: Deliberation[Any]) -> None:
         call = decision.call

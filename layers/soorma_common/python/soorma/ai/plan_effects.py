@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from soorma.bus import derived_event_id
 from soorma.context import PlatformContext
 from soorma.workflows.tasks import reply_to_parent
 from soorma_common.replies import failure_reply
@@ -37,10 +36,8 @@ class PlanEffects:
         self.items.append(
             {"kind": "request", "event": event_type, "data": data, "response": response_event}
         )
-        # The bus derives ids from the agent, the handled event, the position and the replay
-        # name (an EventBridge replay gets new ids); apply() checks the prediction.
-        replay = getattr(self.context.bus, "_replay", None)
-        return derived_event_id(self.context.agent.name, self.context.event.id, position, replay)
+        # apply() checks the prediction.
+        return self.context.bus.next_event_id(position)
 
     def reply(self, goal: dict[str, Any], data: Any, *, failed: bool = False) -> None:
         """The final reply to the goal's requester."""

@@ -34,12 +34,12 @@ from soorma.ai.decisions import (
 )
 from soorma.ai.event_toolkit import DiscoveredEvents, EventToolkit
 from soorma.ai.providers import (
-    BedrockConverseProvider,
     InferenceOptions,
     LanguageModel,
     ModelRequest,
     ModelResponse,
     UserTurn,
+    configured_model,
 )
 from soorma.bus import EventId
 from soorma.context import PlatformContext
@@ -84,8 +84,8 @@ class EventSelector:
     """Chooses one registered event for an input (see the module docstring).
 
     `topic`, `capabilities` and `pattern` narrow the offered events (`EventToolkit.
-    discover_actionable_events`); `model` defaults to `BedrockConverseProvider()` (the model of
-    `SOORMA_LLM_MODEL_ID`).
+    discover_actionable_events`); `model` defaults to `configured_model()` (Bedrock with the
+    model of `SOORMA_LLM_MODEL_ID`, unless `SOORMA_LLM_PROVIDER` names another provider).
     """
 
     def __init__(
@@ -103,7 +103,7 @@ class EventSelector:
     ) -> None:
         self.context = context
         self.topic = EventTopic.parse(topic)
-        self.model: LanguageModel = model or BedrockConverseProvider()
+        self.model: LanguageModel = model or configured_model()
         self.instructions = instructions
         self.capabilities = None if capabilities is None else list(capabilities)
         self.pattern = pattern

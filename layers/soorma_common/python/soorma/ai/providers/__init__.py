@@ -3,9 +3,13 @@
 - `BedrockConverseProvider`: Amazon Bedrock's Converse API (the default on AWS).
 - `ScriptedProvider`: deterministic answers from a list or a function (tests, local cloud).
 - `RecordedProvider` / `RecordingProvider`: replay / record Converse exchanges (offline runs).
+
+`configured_model()` picks one by configuration (`SOORMA_LLM_PROVIDER`): what the planner and
+the selector use when no model is passed.
 """
 
 from soorma.ai.providers.bedrock import MODEL_ID_VARIABLE, BedrockConverseProvider
+from soorma.ai.providers.configured import PROVIDER_VARIABLE, configured_model
 from soorma.ai.providers.conversation import (
     AssistantTurn,
     InferenceOptions,
@@ -31,6 +35,7 @@ from soorma.ai.providers.scripted import ScriptedProvider, estimate_tokens
 
 __all__ = [
     "MODEL_ID_VARIABLE",
+    "PROVIDER_VARIABLE",
     "STOP_REASONS",
     "AssistantTurn",
     "BedrockConverseProvider",
@@ -53,6 +58,7 @@ __all__ = [
     "ToolSpec",
     "Turn",
     "UserTurn",
+    "configured_model",
     "estimate_tokens",
     "request_fingerprint",
 ]

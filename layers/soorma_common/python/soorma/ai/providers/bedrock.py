@@ -18,9 +18,10 @@ from soorma.ai.providers.errors import (
     ModelRequestError,
     ModelUnavailableError,
 )
+from soorma_common.environment import LLM_MODEL_ID
 
 #: The environment variable that names the model (or inference profile) to call.
-MODEL_ID_VARIABLE: Final = "SOORMA_LLM_MODEL_ID"
+MODEL_ID_VARIABLE: Final = LLM_MODEL_ID
 
 #: Converse errors that a later try may not meet: the record fails and SQS redelivers it.
 TRANSIENT_CODES: Final[dict[str, str]] = {
