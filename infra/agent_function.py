@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bundling import function_code
+from infra.deadlines import RequestDeadlines
 from infra.nag import acknowledge
 from infra.permissions import (
     IDEMPOTENCY_ACTIONS,
@@ -80,6 +81,8 @@ class AgentFunctionProps:
     - `writes_event_log`: grant write on the events table (default: agents of
       `kind="platform"` only).
     - `environment`: extra environment variables.
+    - `deadlines`: `SoormaPlatform.deadlines`, so that `request(..., timeout=)` can set a
+      deadline (None: requests with a timeout are refused at run time).
     """
 
     manifest: AgentManifest
@@ -96,6 +99,7 @@ class AgentFunctionProps:
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     writes_event_log: bool | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
+    deadlines: RequestDeadlines | None = None
 
     def visibility_timeout(self) -> int:
         """The queues' visibility timeout, checked against the function timeout."""
@@ -228,12 +232,13 @@ class AgentFunction(Construct):
 
     def _environment(self) -> dict[str, str]:
         props = self.props
+        deadlines = props.deadlines.environment() if props.deadlines else {}
         return function_environment(
             stage=props.stage,
             agent=props.manifest.name,
             bus=props.bus.event_bus_name,
             tables={role: table.table_name for role, table in props.tables.items()},
-            extra=props.environment,
+            extra={**deadlines, **props.environment},
             llm_models=props.manifest.llm_models,
         )
 
@@ -266,6 +271,16 @@ class AgentFunction(Construct):
         statement = put_events_statement(props.manifest, props.bus.event_bus_arn)
         if statement is not None:
             self.role.add_to_principal_policy(statement)
+        if props.deadlines is not None:
+            for statement in props.deadlines.agent_statements():
+                self.role.add_to_principal_policy(statement)
+            acknowledge(
+                self.role.node.find_child("DefaultPolicy"),
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:"
+                f"<AWS::AccountId>:schedule/{props.deadlines.group_name}/soorma-timeout-*]",
+                "one schedule per request deadline, named by the request: only the stage's "
+                "group, only the soorma-timeout- prefix",
+            )
         for bedrock in bedrock_invoke_statements(props.manifest.llm_models):
             self.role.add_to_principal_policy(bedrock)
         self._acknowledge_profile_routing()

@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.bundling import ASSET_EXCLUDES
+from infra.deadlines import RequestDeadlines
 from infra.paths import LAYER_ROOT
 from infra.powertools import ARCHITECTURE, RUNTIME, PowertoolsLayerProps, powertools_layer
 from soorma_common import naming
@@ -53,7 +54,8 @@ class SoormaPlatform(Construct):
     (on-demand, PITR, TTL on `delivery.TTL_ATTRIBUTE`) and the layers every function uses.
 
     Attributes: `bus`, `archive`, `tables` (role -> table), `common_layer`, `powertools_layer`,
-    `layers` (both, in the order functions get them).
+    `layers` (both, in the order functions get them), `deadlines` (request deadlines: the
+    schedule group and the Scheduler role).
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: SoormaPlatformProps) -> None:
@@ -89,6 +91,7 @@ class SoormaPlatform(Construct):
         )
         self.powertools_layer = powertools_layer(self, "PowertoolsLayer", props.powertools)
         self.layers: list[lambda_.ILayerVersion] = [self.powertools_layer, self.common_layer]
+        self.deadlines = RequestDeadlines(self, "Deadlines", stage=stage, bus=self.bus)
 
     def _table(self, stage: str, spec: TableSpec, retain: bool) -> dynamodb.Table:
         table = dynamodb.Table(

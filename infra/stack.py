@@ -83,6 +83,7 @@ class AgentStack(NestedStack):
                 memory_mib=settings.memory_mib,
                 max_concurrency=settings.max_concurrency,
                 retain_queues=platform.props.retain_data,
+                deadlines=platform.deadlines,
             ),
         )
         self.alarms = agent_alarms(self, self.agent, alarm_actions)

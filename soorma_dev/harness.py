@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from soorma_common.delivery import MAX_RECEIVE_COUNT
@@ -133,6 +134,13 @@ class MotoHarness(OutsideSender):
         self._outcomes = OutcomeRecorder()
         self._handlings: list[Handling] = []
         self._tap = BusTap(self.platform.bus_name, self.sqs, self.events)
+
+    def fire_deadlines(self, now: datetime | None = None) -> int:
+        """Fire the request deadlines due at `now` (default: now; a later time skips ahead), as
+        EventBridge Scheduler would (moto stores schedules, never fires them)."""
+        from soorma_dev.deadline_pump import fire_due_schedules
+
+        return fire_due_schedules(self.session.client("scheduler"), self.events, now=now)
 
     def close(self) -> None:
         """Restore the environment variables the harness set, reset the SDK's cached settings

@@ -21,7 +21,7 @@ from soorma_common.delivery import (
     TTL_ATTRIBUTE,
     visibility_timeout_for,
 )
-from soorma_common.environment import function_environment
+from soorma_common.environment import DEADLINE_ROLE_ARN, EVENT_BUS_ARN, function_environment
 from soorma_common.manifest import AgentManifest
 from soorma_common.routing import rules_for
 from soorma_common.tables import TABLES
@@ -44,12 +44,20 @@ class Platform:
     bus_name: str
     tables: dict[str, str]
     agents: dict[str, AgentQueues]
+    #: The bus's ARN and the role Scheduler puts timeout replies with (request deadlines).
+    bus_arn: str = ""
+    deadline_role_arn: str = ""
 
     def environment(self, agent: str) -> dict[str, str]:
         """The environment an agent's function gets: `soorma_common.environment.
         function_environment`, as on Lambda."""
+        deadlines = {EVENT_BUS_ARN: self.bus_arn, DEADLINE_ROLE_ARN: self.deadline_role_arn}
         return function_environment(
-            stage=self.stage, agent=agent, bus=self.bus_name, tables=self.tables
+            stage=self.stage,
+            agent=agent,
+            bus=self.bus_name,
+            tables=self.tables,
+            extra={k: v for k, v in deadlines.items() if v},
         )
 
 
@@ -115,11 +123,20 @@ def provision(
     bus = naming.bus_name(stage)
     with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
         events.create_event_bus(Name=bus)
+    bus_arn = str(events.describe_event_bus(Name=bus)["Arn"])
+    account = bus_arn.split(":")[4]
     tables = {role: naming.table_name(stage, role) for role in naming.TABLE_ROLES}
     for role, name in tables.items():
         create_table(dynamodb, name, role)
 
-    platform = Platform(stage=stage, bus_name=bus, tables=tables, agents={})
+    platform = Platform(
+        stage=stage,
+        bus_name=bus,
+        tables=tables,
+        agents={},
+        bus_arn=bus_arn,
+        deadline_role_arn=f"arn:aws:iam::{account}:role/{naming.deadline_role_name(stage)}",
+    )
     for manifest in manifests:
         platform.agents[manifest.name] = _provision_agent(
             manifest, stage, bus, events, sqs, visibility_timeout_seconds

@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from soorma.config import Settings
+from soorma.deadlines import InMemoryDeadlines
 from soorma.publishing import EventBridgePublisher, encode_event
 from soorma.requests import InMemoryPendingRequests, sent_requests
 from soorma.runtime import LambdaRuntime
@@ -95,6 +97,9 @@ class InMemoryBus(OutsideSender):
         #: Every request sent on the bus (by agents, or by `send` with `reply_to`), checked
         #: against each reply as the runtime does on AWS: a forged reply is dead-lettered.
         self.pending_requests = InMemoryPendingRequests()
+        #: Request deadlines set by agents (`request(..., timeout=)`); `fire_deadlines` puts the
+        #: timeout replies that are due.
+        self.deadlines = InMemoryDeadlines()
 
         # No backoff between PutEvents retries: the bus answers at once.
         self._conf = Settings.from_env(
@@ -112,6 +117,7 @@ class InMemoryBus(OutsideSender):
                 self._dead_letter,
                 InMemoryClaimStore() if idempotency else None,
                 self.pending_requests,
+                self.deadlines,
             )
             agent.use_runtime(
                 LambdaRuntime(
@@ -147,6 +153,13 @@ class InMemoryBus(OutsideSender):
         EventBridgePublisher(self.bus_name, sink=self.eventbridge, backoff_seconds=0).put(
             [encode_event(envelope.to_wire(), limit) for envelope in envelopes]
         )
+
+    def fire_deadlines(self, now: datetime | None = None) -> int:
+        """Put the timeout replies due at `now` (default: now; pass a later time to skip ahead)
+        as EventBridge Scheduler would; returns how many."""
+        due = self.deadlines.due(now or datetime.now(UTC))
+        self.put(*(EventEnvelope.from_wire(reply) for reply in due))
+        return len(due)
 
     def fail_next_entries(self, count: int) -> None:
         """Make PutEvents report the next `count` entries as failed (`InternalFailure`)."""

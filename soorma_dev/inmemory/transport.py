@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from soorma.deadlines import Deadlines
 from soorma.publishing import PutEventsEntry
 from soorma.requests import PendingRequests
 from soorma.runtime.transport import ClaimKeeper, SqsRecord
@@ -24,12 +25,15 @@ class InMemoryTransport:
         dead_letters: DeadLetterSink,
         claims: ClaimKeeper | None,
         pending_requests: PendingRequests | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self.eventbridge = eventbridge
         self._dead_letters = dead_letters
         self._claims = claims
         #: The requests agents sent, checked against each reply (`soorma.requests`).
         self.pending_requests = pending_requests
+        #: Request deadlines, fired by the bus when told (`InMemoryBus.fire_deadlines`).
+        self.deadlines = deadlines
 
     @property
     def claims(self) -> ClaimKeeper | None:

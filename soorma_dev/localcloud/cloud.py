@@ -14,6 +14,7 @@ import soorma_dev
 from soorma_common.delivery import DEFAULT_FUNCTION_TIMEOUT_SECONDS, visibility_timeout_for
 from soorma_common.manifest import AgentKind, AgentManifest
 from soorma_common.naming import function_name
+from soorma_dev.deadline_pump import SchedulePump
 from soorma_dev.localcloud.activity import ActivityLog, now_iso
 from soorma_dev.localcloud.operations import CloudOperations
 from soorma_dev.localcloud.server import MotoServer
@@ -102,6 +103,8 @@ class LocalCloud(CloudOperations):
         self.concurrency = max(1, concurrency)
         self.workers: list[WorkerProcess] = []
         self.watcher: DeadLetterWatcher | None = None
+        #: Fires request deadlines (moto stores schedules, never fires them).
+        self.schedules: SchedulePump | None = None
         self.restart_workers = restart_workers
         self.reload_code = reload_code
         self.report_worker = report_worker
@@ -158,6 +161,10 @@ class LocalCloud(CloudOperations):
                 self.supervisor.start()
             self.watcher = DeadLetterWatcher(self.dead_letter_queues(), activity)
             self.watcher.start()
+            self.schedules = SchedulePump(
+                self.client("scheduler"), self.client("events"), time_scale=self.time_scale
+            )
+            self.schedules.start()
             write_state(
                 self.state_dir,
                 CloudState(
@@ -221,6 +228,8 @@ class LocalCloud(CloudOperations):
             self.supervisor.stop()
         if self.watcher:
             self.watcher.stop()
+        if self.schedules:
+            self.schedules.stop()
         for worker in self.workers:
             worker.request_stop()
         for worker in self.workers:

@@ -307,7 +307,9 @@ def test_function_settings_and_environment(app: Synthesized) -> None:
     spelled = function_environment(
         stage=STAGE, agent=ORDER, bus="bus", tables={r: r for r in naming.TABLE_ROLES}
     )
-    assert set(env) == set(spelled)
+    deadlines = {"SOORMA_EVENT_BUS_ARN", "SOORMA_DEADLINE_ROLE_ARN", "SOORMA_SCHEDULE_GROUP"}
+    assert set(env) == set(spelled) | deadlines  # request deadlines: the stack's Scheduler role
+    assert env["SOORMA_SCHEDULE_GROUP"] == f"soorma-{STAGE}"
 
 
 def test_every_put_events_statement_is_conditioned_on_the_agents_source(app: Synthesized) -> None:
@@ -316,8 +318,11 @@ def test_every_put_events_statement_is_conditioned_on_the_agents_source(app: Syn
         for statement in statements(template):
             if not any(a in ("events:PutEvents", "events:*", "*") for a in actions_of(statement)):
                 continue
-            checked += 1
             condition = statement["Condition"]["StringEquals"]
+            if statement.get("Sid") == "PutTimeoutRepliesAsThePlatform":  # Scheduler's role
+                assert condition == {"events:source": "soorma.platform"}
+                continue
+            checked += 1
             assert condition["events:source"] == naming.event_source(ORDER)
             assert sorted(condition["events:detail-type"]) == [
                 naming.LOOP_DETECTED_EVENT,  # the runtime's own notice, for every agent
@@ -517,6 +522,14 @@ def test_cdk_nag_acknowledgments_are_exactly_these(app: Synthesized) -> None:
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:"
         f"<AWS::AccountId>:table/{naming.table_name(STAGE, 'memory')}/index/*]"
     )
+    deadlines = (
+        "one schedule per request deadline, named by the request: only the stage's group, only "
+        "the soorma-timeout- prefix"
+    )
+    deadline_rule = (
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:"
+        f"<AWS::AccountId>:schedule/soorma-{STAGE}/soorma-timeout-*]"
+    )
     expected = []
     for agent in (ORDER, LOG):
         base = f"soorma-{STAGE}/{naming.logical_id(agent, 'agent')}/Agent"
@@ -524,6 +537,7 @@ def test_cdk_nag_acknowledgments_are_exactly_these(app: Synthesized) -> None:
             Acknowledgment("AwsSolutions-L1", f"{base}/Function", runtime),
             Acknowledgment("AwsSolutions-IAM5[Resource::*]", f"{base}/Role/DefaultPolicy", xray),
             Acknowledgment(index_rule, f"{base}/Role/DefaultPolicy", memory_indexes),
+            Acknowledgment(deadline_rule, f"{base}/Role/DefaultPolicy", deadlines),
         ]
     expected.append(
         Acknowledgment("AwsSolutions-L1", f"soorma-{STAGE}/RegistrySync/Function", runtime)

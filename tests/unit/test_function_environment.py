@@ -29,6 +29,9 @@ CHANGED = {
     environment.REGISTRY_CACHE_SECONDS: "5",
     environment.MEMORY_TTL_SECONDS: "11",
     environment.EVENT_LOG_TTL_SECONDS: "13",
+    environment.EVENT_BUS_ARN: "arn:aws:events:us-east-1:123456789012:event-bus/a-bus",
+    environment.DEADLINE_ROLE_ARN: "arn:aws:iam::123456789012:role/soorma-other-deadlines",
+    environment.SCHEDULE_GROUP: "soorma-other",
 }
 
 

@@ -14,10 +14,12 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from soorma.config import settings
+from soorma.deadlines import check_deadline, deadline_after
 from soorma.outbox import MAX_STORED_OUTBOX_BYTES, stored_event_size, stored_size
 from soorma.publishing import OutgoingEvent, encode_event
 from soorma_common.envelope import EXTENSION_WIRE_NAMES, EventEnvelope, wire_of
 from soorma_common.errors import (
+    DeadlinesNotConfiguredError,
     InvalidEnvelopeError,
     OutboxNotStorableError,
     SoormaError,
@@ -90,8 +92,11 @@ class BusClient:
         validate_payload: PayloadValidator | None = None,
         max_event_bytes: int | None = None,
         reply_topics: frozenset[EventTopic] | None = None,
+        timeouts: bool = False,
     ) -> None:
         self.agent = agent
+        #: Whether `request(..., timeout=)` can set a deadline (the runtime has a scheduler).
+        self.timeouts = timeouts
         #: The topics the agent's result handlers listen on (`request` refuses a response topic
         #: outside them); None: not known, nothing is checked.
         self.reply_topics = reply_topics
@@ -147,6 +152,8 @@ class BusClient:
         here, so that the handler fails before anything is stored.
         """
         try:
+            if "deadline" in attributes:
+                check_deadline(attributes["deadline"])
             return self._publish(
                 topic, event_type, data, correlation_id, response_event, response_topic, attributes
             )
@@ -244,10 +251,15 @@ class BusClient:
         *,
         correlation_id: str | None = None,
         response_topic: EventTopic | str | None = None,
+        timeout: float | None = None,
         **attributes: Any,
     ) -> EventId:
         """Ask for work on `action-requests`; the reply comes back as `response_event`, to us,
         on `response_topic` (default `action-results`, where `on_result` listens).
+
+        With `timeout` (seconds), when no reply has come by then the result handler gets the
+        timeout reply instead (`{"success": false, "error": "timeout"}` from `soorma.platform`),
+        and a reply after it is not delivered: exactly one of the two is (`soorma.deadlines`).
 
         A `response_topic` given explicitly must be one where this agent has a result handler
         (inside the runtime), else `UnreachableReplyError` (permanent): the reply would be lost.
@@ -269,6 +281,15 @@ class BusClient:
                     "@agent.on_result(...) listens"
                 )
         attributes.setdefault("reply_to", self.agent)
+        if timeout is not None:
+            if not self.timeouts:
+                raise DeadlinesNotConfiguredError(
+                    f"request({event_type!r}, timeout=...): deadlines need a handler deployed by "
+                    "the stack (its Scheduler role, SOORMA_DEADLINE_ROLE_ARN) or a test harness; "
+                    "outside handlers, wait for the reply with EventPublisher instead"
+                )
+            most = settings().idempotency_ttl_seconds  # the pending request's lifetime
+            attributes["deadline"] = deadline_after(timeout, most=most)
         return self.publish(
             EventTopic.ACTION_REQUESTS,
             event_type,

@@ -67,6 +67,9 @@ class Settings:
     event_log_ttl_seconds: int
     registry_cache_seconds: float = 60.0
     max_hops: int = DEFAULT_MAX_HOPS
+    event_bus_arn: str | None = None
+    deadline_role_arn: str | None = None
+    schedule_group: str = "default"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -94,6 +97,9 @@ class Settings:
             ),
             registry_cache_seconds=max(0.0, float(env.get(variables.REGISTRY_CACHE_SECONDS, "60"))),
             max_hops=max(1, int(env.get(variables.MAX_HOPS, str(DEFAULT_MAX_HOPS)))),
+            event_bus_arn=env.get(variables.EVENT_BUS_ARN) or None,
+            deadline_role_arn=env.get(variables.DEADLINE_ROLE_ARN) or None,
+            schedule_group=env.get(variables.SCHEDULE_GROUP) or "default",
         )
 
 

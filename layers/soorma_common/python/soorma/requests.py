@@ -9,8 +9,8 @@ requests when it flushes them, and `EventPublisher` (a caller outside Lambda pub
 `soorma.<agent>`) when it publishes them, *before* PutEvents (a reply can never arrive before
 its record), with a conditional put that never overwrites an item (a re-flush of stored events
 writes nothing new). A reply is checked with one consistent `GetItem`. Request timeouts (issue
-15) reuse the item: the reply and the timeout each try one conditional `UpdateItem` `status =
-PENDING -> ANSWERED | TIMED_OUT`; the one that succeeds is delivered.
+15) reuse the item (`soorma.deadlines`): the reply and the timeout each try one conditional
+`UpdateItem` `status = PENDING -> ANSWERED | TIMED_OUT`; the one that succeeds is delivered.
 
 **Who may reply** (requests are addressed by event type, not by agent): a reply to request R
 of agent A is accepted by A only if
@@ -53,6 +53,8 @@ class SentRequest:
     response_event: str | None
     response_topic: str
     correlation_id: str
+    #: When the timeout reply is due (`soorma.deadlines`), or None: no deadline.
+    deadline: str | None = None
 
 
 def sent_requests(agent: str, wires: Iterable[Mapping[str, Any]]) -> list[SentRequest]:
@@ -70,6 +72,7 @@ def sent_requests(agent: str, wires: Iterable[Mapping[str, Any]]) -> list[SentRe
                     str(response_event) if response_event else None,
                     str(wire.get("responsetopic") or "action-results"),
                     str(wire.get("correlationid") or wire["id"]),
+                    str(wire["deadline"]) if wire.get("deadline") else None,
                 )
             )
     return found
@@ -85,6 +88,11 @@ class PendingRequests(Protocol):
 
     def find(self, requester: str, request_id: str) -> SentRequest | None:
         """The request `request_id` that `requester` sent, or None."""
+        ...
+
+    def decide(self, request: SentRequest, reply: EventEnvelope) -> bool:
+        """Whether `reply` is the one answer of `request` delivered (its reply or its timeout):
+        the first to decide wins; the same reply asking again (a redelivery) still wins."""
         ...
 
 
@@ -134,7 +142,28 @@ class DynamoDBPendingRequests:
             item["response_event"]["S"] if "response_event" in item else None,
             item["response_topic"]["S"],
             item["correlation_id"]["S"],
+            item["deadline"]["S"] if "deadline" in item else None,
         )
+
+    def decide(self, request: SentRequest, reply: EventEnvelope) -> bool:
+        """One conditional `UpdateItem`: `PENDING -> ANSWERED | TIMED_OUT`, `decided_by` = the
+        reply's id (a redelivery of the winner passes the condition again)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"id": {"S": pending_request_key(request.requester, request.request_id)}},
+                UpdateExpression="SET #status = :outcome, decided_by = :reply",
+                ConditionExpression="#status = :pending OR decided_by = :reply",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":outcome": {"S": _outcome(reply)},
+                    ":reply": {"S": reply.id},
+                    ":pending": {"S": PENDING},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
 
 class InMemoryPendingRequests:
@@ -142,6 +171,7 @@ class InMemoryPendingRequests:
 
     def __init__(self) -> None:
         self.requests: dict[tuple[str, str], SentRequest] = {}
+        self.decided: dict[tuple[str, str], str] = {}
 
     def record(self, requests: Sequence[SentRequest]) -> None:
         """Keep the requests not kept yet."""
@@ -151,6 +181,11 @@ class InMemoryPendingRequests:
     def find(self, requester: str, request_id: str) -> SentRequest | None:
         """The request, or None."""
         return self.requests.get((requester, request_id))
+
+    def decide(self, request: SentRequest, reply: EventEnvelope) -> bool:
+        """The first reply (or timeout) to decide wins."""
+        winner = self.decided.setdefault((request.requester, request.request_id), reply.id)
+        return winner == reply.id
 
 
 def check_reply(
@@ -193,4 +228,10 @@ def _item(request: SentRequest, now: int, expires_at: int) -> dict[str, Any]:
     }
     if request.response_event is not None:
         item["response_event"] = {"S": request.response_event}
+    if request.deadline is not None:
+        item["deadline"] = {"S": request.deadline}
     return item
+
+
+def _outcome(reply: EventEnvelope) -> str:
+    return "TIMED_OUT" if reply.source == PLATFORM_SOURCE else "ANSWERED"

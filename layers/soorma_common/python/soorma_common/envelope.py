@@ -4,10 +4,9 @@ In Python the extension attributes are snake_case (`correlation_id`); on the wir
 CloudEvents naming rule, lowercase letters and digits only (`correlationid`). `to_wire()` and
 `from_wire()` are the only serialization; `docs/wire-format.md` documents it for other languages.
 
-Every attribute follows CloudEvents 1.0.2 (`soorma_common.attributes`). Whatever the envelope
-refuses, at construction or on the wire, it refuses as `InvalidEnvelopeError` (permanent) naming
-the attribute: an unknown keyword (a typo such as `sesion_id=`) is refused naming the allowed
-ones, while an unknown extension read from the wire is kept if its name and value are valid.
+Attributes follow CloudEvents 1.0.2 (`soorma_common.attributes`); whatever the envelope refuses
+is an `InvalidEnvelopeError` (permanent) naming the attribute: an unknown keyword (`sesion_id=`)
+names the allowed ones; an unknown extension read from the wire is kept if it is valid.
 """
 
 from __future__ import annotations
@@ -65,6 +64,7 @@ EXTENSION_WIRE_NAMES: dict[str, str] = {
     "payload_schema_name": "payloadschemaname",
     "response_schema_name": "responseschemaname",
     "hop_count": "hopcount",
+    "deadline": "deadline",
 }
 
 HopCount = Annotated[int, Field(strict=True, ge=0, lt=2**31)]  # causation depth, see soorma.bus
@@ -128,6 +128,7 @@ class EventEnvelope(BaseModel):
     payload_schema_name: CloudEventsString | None = _extension("payloadschemaname")
     response_schema_name: CloudEventsString | None = _extension("responseschemaname")
     hop_count: HopCount | None = _extension("hopcount")
+    deadline: CloudEventsString | None = _extension("deadline")  # a request's, RFC 3339 UTC
 
     def __init__(self, **attributes: Any) -> None:
         unknown = attributes.keys() - _KEYWORDS
@@ -185,9 +186,8 @@ class EventEnvelope(BaseModel):
 
         On the wire `id`, `source`, `specversion`, `type` and `topic` are required (nothing that
         identifies an event may be invented by a receiver, or a redelivery would look new); an
-        absent `correlationid` means the event starts a workflow, so it defaults to the `id`.
-        A `null` attribute is an absent one (the JSON format's rule); `data_base64` is decoded
-        into `bytes` data.
+        absent `correlationid` means the event starts a workflow, so it defaults to the `id`. A
+        `null` attribute is an absent one (the JSON format's rule); `data_base64` becomes bytes.
         """
         if not isinstance(wire, dict):
             raise InvalidEnvelopeError(

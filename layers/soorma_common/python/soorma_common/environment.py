@@ -38,6 +38,11 @@ REGISTRY_CACHE_SECONDS = "SOORMA_REGISTRY_CACHE_SECONDS"
 MEMORY_TTL_SECONDS = "SOORMA_MEMORY_TTL_SECONDS"
 #: How long the event log keeps an event, in seconds.
 EVENT_LOG_TTL_SECONDS = "SOORMA_EVENT_LOG_TTL_SECONDS"
+#: Request deadlines (`soorma.deadlines`): the bus's ARN, the role EventBridge Scheduler puts
+#: the timeout replies with, and the schedule group.
+EVENT_BUS_ARN = "SOORMA_EVENT_BUS_ARN"
+DEADLINE_ROLE_ARN = "SOORMA_DEADLINE_ROLE_ARN"
+SCHEDULE_GROUP = "SOORMA_SCHEDULE_GROUP"
 #: The Bedrock model (id, inference profile id or ARN) the agent calls: its manifest's first
 #: `llm_models` entry.
 LLM_MODEL_ID = "SOORMA_LLM_MODEL_ID"
@@ -77,6 +82,9 @@ SETTINGS_VARIABLES: tuple[str, ...] = (
     REGISTRY_CACHE_SECONDS,
     MEMORY_TTL_SECONDS,
     EVENT_LOG_TTL_SECONDS,
+    EVENT_BUS_ARN,
+    DEADLINE_ROLE_ARN,
+    SCHEDULE_GROUP,
 )
 
 

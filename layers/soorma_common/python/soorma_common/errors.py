@@ -130,3 +130,7 @@ class ForgedReplyError(PermanentError):
 
 class UnreachableReplyError(PermanentError, ValueError):
     """A request whose reply would go where its requester has no result handler listening."""
+
+
+class DeadlinesNotConfiguredError(PermanentError):
+    """`request(..., timeout=)` where no deadline can be set (no Scheduler role configured)."""

@@ -215,3 +215,8 @@ def logical_id(*parts: str) -> str:
     `OrderProcessorActionRequests`."""
     words = re.split(r"[^A-Za-z0-9]+", "-".join(parts))
     return "".join(w[:1].upper() + w[1:] for w in words if w)
+
+
+def deadline_role_name(stage: str) -> str:
+    """The role EventBridge Scheduler assumes to put a stage's timeout replies on its bus."""
+    return f"soorma-{check_stage(stage)}-deadlines"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from soorma.config import Settings, settings
+from soorma.deadlines import Deadlines, SchedulerDeadlines
 from soorma.publishing import EventBridgeSink
 from soorma.requests import DynamoDBPendingRequests, PendingRequests
 from soorma.runtime.claims import ClaimStore
@@ -31,6 +32,16 @@ class AwsTransport(EventBridgeSink):
         self.pending_requests: PendingRequests | None = (
             DynamoDBPendingRequests(table, ttl_seconds=conf.idempotency_ttl_seconds)
             if table
+            else None
+        )
+        #: Request deadlines as Scheduler schedules, or None when the stack gave no role for them.
+        self.deadlines: Deadlines | None = (
+            SchedulerDeadlines(
+                bus_arn=conf.event_bus_arn,
+                role_arn=conf.deadline_role_arn,
+                group=conf.schedule_group,
+            )
+            if conf.event_bus_arn and conf.deadline_role_arn and self.pending_requests
             else None
         )
 

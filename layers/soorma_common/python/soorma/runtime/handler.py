@@ -21,6 +21,7 @@ from soorma.agent_spec import AgentSpec, HandlerSpec
 from soorma.bus import BusClient, PayloadValidator
 from soorma.config import Settings, settings
 from soorma.context import PlatformContext
+from soorma.deadlines import Deadlines, requests_with_deadlines
 from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER, handling
 from soorma.outbox import StoredEvents, check_owned, restore, store
 from soorma.publishing import EventBridgePublisher, OutgoingEvent
@@ -28,7 +29,7 @@ from soorma.registry.validation import validator_for_agent
 from soorma.requests import PendingRequests, check_reply, sent_requests
 from soorma.runtime.aws_transport import AwsTransport
 from soorma.runtime.claims import claim_key, refuse_if_claim_expired
-from soorma.runtime.loops import loop_error, loop_notice
+from soorma.runtime.loops import late_reply, loop_error, loop_notice
 from soorma.runtime.outcomes import HandledRecord, Outcome, OutcomeObserver, RecordOutcome
 from soorma.runtime.records import DeliveredEvent, parse_record
 from soorma.runtime.telemetry import RuntimeTelemetry
@@ -66,6 +67,7 @@ class LambdaRuntime:
         self.pending_requests: PendingRequests | None = getattr(
             self.transport, "pending_requests", None
         )
+        self.deadlines: Deadlines | None = getattr(self.transport, "deadlines", None)
         self.publisher = EventBridgePublisher(
             self.settings.event_bus,
             sink=self.transport,
@@ -215,10 +217,12 @@ class LambdaRuntime:
     def _record_requests(self, groups: Any) -> None:
         """Keep the requests about to be put (before PutEvents: a reply never outruns them)."""
         if self.pending_requests is not None:
-            wires = (event.wire for group in groups for event in group)
+            wires = [event.wire for group in groups for event in group]
             requests = sent_requests(self.agent.name, wires)
             if requests:
                 self.pending_requests.record(requests)
+                if self.deadlines is not None:  # after the record: a timeout always finds it
+                    self.deadlines.schedule(requests_with_deadlines(wires))
 
     def _dead_letter(self, record: SqsRecord, error: PermanentError, event_type: str) -> None:
         self.telemetry.logger.error(
@@ -257,7 +261,11 @@ class LambdaRuntime:
                 f"{envelope.topic.value}; subscribe with @on_event or fix the rule"
             )
         if spec.subscription.replies and self.pending_requests is not None:
-            check_reply(envelope, self.agent.name, self.agent.source, self.pending_requests)
+            pending = self.pending_requests
+            request = check_reply(envelope, self.agent.name, self.agent.source, pending)
+            if request.deadline is not None and not pending.decide(request, envelope):
+                late_reply(self.telemetry, envelope)  # the timeout (or the reply) came first
+                return []
         if self.validate_payload is not None and not is_failure_reply(envelope.data, envelope):
             self.validate_payload(envelope.type, envelope.data)
         if self.claims is None:
@@ -298,6 +306,7 @@ class LambdaRuntime:
             validate_payload=self.validate_payload,
             max_event_bytes=self.settings.max_event_bytes,
             reply_topics=self._reply_topics,
+            timeouts=self.deadlines is not None,
         )
         context = PlatformContext(
             self.agent, envelope, bus, lambda_context, logger=self.telemetry.logger

@@ -132,7 +132,7 @@ def delegate(
     wanted = [Delegation.of(d) for d in delegations]
     if not wanted:
         raise ValueError("delegate needs at least one sub-request")
-    attributes = {} if plan_id is None else {"plan_id": plan_id}
+    attributes: dict[str, Any] = {} if plan_id is None else {"plan_id": plan_id}
     requests: dict[str, Delegation] = {}
     for d in wanted:
         requests[str(bus.request(d.event_type, d.data, d.response_event, **attributes))] = d

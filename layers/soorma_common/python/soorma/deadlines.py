@@ -1,0 +1,170 @@
+"""Request deadlines: a one-time EventBridge Scheduler schedule per request sent with `timeout=`.
+
+`bus.request(..., timeout=30)` writes the request's `deadline` (an RFC 3339 UTC time) on the
+wire. When the runtime flushes the request it records it (`soorma.requests`) and creates a
+schedule `at(<deadline>)` whose target puts the *timeout reply* on the bus: the request's
+`response_event`, from `soorma.platform`, addressed to the requester (`replyto`), caused by the
+request, with data `{"success": false, "error": "timeout"}`. The schedule deletes itself after
+it fires (`ActionAfterCompletion: DELETE`).
+
+The reply and the timeout race; one conditional write on the pending request decides which is
+delivered (`PendingRequests.decide`), so the requester's result handler sees exactly one of
+them, whatever the order or the timing. The loser is acknowledged and logged, never delivered.
+A schedule is not deleted when the reply wins: the timeout it puts is refused by that write
+(one Scheduler invocation, $1 per million, instead of a DeleteSchedule call per reply).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from soorma.requests import PLATFORM_SOURCE as TIMEOUT_SOURCE
+from soorma_common.errors import InvalidEnvelopeError
+from soorma_common.replies import failure_reply
+
+#: The error of a timeout reply.
+TIMEOUT_ERROR = "timeout"
+#: How the wire writes a deadline (Scheduler's `at()` takes it without the `Z`).
+DEADLINE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_NAMESPACE = uuid.UUID("0d5c1f44-5e0b-4f0a-9a3c-2f6c5b1d7e21")
+
+
+def deadline_after(timeout: float, *, now: datetime | None = None, most: float) -> str:
+    """The deadline `timeout` seconds from now, as the wire carries it (`...Z`, whole seconds:
+    Scheduler's `at()` has one-second resolution). `InvalidEnvelopeError` outside (0, most]."""
+    if not isinstance(timeout, int | float) or not 0 < timeout <= most:
+        raise InvalidEnvelopeError(
+            f"timeout must be more than 0 and at most {most:g} seconds (the pending request's "
+            f"lifetime), got {timeout!r}"
+        )
+    at = (now or datetime.now(UTC)) + timedelta(seconds=timeout)
+    rounded = at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0)
+    return rounded.strftime(DEADLINE_FORMAT)
+
+
+def check_deadline(value: Any) -> str:
+    """`value` if it is a deadline as the wire carries it (`YYYY-MM-DDTHH:MM:SSZ`), else
+    `InvalidEnvelopeError` (set deadlines with `request(..., timeout=)`)."""
+    try:
+        datetime.strptime(value, DEADLINE_FORMAT)
+    except (TypeError, ValueError):
+        raise InvalidEnvelopeError(
+            f"deadline {str(value)[:60]!r} is not a UTC time like 2026-12-03T07:30:00Z: give "
+            "request(..., timeout=seconds) instead"
+        ) from None
+    return str(value)
+
+
+def timeout_reply(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The timeout reply to a request (wire form of both): its id is derived from the request,
+    so however often it is put, it is one event."""
+    request_id = str(request["id"])
+    requester = str(request["replyto"])
+    wire: dict[str, Any] = {
+        "id": str(uuid.uuid5(_NAMESPACE, f"{requester}:{request_id}")),
+        "source": TIMEOUT_SOURCE,
+        "specversion": "1.0",
+        "type": request["responseevent"],
+        "time": request["deadline"],
+        "datacontenttype": "application/json",
+        "data": failure_reply(TIMEOUT_ERROR),
+        "topic": request.get("responsetopic") or "action-results",
+        "correlationid": request.get("correlationid") or request_id,
+        "causationid": request_id,
+        "replyto": requester,
+        "hopcount": int(request.get("hopcount") or 0) + 1,
+    }
+    for name in ("tenantid", "userid", "sessionid", "planid", "traceid"):
+        if request.get(name):
+            wire[name] = request[name]
+    return wire
+
+
+def schedule_name(requester: str, request_id: str) -> str:
+    """A schedule's name: unique per request, within Scheduler's 64 characters."""
+    digest = hashlib.sha256(f"{requester}:{request_id}".encode()).hexdigest()[:40]
+    return f"soorma-timeout-{digest}"
+
+
+def requests_with_deadlines(wires: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The requests (with `replyto` and `responseevent`) among outgoing events that carry a
+    deadline."""
+    return [w for w in wires if w.get("deadline") and w.get("replyto") and w.get("responseevent")]
+
+
+class Deadlines(Protocol):
+    """Where deadlines are set (one schedule per request; setting one twice is harmless)."""
+
+    def schedule(self, requests: Iterable[Mapping[str, Any]]) -> None:
+        """Set the deadline of each request (wire form)."""
+        ...
+
+
+class SchedulerDeadlines:
+    """Deadlines as EventBridge Scheduler one-time schedules putting the timeout on the bus."""
+
+    def __init__(
+        self, *, bus_arn: str, role_arn: str, group: str = "default", client: Any = None
+    ) -> None:
+        self.bus_arn = bus_arn
+        self.role_arn = role_arn
+        self.group = group
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        """The boto3 `scheduler` client (default: the process's)."""
+        if self._client is None:
+            from soorma import clients
+
+            self._client = clients.client("scheduler")
+        return self._client
+
+    def schedule(self, requests: Iterable[Mapping[str, Any]]) -> None:
+        """One `CreateSchedule` per request; an existing one (a re-flush) is left as it is."""
+        for request in requests:
+            reply = timeout_reply(request)
+            try:
+                self.client.create_schedule(
+                    Name=schedule_name(reply["replyto"], reply["causationid"]),
+                    GroupName=self.group,
+                    ScheduleExpression=f"at({request['deadline'][:-1]})",
+                    ScheduleExpressionTimezone="UTC",
+                    FlexibleTimeWindow={"Mode": "OFF"},
+                    ActionAfterCompletion="DELETE",
+                    Target={
+                        "Arn": self.bus_arn,
+                        "RoleArn": self.role_arn,
+                        "EventBridgeParameters": {
+                            "DetailType": reply["type"],
+                            "Source": TIMEOUT_SOURCE,
+                        },
+                        "Input": json.dumps(reply, separators=(",", ":")),
+                    },
+                )
+            except self.client.exceptions.ConflictException:
+                continue
+
+
+class InMemoryDeadlines:
+    """Deadlines kept in a list (the in-memory bus fires them when told to)."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def schedule(self, requests: Iterable[Mapping[str, Any]]) -> None:
+        """Keep each request's timeout reply with its deadline."""
+        for request in requests:
+            reply = timeout_reply(request)
+            self.pending.setdefault(reply["id"], (str(request["deadline"]), reply))
+
+    def due(self, now: datetime) -> list[dict[str, Any]]:
+        """The timeout replies due at `now`, removed from the pending ones."""
+        stamp = now.astimezone(UTC).strftime(DEADLINE_FORMAT)
+        fired = [key for key, (deadline, _) in self.pending.items() if deadline <= stamp]
+        return [self.pending.pop(key)[1] for key in fired]

@@ -1,0 +1,188 @@
+"""Request deadlines (issue 15): `bus.request(..., timeout=)` gives the requester exactly one
+answer, the reply or the timeout, whichever one conditional write lets through first; on the
+in-memory bus and on moto (real Scheduler schedules, fired as Scheduler would)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from soorma import Worker
+from soorma_common import EventTopic
+from soorma_common.errors import PermanentError
+
+FACTS = EventTopic.BUSINESS_FACTS
+LATER = timedelta(seconds=31)
+
+
+def agents(answers: list[dict[str, Any]], *, fixed: dict[str, bool]) -> list[Worker]:
+    """An asker that requests an answer with a 30 s deadline and records what its result
+    handler gets, and a solver that dead-letters until it is `fixed`."""
+    asker = Worker(name="asker")
+
+    @asker.on_event("question.asked", topic=FACTS)
+    def ask(event, context) -> None:
+        context.bus.request("answer.compute", event.data, "answer.computed", timeout=30)
+
+    @asker.on_result("answer.computed")
+    def answered(event, context) -> None:
+        answers.append({"data": event.data, "source": event.source, "id": event.id})
+
+    solver = Worker(name="solver")
+
+    @solver.on_task("answer.compute")
+    def solve(event, context) -> dict[str, Any]:
+        if not fixed["solver"]:
+            raise PermanentError("the solver cannot read the question yet")
+        return {"success": True, "value": 42}
+
+    return [asker, solver]
+
+
+TIMEOUT = {"success": False, "error": "timeout"}
+
+
+def test_a_responder_that_dead_letters_gets_the_requester_the_timeout_once(soorma_bus) -> None:
+    answers: list[dict[str, Any]] = []
+    fixed = {"solver": False}
+    bus = soorma_bus(*agents(answers, fixed=fixed))
+    bus.send("question.asked", {"q": "?"}, topic=FACTS, tenant_id="acme")
+    bus.run_until_idle()
+    assert answers == [] and len(bus.dead_letters("solver")) == 1
+
+    assert bus.fire_deadlines(datetime.now(UTC) + LATER) == 1
+    bus.run_until_idle()
+    assert [a["data"] for a in answers] == [TIMEOUT]
+    assert answers[0]["source"] == "soorma.platform"
+    assert bus.fire_deadlines(datetime.now(UTC) + 2 * LATER) == 0  # fired once
+
+    fixed["solver"] = True  # the fix, then the redrive: the reply now comes too late
+    assert bus.redrive("solver") == 1
+    bus.run_until_idle()
+    assert [a["data"] for a in answers] == [TIMEOUT]  # not delivered
+    assert bus.dead_letters() == []
+
+
+def test_a_reply_in_time_makes_the_timeout_harmless(soorma_bus) -> None:
+    answers: list[dict[str, Any]] = []
+    bus = soorma_bus(*agents(answers, fixed={"solver": True}))
+    bus.send("question.asked", {"q": "?"}, topic=FACTS, tenant_id="acme")
+    bus.run_until_idle()
+    assert [a["data"] for a in answers] == [{"success": True, "value": 42}]
+
+    assert bus.fire_deadlines(datetime.now(UTC) + LATER) == 1  # the schedule still fires...
+    bus.run_until_idle()
+    assert len(answers) == 1  # ...and its timeout is acknowledged, not delivered
+    assert bus.dead_letters() == []
+
+
+def test_a_timeout_outside_what_a_request_can_wait_is_refused(soorma_bus) -> None:
+    asker = Worker(name="impatient")
+    errors: list[str] = []
+
+    @asker.on_event("question.asked", topic=FACTS)
+    def ask(event, context) -> None:
+        for timeout in (0, -5, 10**9):
+            try:
+                context.bus.request("answer.compute", {}, "answer.computed", timeout=timeout)
+            except PermanentError as exc:
+                errors.append(str(exc))
+
+    bus = soorma_bus(asker)
+    bus.send("question.asked", {}, topic=FACTS)
+    bus.run_until_idle()
+    assert len(errors) == 3 and all("timeout must be more than 0" in e for e in errors)
+
+
+def test_a_forged_deadline_is_refused_at_publish(soorma_bus) -> None:
+    publisher = Worker(name="forger")
+    errors: list[str] = []
+
+    @publisher.on_event("question.asked", topic=FACTS)
+    def forge(event, context) -> None:
+        try:
+            context.bus.publish(FACTS, "x.happened", {}, deadline="tomorrow")
+        except PermanentError as exc:
+            errors.append(str(exc))
+
+    bus = soorma_bus(publisher)
+    bus.send("question.asked", {}, topic=FACTS)
+    bus.run_until_idle()
+    assert errors and "not a UTC time" in errors[0]
+
+
+@pytest.mark.parametrize("reply_first", [True, False], ids=["reply-first", "timeout-first"])
+def test_on_moto_exactly_one_of_reply_and_timeout_is_delivered(
+    soorma_moto, reply_first: bool
+) -> None:
+    answers: list[dict[str, Any]] = []
+    fixed = {"solver": reply_first}
+    harness = soorma_moto(agents(answers, fixed=fixed))
+    harness.send("question.asked", {"q": "?"}, topic=FACTS, tenant_id="acme")
+    harness.run_until_idle()
+    scheduler = harness.session.client("scheduler")
+    [schedule] = scheduler.list_schedules()["Schedules"]
+    assert schedule["Name"].startswith("soorma-timeout-")
+
+    assert harness.fire_deadlines(datetime.now(UTC)) == 0  # not due yet
+    assert harness.fire_deadlines(datetime.now(UTC) + LATER) == 1
+    assert scheduler.list_schedules()["Schedules"] == []  # deleted after it fired
+    harness.run_until_idle()
+    if not reply_first:
+        fixed["solver"] = True
+        assert harness.redrive("solver") == 1
+        harness.run_until_idle()
+
+    [answer] = answers
+    expected = {"success": True, "value": 42} if reply_first else TIMEOUT
+    assert answer["data"] == expected
+    assert harness.dead_letters() == []
+    late = [h for h in harness.handlings("asker") if h.event_type == "answer.computed"]
+    assert len(late) == 2 and all(h.outcome == "handled" for h in late)  # both acknowledged
+
+
+@pytest.mark.parametrize("timeout_first", [False, True], ids=["reply-decides", "timeout-decides"])
+def test_one_conditional_write_decides_between_reply_and_timeout(
+    soorma_moto, timeout_first: bool
+) -> None:
+    """The decision is one conditional UpdateItem (`status = PENDING OR decided_by = me`):
+    whoever writes first wins, the other is refused, and the winner's redelivery passes again.
+    (DynamoDB makes the write atomic; moto's in-process backend is not thread-safe, so the
+    contenders write one after the other here, in both orders.)"""
+    from soorma.config import settings
+    from soorma.requests import PLATFORM_SOURCE, DynamoDBPendingRequests, SentRequest
+    from soorma_common import EventEnvelope
+
+    soorma_moto([])
+    table = settings().idempotency_table
+    assert table is not None
+    pending = DynamoDBPendingRequests(table, ttl_seconds=3600)
+    request = SentRequest(
+        "asker",
+        "r-1",
+        "answer.compute",
+        "answer.computed",
+        "action-results",
+        "c-1",
+        "2026-12-03T07:00:00Z",
+    )
+    pending.record([request])
+    reply, timeout = (
+        EventEnvelope(source=source, type="answer.computed", topic="action-results")
+        for source in ("soorma.solver", PLATFORM_SOURCE)
+    )
+    first, second = (timeout, reply) if timeout_first else (reply, timeout)
+    assert pending.decide(request, first) is True
+    assert pending.decide(request, second) is False
+    assert pending.decide(request, first) is True  # a redelivery of the winner
+    item = boto3_item(table, "asker#request#r-1")
+    assert item["status"]["S"] == ("TIMED_OUT" if timeout_first else "ANSWERED")
+    assert item["decided_by"]["S"] == first.id
+
+
+def boto3_item(table: str, key: str) -> dict[str, Any]:
+    import boto3
+
+    return dict(boto3.client("dynamodb").get_item(TableName=table, Key={"id": {"S": key}})["Item"])
