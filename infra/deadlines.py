@@ -26,7 +26,8 @@ class RequestDeadlines(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, bus: events.IEventBus):
         super().__init__(scope, construct_id)
         self.bus = bus
-        self.group_name = f"soorma-{naming.check_stage(stage)}"
+        self.stage = naming.check_stage(stage)
+        self.group_name = f"soorma-{self.stage}"
         self.group = scheduler.CfnScheduleGroup(self, "Group", name=self.group_name)
         self.role = iam.Role(
             self,
@@ -48,10 +49,19 @@ class RequestDeadlines(Construct):
         )
 
     def environment(self) -> dict[str, str]:
-        """What an agent's function needs to set deadlines (`soorma.config`)."""
+        """What an agent's function needs to set deadlines (`soorma.config`): ARNs spelled from
+        the fixed names (no cross-stack reference to the role or the bus)."""
+        stack = Stack.of(self)
         return {
-            EVENT_BUS_ARN: self.bus.event_bus_arn,
-            DEADLINE_ROLE_ARN: self.role.role_arn,
+            EVENT_BUS_ARN: stack.format_arn(
+                service="events", resource="event-bus", resource_name=naming.bus_name(self.stage)
+            ),
+            DEADLINE_ROLE_ARN: stack.format_arn(
+                service="iam",
+                region="",
+                resource="role",
+                resource_name=naming.deadline_role_name(self.stage),
+            ),
             SCHEDULE_GROUP: self.group_name,
         }
 

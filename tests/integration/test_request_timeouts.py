@@ -4,6 +4,7 @@ in-memory bus and on moto (real Scheduler schedules, fired as Scheduler would)."
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -186,3 +187,102 @@ def boto3_item(table: str, key: str) -> dict[str, Any]:
     import boto3
 
     return dict(boto3.client("dynamodb").get_item(TableName=table, Key={"id": {"S": key}})["Item"])
+
+
+def test_a_fan_in_completes_at_its_deadline_with_the_missing_answer_marked(soorma_moto) -> None:
+    from soorma import Tool
+    from soorma.workflows import TaskContext
+
+    completed: list[dict[str, Any]] = []
+    desk = Worker(name="trip-desk")
+    tools = Tool(name="bookings")
+
+    @desk.on_event("trip.wanted", topic=FACTS)
+    async def wanted(event, context) -> None:
+        task = TaskContext.for_context(context)
+        await task.delegate_parallel(
+            [("flight.book", {}, "flight.booked"), ("hotel.book", {}, "hotel.booked")],
+            timeout=60,
+        )
+
+    @desk.on_result()
+    async def gathered(event, context) -> None:
+        task = await TaskContext.restore(context)
+        assert task is not None
+        if (await task.record_result()).complete:
+            completed.append({r.request_type: r.data for r in task.results.values()})
+
+    @tools.on_invoke("flight.book")
+    def flight(event, context) -> dict[str, Any]:
+        return {"flight": "F-1"}
+
+    @tools.on_invoke("hotel.book")
+    def hotel(event, context) -> dict[str, Any]:
+        raise PermanentError("the hotel system is down")  # dead-lettered: never answers
+
+    harness = soorma_moto([desk, tools])
+    harness.send("trip.wanted", {}, topic=FACTS, tenant_id="acme")
+    harness.run_until_idle()
+    assert completed == []  # waiting for the hotel
+
+    assert harness.fire_deadlines(datetime.now(UTC) + timedelta(seconds=61)) == 2
+    harness.run_until_idle()
+    assert completed == [{"flight.book": {"flight": "F-1"}, "hotel.book": TIMEOUT}]
+
+
+def test_a_plan_state_with_a_timeout_takes_its_timeout_transition(soorma_moto) -> None:
+    from soorma import Planner, Tool
+    from soorma.memory import MemoryClient, PlanStatus
+    from soorma.workflows import Action, PlanContext, PlanDefinition, State
+
+    quoting = PlanDefinition(
+        name="quoting",
+        initial="asking",
+        states=[
+            State(
+                "asking",
+                actions=[Action("quote.request", "quote.given")],
+                default_next="quoted",
+                timeout=120,
+                on_timeout="gave-up",
+            ),
+            State("quoted", terminal=PlanStatus.COMPLETED),
+            State("gave-up", terminal=PlanStatus.FAILED),
+        ],
+    )
+    planner = Planner(name="quote-planner")
+    supplier = Tool(name="supplier")
+    plans: list[str] = []
+
+    @planner.on_goal("quote.wanted")
+    async def wanted(event, context) -> None:
+        plans.append((await PlanContext.start(context, quoting)).plan_id)
+
+    @planner.on_result()
+    async def result(event, context) -> None:
+        plan = await PlanContext.restore(context, quoting)
+        if plan is not None:
+            await plan.advance(event)
+
+    @supplier.on_invoke("quote.request")
+    def quote(event, context) -> dict[str, Any]:
+        raise PermanentError("the supplier is unreachable")
+
+    harness = soorma_moto([planner, supplier])
+    harness.send("quote.wanted", {}, topic="action-requests", tenant_id="acme")
+    harness.run_until_idle()
+    [plan_id] = plans
+    memory = MemoryClient("acme")
+    assert asyncio.run(memory.get_plan(plan_id)).state == "asking"
+
+    assert harness.fire_deadlines(datetime.now(UTC) + timedelta(seconds=121)) == 1
+    harness.run_until_idle()
+    plan = asyncio.run(memory.get_plan(plan_id))
+    assert (plan.state, plan.status) == ("gave-up", PlanStatus.FAILED)
+
+
+def test_on_timeout_needs_a_timeout_and_actions() -> None:
+    from soorma.workflows import PlanDefinition, State
+
+    with pytest.raises(ValueError, match="has on_timeout but no timeout"):
+        PlanDefinition(initial="a", states=[State("a", on_timeout="a")])

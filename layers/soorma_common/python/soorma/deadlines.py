@@ -85,6 +85,11 @@ def timeout_reply(request: Mapping[str, Any]) -> dict[str, Any]:
     return wire
 
 
+def is_timeout_reply(data: Any) -> bool:
+    """Whether a reply's data is the timeout reply's."""
+    return bool(data == failure_reply(TIMEOUT_ERROR))
+
+
 def schedule_name(requester: str, request_id: str) -> str:
     """A schedule's name: unique per request, within Scheduler's 64 characters."""
     digest = hashlib.sha256(f"{requester}:{request_id}".encode()).hexdigest()[:40]

@@ -127,15 +127,22 @@ def delegate(
     agent: str,
     plan_id: str | None = None,
     created_by: str | None = None,
+    timeout: float | None = None,
 ) -> list[str]:
-    """Publish sub-requests (buffered) and persist the group that waits for their replies."""
+    """Publish sub-requests (buffered) and persist the group that waits for their replies.
+
+    With `timeout` (seconds), each sub-request has a deadline (`soorma.deadlines`): a
+    sub-request not answered in time gets the timeout reply instead (`{"success": false,
+    "error": "timeout"}`), recorded like any reply, so the group completes at the deadline with
+    the missing answers marked as timeouts."""
     wanted = [Delegation.of(d) for d in delegations]
     if not wanted:
         raise ValueError("delegate needs at least one sub-request")
     attributes: dict[str, Any] = {} if plan_id is None else {"plan_id": plan_id}
     requests: dict[str, Delegation] = {}
     for d in wanted:
-        requests[str(bus.request(d.event_type, d.data, d.response_event, **attributes))] = d
+        sent = bus.request(d.event_type, d.data, d.response_event, timeout=timeout, **attributes)
+        requests[str(sent)] = d
     table = table_of(memory)
     now = now_iso()
     pk = keys.task_pk(memory.tenant_id, agent, group_id)

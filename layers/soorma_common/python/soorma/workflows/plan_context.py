@@ -22,6 +22,7 @@ import uuid
 from typing import Any
 
 from soorma.context import PlatformContext
+from soorma.deadlines import is_timeout_reply
 from soorma.memory.models import Plan, PlanStatus
 from soorma.memory.table import ConditionFailed, Item
 from soorma.workflows import fanin
@@ -194,10 +195,13 @@ class PlanContext:
             "state": from_state,
         }
         current = self.definition.state(from_state)
+        timed_out = any(is_timeout_reply(data) for data in self._results.values())
         target = next(
             (t.to for t in current.transitions if t.applies(event.type, namespace)),
             current.default_next,
         )
+        if timed_out and current.on_timeout is not None:
+            target = current.on_timeout
         if target is None:
             await self.finalize(
                 {"success": False, "error": f"no transition from {self.state!r} on {event.type!r}"},
@@ -221,7 +225,7 @@ class PlanContext:
         """
         trigger = trigger or self.context.event
         current = self.definition.state(from_state or self.state)
-        allowed = {t.to for t in current.transitions} | {current.default_next}
+        allowed = {t.to for t in current.transitions} | {current.default_next, current.on_timeout}
         if to_state not in allowed:
             raise IllegalTransitionError(
                 f"plan {self.plan_id!r}: illegal transition {current.name} -> {to_state} "
@@ -286,6 +290,7 @@ class PlanContext:
             agent=self.context.agent.name,
             plan_id=self.plan_id,
             created_by=trigger_id,
+            timeout=state.timeout,
         )
 
     async def _run_hooks(self, move: PlanTransition) -> None:

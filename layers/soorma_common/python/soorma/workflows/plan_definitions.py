@@ -89,7 +89,11 @@ class Transition:
 
 @dataclass(frozen=True)
 class State:
-    """A state: its actions, its transitions, a default next state, or a terminal status."""
+    """A state: its actions, its transitions, a default next state, or a terminal status.
+
+    `timeout` (seconds) gives the state's actions a deadline (`soorma.deadlines`): an action
+    not answered in time is answered by the timeout reply, and when any was, the plan moves to
+    `on_timeout` (when given) instead of trying the transitions."""
 
     name: str
     actions: Sequence[Action] = ()
@@ -97,6 +101,8 @@ class State:
     default_next: str | None = None
     terminal: PlanStatus | None = None
     description: str = ""
+    timeout: float | None = None
+    on_timeout: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,13 @@ class PlanDefinition:
             raise ValueError(f"plan {self.name!r}: initial state {self.initial!r} is not a state")
         for state in self.states:
             targets = [t.to for t in state.transitions] + [state.default_next or state.name]
+            if state.on_timeout is not None:
+                if state.timeout is None or not state.actions:
+                    raise ValueError(
+                        f"plan {self.name!r}: state {state.name!r} has on_timeout but no "
+                        "timeout, or no actions to wait for"
+                    )
+                targets.append(state.on_timeout)
             unknown = [t for t in targets if t not in names]
             if unknown:
                 raise ValueError(

@@ -146,15 +146,23 @@ class TaskContext:
             by_type.setdefault(result.event_type, []).append(result.data)
         return by_type
 
-    async def delegate(self, event_type: str, data: Any, response_event: str) -> str:
+    async def delegate(
+        self, event_type: str, data: Any, response_event: str, *, timeout: float | None = None
+    ) -> str:
         """Ask another agent for `event_type`; its reply comes back to `on_result`."""
-        (request_id,) = await self.delegate_parallel([Delegation(event_type, data, response_event)])
+        delegation = Delegation(event_type, data, response_event)
+        (request_id,) = await self.delegate_parallel([delegation], timeout=timeout)
         return request_id
 
     async def delegate_parallel(
-        self, delegations: Iterable[Delegation | Mapping[str, Any] | Sequence[Any]]
+        self,
+        delegations: Iterable[Delegation | Mapping[str, Any] | Sequence[Any]],
+        *,
+        timeout: float | None = None,
     ) -> list[str]:
-        """Ask for several sub-requests at once; `record_result` says when all replies are in."""
+        """Ask for several sub-requests at once; `record_result` says when all replies are in.
+        With `timeout`, a sub-request not answered in time counts as answered with the timeout
+        reply (`{"success": false, "error": "timeout"}`): the group completes at the deadline."""
         ids = fanin.delegate(
             self.memory,
             self.context.bus,
@@ -163,6 +171,7 @@ class TaskContext:
             parent=self.parent,
             agent=self.context.agent.name,
             created_by=self.context.event.id,
+            timeout=timeout,
         )
         self._group = None
         return ids
