@@ -9,9 +9,10 @@ as `ActionAfterCompletion: DELETE` asks, deletes the schedule.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from typing import Any
+
+from soorma_dev.polling import Poller
 
 _AT = "at("
 
@@ -61,37 +62,22 @@ def fire_due_schedules(
     return fired
 
 
-class SchedulePump:
-    """Fires due schedules every `interval` seconds in a daemon thread (the local cloud's
-    EventBridge Scheduler), with the cloud's `time_scale`."""
+class SchedulePump(Poller):
+    """Fires due schedules every `interval` seconds (the local cloud's EventBridge Scheduler),
+    with the cloud's `time_scale`; `fired` counts them."""
 
     def __init__(
         self, scheduler: Any, events: Any, *, time_scale: float, interval: float = 0.25
     ) -> None:
+        super().__init__()
         self.scheduler = scheduler
         self.events = events
         self.time_scale = time_scale
         self.interval = interval
         self.fired = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Pump until `stop`."""
-        self._thread = threading.Thread(target=self._run, daemon=True, name="schedule-pump")
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop pumping."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10.0)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.fired += fire_due_schedules(
-                    self.scheduler, self.events, time_scale=self.time_scale
-                )
-            except Exception:  # the server is stopping, or a round failed: the next one retries
-                continue
+    def check(self) -> int:
+        """One round: fire what is due now."""
+        fired = fire_due_schedules(self.scheduler, self.events, time_scale=self.time_scale)
+        self.fired += fired
+        return fired

@@ -8,41 +8,23 @@ import threading
 from soorma_dev.localcloud.activity import ActivityLog, now_iso
 from soorma_dev.localcloud.dead_letters import DeadLetterQueues
 from soorma_dev.localcloud.models import ActivityLine
+from soorma_dev.polling import Poller
 
 
-class DeadLetterWatcher:
+class DeadLetterWatcher(Poller):
     """Polls DLQ depths; when one grows, scans it and records the new SQS/rule dead letters
     (the runtime's permanent errors are recorded by the worker that sent them)."""
 
     def __init__(
         self, queues: DeadLetterQueues, activity: ActivityLog, interval: float = 1.0
     ) -> None:
+        super().__init__()
         self.queues = queues
         self.activity = activity
         self.interval = interval
         self._depths: dict[str, int] = {}
         self._seen: set[str] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Poll in a daemon thread until `stop`."""
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop polling."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10.0)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.check()
-            except Exception:  # the server is stopping; the next round (if any) retries
-                continue
 
     def check(self) -> int:
         """One round: scan the DLQs whose depth changed; return how many new dead letters."""
