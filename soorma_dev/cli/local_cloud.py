@@ -151,3 +151,31 @@ def logged_correlation_ids(cloud: Any, prefix: str) -> list[str]:
     for page in pages:
         found.update(item["pk"]["S"].removeprefix(PARTITION_PREFIX) for item in page["Items"])
     return sorted(found)
+
+
+def provide_input(
+    plan_id: Annotated[
+        str, typer.Argument(help="the plan waiting for input (plan.waiting_for_input)")
+    ],
+    data: Annotated[str, typer.Option("--data", "-d", help="the input: JSON, or @file.json")],
+    tenant: Annotated[str | None, typer.Option("--tenant", help="the plan's tenant")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="the plan's user")] = None,
+    correlation_id: Annotated[
+        str | None, typer.Option("--correlation-id", help="the plan's workflow")
+    ] = None,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+) -> None:
+    """Answer a plan waiting for input: `plan.input_provided` on notification-events (what
+    `ChoreographyPlanner` resumes on), with the plan id and the input."""
+    from soorma.ai.choreography import INPUT_EVENT
+    from soorma_common.topics import EventTopic
+
+    with reported_errors():
+        payload = {"plan_id": plan_id, "input": parse_data(data)}
+        topic = EventTopic.NOTIFICATION_EVENTS
+        attributes = {"tenant_id": tenant, "user_id": user, "correlation_id": correlation_id}
+        given = {name: value for name, value in attributes.items() if value is not None}
+        check_event(INPUT_EVENT, topic, payload, **given)
+        envelope = connect(state_dir).send(INPUT_EVENT, payload, topic=topic, **given)
+    console.print(f"[green]sent[/] {INPUT_EVENT} for plan {plan_id}  id {envelope.id}")
+    console.print(f"[dim]follow it with:[/] soorma trace {envelope.correlation_id}")

@@ -16,7 +16,7 @@ import soorma_dev.cli
 from soorma_dev.cli import app, main
 
 CLI = Path(soorma_dev.cli.__file__).parent
-COMMANDS = ["manifest", "send", "trace", "dev", "init", "events", "graph", "asyncapi"]
+COMMANDS = ["manifest", "send", "trace", "input", "dev", "init", "events", "graph", "asyncapi"]
 GROUPS = {"dlq": ["list", "show", "redrive"], "memory": ["forget"]}
 
 
