@@ -303,6 +303,27 @@ class EventPublisher:
         self.publish_envelopes([envelope])
         return envelope
 
+    def call(
+        self,
+        event_type: str,
+        data: Any,
+        response_event: str,
+        *,
+        timeout: float = 30.0,
+        reader: Any = None,
+        **attributes: Any,
+    ) -> EventEnvelope:
+        """Publish a request on `action-requests` and wait up to `timeout` seconds for its reply
+        (read from the event log, `soorma.calls`); return the reply, or raise
+        `CallTimeoutError` (the request stays published)."""
+        from soorma.calls import EventLogReader, wait_for_reply
+
+        log = reader or EventLogReader()
+        request = self.publish(
+            "action-requests", event_type, data, response_event=response_event, **attributes
+        )
+        return wait_for_reply(request, log, timeout=timeout)
+
     def publish_envelopes(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Publish ready-made envelopes, in requests of at most 10 entries and 256 KB, after
         checking every payload and size (a `SchemaValidationError` or `EventTooLargeError` puts
