@@ -60,6 +60,14 @@ def check_deadline(value: Any) -> str:
     return str(value)
 
 
+def not_in_the_past(deadline: str, *, now: datetime | None = None) -> str:
+    """`deadline`, or a few seconds from now when it has passed (a request flushed again after
+    its deadline): Scheduler may refuse a one-time schedule in the past."""
+    soonest = (now or datetime.now(UTC)) + timedelta(seconds=5)
+    at = datetime.strptime(deadline, DEADLINE_FORMAT).replace(tzinfo=UTC)
+    return deadline if at >= soonest else soonest.strftime(DEADLINE_FORMAT)
+
+
 def timeout_reply(request: Mapping[str, Any]) -> dict[str, Any]:
     """The timeout reply to a request (wire form of both): its id is derived from the request,
     so however often it is put, it is one event."""
@@ -138,7 +146,7 @@ class SchedulerDeadlines:
                 self.client.create_schedule(
                     Name=schedule_name(reply["replyto"], reply["causationid"]),
                     GroupName=self.group,
-                    ScheduleExpression=f"at({request['deadline'][:-1]})",
+                    ScheduleExpression=f"at({not_in_the_past(request['deadline'])[:-1]})",
                     ScheduleExpressionTimezone="UTC",
                     FlexibleTimeWindow={"Mode": "OFF"},
                     ActionAfterCompletion="DELETE",

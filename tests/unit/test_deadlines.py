@@ -1,0 +1,14 @@
+"""Deadlines as the wire and Scheduler take them: whole seconds rounded up, never in the past."""
+
+from __future__ import annotations
+
+
+def test_a_deadline_already_past_is_scheduled_a_few_seconds_ahead() -> None:
+    from datetime import UTC, datetime
+
+    from soorma.deadlines import deadline_after, not_in_the_past
+
+    now = datetime(2026, 12, 3, 7, 30, 0, 250_000, tzinfo=UTC)
+    assert deadline_after(30, now=now, most=60) == "2026-12-03T07:30:31Z"  # rounded up
+    assert not_in_the_past("2026-12-03T08:00:00Z", now=now) == "2026-12-03T08:00:00Z"
+    assert not_in_the_past("2026-12-03T07:00:00Z", now=now) == "2026-12-03T07:30:05Z"
