@@ -43,19 +43,24 @@ from soorma_common.environment import (
     REGISTRY_TABLE,
     STAGE,
 )
+from soorma_common.front_door import (
+    AUTH_MODE,
+    DEFAULT_TENANT,
+    DEFAULT_TENANT_CLAIM,
+    DEFAULT_USER,
+    DEFAULT_USER_CLAIM,
+    FRONT_DOOR,
+    IAM_AUTH,
+    JWT_AUTH,
+    TENANT_CLAIM,
+    TOPICS,
+    USER_CLAIM,
+    WORKFLOW_PARTITIONS,
+)
 from soorma_common.topics import EventTopic
 
 #: The function's asset folder (a platform function, not an agent).
 FRONT_DOOR_CODE = FUNCTIONS_ROOT / "front_door"
-#: Its name: events it publishes carry the source `soorma.front-door`.
-FRONT_DOOR = "front-door"
-#: The function's variables (the names `functions/front_door/door_requests.py` reads).
-AUTH_MODE = "SOORMA_FRONT_DOOR_AUTH"
-TENANT_CLAIM = "SOORMA_FRONT_DOOR_TENANT_CLAIM"
-USER_CLAIM = "SOORMA_FRONT_DOOR_USER_CLAIM"
-DEFAULT_TENANT = "SOORMA_FRONT_DOOR_DEFAULT_TENANT"
-DEFAULT_USER = "SOORMA_FRONT_DOOR_DEFAULT_USER"
-TOPICS = "SOORMA_FRONT_DOOR_TOPICS"
 #: The routes, as API Gateway writes route keys.
 ROUTES = ("POST /events", "GET /workflows/{correlation_id}")
 #: API Gateway's integration timeout limit for HTTP APIs (30 s).
@@ -99,8 +104,8 @@ class FrontDoorProps:
     jwt_issuer: str | None = None
     jwt_audience: Sequence[str] = ()
     iam_auth: bool = False
-    tenant_claim: str = "custom:tenant_id"
-    user_claim: str = "sub"
+    tenant_claim: str = DEFAULT_TENANT_CLAIM
+    user_claim: str = DEFAULT_USER_CLAIM
     default_tenant: str | None = None
     default_user: str | None = None
     topics: Sequence[EventTopic] | None = None
@@ -144,7 +149,7 @@ class FrontDoorProps:
     def function_environment(self) -> dict[str, str]:
         """The front door's own variables."""
         variables = {
-            AUTH_MODE: "iam" if self.iam_auth else "jwt",
+            AUTH_MODE: IAM_AUTH if self.iam_auth else JWT_AUTH,
             TENANT_CLAIM: self.tenant_claim,
             USER_CLAIM: self.user_claim,
         }
@@ -284,7 +289,7 @@ class FrontDoor(Construct):
                 "ReadWorkflows",
                 events_table.table_arn,
                 ("dynamodb:Query",),
-                leading_keys=["CORR#*"],
+                leading_keys=[WORKFLOW_PARTITIONS],
             )
         )
         self.role.add_to_principal_policy(
@@ -344,13 +349,13 @@ def front_door_from_context(context: Callable[[str], Any]) -> FrontDoorProps | N
     mode = context("front-door")
     if mode is None:
         return None
-    if mode not in ("jwt", "iam"):
+    if mode not in (JWT_AUTH, IAM_AUTH):
         raise FrontDoorSettingsError(f"context front-door={mode!r}: use jwt or iam")
     audience = context("front-door-jwt-audience") or ""
     props = FrontDoorProps(
-        jwt_issuer=context("front-door-jwt-issuer") if mode == "jwt" else None,
+        jwt_issuer=context("front-door-jwt-issuer") if mode == JWT_AUTH else None,
         jwt_audience=[a.strip() for a in str(audience).split(",") if a.strip()],
-        iam_auth=mode == "iam",
+        iam_auth=mode == IAM_AUTH,
         default_tenant=context("front-door-default-tenant"),
     )
     props.check()

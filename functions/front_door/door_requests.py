@@ -17,33 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from soorma_common.errors import InvalidEventTypeError, UnknownTopicError
+from soorma_common.front_door import (
+    AUTH_MODE,
+    DEFAULT_TENANT,
+    DEFAULT_TENANT_CLAIM,
+    DEFAULT_USER,
+    DEFAULT_USER_CLAIM,
+    IAM_AUTH,
+    JWT_AUTH,
+    OPEN_TOPICS,
+    TENANT_CLAIM,
+    TOPICS,
+    USER_CLAIM,
+)
 from soorma_common.naming import check_event_type
 from soorma_common.topics import EventTopic
 
-#: How the API authenticates callers: `jwt` (claims from the JWT authorizer) or `iam` (SigV4;
-#: tenant and user from `DEFAULT_TENANT` / `DEFAULT_USER`).
-AUTH_MODE = "SOORMA_FRONT_DOOR_AUTH"
-#: The JWT claim holding the caller's tenant (default `custom:tenant_id`, Cognito's form).
-TENANT_CLAIM = "SOORMA_FRONT_DOOR_TENANT_CLAIM"
-#: The JWT claim holding the caller's user (default `sub`).
-USER_CLAIM = "SOORMA_FRONT_DOOR_USER_CLAIM"
-#: With IAM auth: the tenant (and user) every caller acts as.
-DEFAULT_TENANT = "SOORMA_FRONT_DOOR_DEFAULT_TENANT"
-DEFAULT_USER = "SOORMA_FRONT_DOOR_DEFAULT_USER"
-#: The topics callers may publish on, comma-separated (default `OPEN_TOPICS`).
-TOPICS = "SOORMA_FRONT_DOOR_TOPICS"
-#: Every variable the front door reads besides `soorma.config`'s.
-VARIABLES = (AUTH_MODE, TENANT_CLAIM, USER_CLAIM, DEFAULT_TENANT, DEFAULT_USER, TOPICS)
-
-DEFAULT_TENANT_CLAIM = "custom:tenant_id"
-DEFAULT_USER_CLAIM = "sub"
-#: Work asked of agents, domain facts and human input: what the outside world may say. Replies,
-#: plan, task, billing and system events are the platform's own.
-OPEN_TOPICS = (
-    EventTopic.ACTION_REQUESTS,
-    EventTopic.BUSINESS_FACTS,
-    EventTopic.NOTIFICATION_EVENTS,
-)
 CORRELATION_HEADER = "X-Correlation-ID"
 #: A correlation id a caller may choose: it becomes a partition key and a URL path segment.
 CORRELATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -102,7 +91,7 @@ def caller_of(request_context: Mapping[str, Any], env: Mapping[str, str] | None 
     """
     env = os.environ if env is None else env
     authorizer = request_context.get("authorizer") or {}
-    if env.get(AUTH_MODE, "jwt").lower() == "iam":
+    if env.get(AUTH_MODE, JWT_AUTH).lower() == IAM_AUTH:
         tenant, user = env.get(DEFAULT_TENANT), env.get(DEFAULT_USER) or None
         where = DEFAULT_TENANT
         if not authorizer.get("iam"):

@@ -40,6 +40,7 @@ from soorma import clients
 from soorma.config import settings
 from soorma.publishing import EventPublisher
 from soorma.registry.entries import EventRecord
+from soorma.registry.schemas import InvalidSchemaError
 from soorma.registry.validation import PayloadValidator, registry_lookup, validator_for_publisher
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import (
@@ -48,12 +49,15 @@ from soorma_common.errors import (
     PublishError,
     SchemaValidationError,
 )
+from soorma_common.front_door import FRONT_DOOR
 from soorma_common.naming import event_source
 from soorma_common.replies import is_failure_reply
 
-#: The front door's name: its events' source is `soorma.front-door`.
-FRONT_DOOR = "front-door"
+#: Its events' source: `soorma.front-door`.
 SOURCE = event_source(FRONT_DOOR)
+
+#: How many event types' registry entries one container remembers for the topic check.
+MAX_REMEMBERED_TYPES = 10_000
 
 logger = Logger(service=FRONT_DOOR)
 app = APIGatewayHttpResolver()
@@ -72,6 +76,8 @@ class RegisteredEvents:
             lookup = registry_lookup(conf.registry_table)
 
             def remember(event_type: str) -> EventRecord | None:
+                if len(self.records) >= MAX_REMEMBERED_TYPES:
+                    self.records.clear()  # callers may name any type: keep the memory bounded
                 self.records[event_type] = record = lookup(event_type)
                 return record
 
@@ -152,6 +158,9 @@ def publish_event() -> Response[str]:
         return answer(422, {"error": str(exc), "field": _schema_field(str(exc))}, correlation)
     except EventTooLargeError as exc:
         return answer(413, {"error": str(exc), "field": "data"}, correlation)
+    except InvalidSchemaError as exc:  # the registry's fault, not the caller's
+        logger.error("broken registered schema", extra={"error": str(exc)})
+        return answer(500, {"error": f"the event's registered schema is broken: {exc}"})
     except PublishError as exc:
         logger.warning("publish failed", extra={"error": str(exc)})
         return answer(503, {"error": f"the bus did not take the event, try again: {exc}"})
@@ -187,6 +196,21 @@ def get_workflow(correlation_id: str) -> Response[str]:
             },
         )
     return answer(200, workflow_status(correlation_id, envelopes, truncated))
+
+
+def server_fault(exc: Exception) -> Response[str]:
+    """A fault of the platform (never of the input): logged, answered as JSON."""
+    logger.exception("front door failed")
+    return answer(
+        500,
+        {
+            "error": f"the front door failed ({type(exc).__name__}); the request id is in the "
+            "access log: retry, or report it"
+        },
+    )
+
+
+app.exception_handler(Exception)(server_fault)  # (Powertools' decorator is untyped)
 
 
 @app.not_found

@@ -417,7 +417,39 @@ def test_a_base64_body_and_optional_attributes_are_accepted(
     assert (published.session_id, published.response_event) == ("s-1", "order.acknowledged")
 
 
+def test_the_role_reads_the_partitions_the_event_log_writes() -> None:
+    from soorma.event_log import PARTITION_PREFIX
+    from soorma_common.front_door import WORKFLOW_PARTITIONS
+
+    assert f"{PARTITION_PREFIX}*" == WORKFLOW_PARTITIONS
+
+
 def test_an_unknown_route_is_a_json_404(door: FrontDoor) -> None:
     status, body, _ = door.call(http_event("GET", "/nowhere", claims={TENANT_CLAIM: "acme"}))
     assert status == 404
     assert "no route GET /nowhere" in body["error"]
+
+
+def test_platform_faults_are_json_500s_never_bad_input(
+    platform: MotoHarness, door: FrontDoor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from soorma.registry.schemas import InvalidSchemaError
+
+    order = {**ORDER, "data": {"order_id": "o", "total": 1}}
+
+    def broken(event_type: str, data: Any) -> None:
+        raise InvalidSchemaError(f"event {event_type!r}: payload schema: 'type' is not a type")
+
+    monkeypatch.setattr(door.module._registry(), "validator", broken)
+    status, body, _ = door.post(order)
+    assert status == 500
+    assert "registered schema is broken" in body["error"]
+
+    def unreachable() -> Any:
+        raise ConnectionError("endpoint down")
+
+    monkeypatch.setattr(door.module, "_registry", unreachable)
+    status, body, _ = door.post(order)
+    assert status == 500
+    assert "front door failed (ConnectionError)" in body["error"]
+    assert platform.published == []
