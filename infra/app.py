@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_cdk import App
 
+from infra.front_door import front_door_from_context
 from infra.nag import enable_checks
 from infra.paths import FUNCTIONS_ROOT, REPO_ROOT
 from infra.powertools import PowertoolsLayerProps
@@ -69,6 +70,9 @@ def props_from_context(app: App) -> dict[str, Any]:
         )
     if context("archive-retention-days") is not None:
         props["archive_retention_days"] = int(context("archive-retention-days"))
+    front_door = front_door_from_context(context)  # infra.front_door.FRONT_DOOR_CONTEXT_KEYS
+    if front_door is not None:
+        props["front_door"] = front_door
     return props
 
 

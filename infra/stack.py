@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.agent_function import AgentFunction, AgentFunctionProps
+from infra.front_door import FrontDoor, FrontDoorProps
 from infra.monitoring import agent_alarms, stage_dashboard
 from infra.platform import SoormaPlatform, SoormaPlatformProps
 from infra.powertools import PowertoolsLayerProps
@@ -39,6 +40,7 @@ class SoormaStackProps:
     - `agent_defaults`, `agent_settings` (agent name -> AgentDefaults): function settings.
     - `archive_retention_days`, `retain_data`, `powertools`: see `SoormaPlatformProps`.
     - `alarm_actions`: actions of every alarm (e.g. an SNS topic action).
+    - `front_door`: the HTTP API (`infra.front_door`), built only when given.
     """
 
     stage: str
@@ -49,6 +51,7 @@ class SoormaStackProps:
     retain_data: bool | None = None
     powertools: PowertoolsLayerProps = field(default_factory=PowertoolsLayerProps)
     alarm_actions: Sequence[cloudwatch.IAlarmAction] = ()
+    front_door: FrontDoorProps | None = None
 
 
 class AgentStack(NestedStack):
@@ -95,7 +98,8 @@ class SoormaStack(Stack):
     one dashboard.
 
     Attributes for the platform's other parts (e.g. the registry sync): `platform`,
-    `registry_table`, `layers`, `manifests`, `functions`, `agents` (name -> AgentStack).
+    `registry_table`, `layers`, `manifests`, `functions`, `agents` (name -> AgentStack),
+    `front_door` (a `FrontDoor` when `props.front_door` is given, else None).
     """
 
     def __init__(
@@ -143,6 +147,20 @@ class SoormaStack(Stack):
         for agent in self.agents.values():
             agent.node.add_dependency(self.registry_sync.resource)
         self.dashboard = stage_dashboard(self, "Dashboard", props.stage, self.manifests)
+        self.front_door = (
+            None
+            if props.front_door is None
+            else FrontDoor(
+                self,
+                "FrontDoor",
+                stage=props.stage,
+                bus=self.platform.bus,
+                events_table=self.platform.tables["events"],
+                registry_table=self.registry_table,
+                layers=self.layers,
+                props=props.front_door,
+            )
+        )
 
     @property
     def manifests(self) -> list[AgentManifest]:

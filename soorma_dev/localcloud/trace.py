@@ -3,40 +3,25 @@ as a causation tree.
 
 The key design is the event log's (`functions/event_log/handler.py`, docs/local-cloud.md):
 partition `CORR#<correlation_id>`, sort key `EVENT#<time>#<event_id>`, envelope JSON in
-`envelope`.
+`envelope`. The reader is the layer's (`soorma.event_log`), shared with the front door.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from soorma.event_log import PARTITION_PREFIX, SORT_PREFIX, logged_envelopes
 from soorma_common.envelope import EventEnvelope
 from soorma_dev.localcloud.models import ActivityLine
 from soorma_dev.testing.records import Handling, TraceNode, causation_tree
 
-PARTITION_PREFIX = "CORR#"
-SORT_PREFIX = "EVENT#"
-
-
-def logged_envelopes(dynamodb: Any, table: str, correlation_id: str) -> list[EventEnvelope]:
-    """Every envelope the event log stored for one correlation id, in time order."""
-    envelopes: dict[str, EventEnvelope] = {}
-    paginator = dynamodb.get_paginator("query")
-    pages = paginator.paginate(
-        TableName=table,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
-        ExpressionAttributeValues={
-            ":pk": {"S": f"{PARTITION_PREFIX}{correlation_id}"},
-            ":sk": {"S": SORT_PREFIX},
-        },
-        ConsistentRead=True,
-    )
-    for page in pages:
-        for item in page.get("Items", []):
-            envelope = EventEnvelope.from_json(item["envelope"]["S"])
-            envelopes.setdefault(envelope.id, envelope)
-    return list(envelopes.values())
+__all__ = [
+    "PARTITION_PREFIX",
+    "SORT_PREFIX",
+    "build_tree",
+    "handlings_of",
+    "logged_envelopes",
+]
 
 
 def handlings_of(activity: Iterable[ActivityLine]) -> list[Handling]:
