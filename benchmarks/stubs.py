@@ -90,15 +90,18 @@ class StubPutEvents:
 class StubTransport:
     """The Soorma runtime's `Transport` over the stubs: PutEvents to `put`, claims in `table`
     (the runtime's own `ClaimStore`, Powertools idempotency on a DynamoDB client), dead letters
-    counted (the benchmark sends none)."""
+    counted (the benchmark sends none). `claims=False`: no claim store, as with
+    `SOORMA_IDEMPOTENCY=off`."""
 
-    def __init__(self, table: Any, put: Any) -> None:
+    def __init__(self, table: Any, put: Any, *, claims: bool = True) -> None:
         from soorma.runtime.claims import ClaimStore
 
         self.put = put
         self.dead_letters = 0
-        self._claims = ClaimStore(
-            "bench-idempotency", expires_after_seconds=86400, dynamodb_client=table
+        self._claims = (
+            ClaimStore("bench-idempotency", expires_after_seconds=86400, dynamodb_client=table)
+            if claims
+            else None
         )
 
     @property

@@ -1,0 +1,144 @@
+"""The lean baseline: what an expert would hand-write for the same semantics as a Soorma agent.
+
+Per record: parse the SQS body (an EventBridge event) as JSON, check the few wire fields it
+needs (`specversion`, `id`, `type`, `topic`, `source` equal to the EventBridge source, a
+correlation id), one log line with the correlation id, dispatch by type, Powertools idempotency
+on the envelope id (the handler's outgoing events stored with the completed record, so a
+redelivery publishes the same events again). Per batch: one PutEvents per 10 entries, after every
+record is handled; a record whose handler failed, or whose events PutEvents refused, is reported
+in the partial batch response. Outgoing events are written as wire dicts directly (no model).
+
+No pydantic, no `BatchProcessor`, no extra log keys: the least work that keeps the semantics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+AGENT = "lean"
+SOURCE = f"soorma.{AGENT}"
+BUS = os.environ.get("SOORMA_EVENT_BUS", "soorma-bench")
+NAMESPACE = uuid.UUID("6f0b7c1e-2d0a-4a8e-9c53-50a1ec7a0b5e")
+TOPICS = frozenset(
+    (
+        "action-requests",
+        "action-results",
+        "business-facts",
+        "notification-events",
+        "plan-events",
+        "system-events",
+        "task-events",
+        "billing-events",
+    )
+)
+
+logger = Logger(service=AGENT)
+events = boto3.client("events")
+persistence = DynamoDBPersistenceLayer(
+    table_name=os.environ.get("IDEMPOTENCY_TABLE", "bench-idempotency"), expiry_attr="expires_at"
+)
+config = IdempotencyConfig(expires_after_seconds=86400)
+idempotency = True
+
+
+def use_stubs(dynamodb_client: Any, put_events: Any) -> None:
+    """Point the handler at stubbed AWS (the benchmark's table and PutEvents)."""
+    global events
+    persistence.client = dynamodb_client
+    events = put_events
+
+
+def use_idempotency(enabled: bool) -> None:
+    """Run each record's handler under a claim (True, the default) or directly."""
+    global idempotency
+    idempotency = enabled
+
+
+def on_order_placed(event: dict[str, Any], outbox: list[dict[str, Any]]) -> None:
+    logger.info("order handled", extra={"order": event["data"]["order"]})
+    outbox.append(
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid5(NAMESPACE, f"{AGENT}#{event['id']}#{len(outbox)}")),
+            "source": SOURCE,
+            "type": "order.seen",
+            "topic": "business-facts",
+            "datacontenttype": "application/json",
+            "data": {"order": event["data"]["order"]},
+            "correlationid": event["correlationid"],
+            "causationid": event["id"],
+            **{k: event[k] for k in ("tenantid", "userid") if k in event},
+        }
+    )
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any], list[dict[str, Any]]], None]] = {
+    "order.placed": on_order_placed,
+}
+
+
+def run_handler(claim: dict[str, str], event: dict[str, Any]) -> list[dict[str, Any]]:
+    outbox: list[dict[str, Any]] = []
+    HANDLERS[event["type"]](event, outbox)
+    return outbox
+
+
+handle_once = idempotent_function(
+    data_keyword_argument="claim", persistence_store=persistence, config=config
+)(run_handler)
+
+
+def wire_event(body: str) -> dict[str, Any]:
+    """The envelope of one SQS record, with the fields this handler relies on checked."""
+    outer = json.loads(body)
+    event: dict[str, Any] = outer["detail"]
+    if event.get("specversion") != "1.0" or event.get("topic") not in TOPICS:
+        raise ValueError(f"not a Soorma envelope: {str(event)[:200]}")
+    if event.get("source") != outer.get("source"):
+        raise ValueError(f"forged source {event.get('source')!r} != {outer.get('source')!r}")
+    if not (event.get("id") and event.get("type") and event.get("correlationid")):
+        raise ValueError("envelope lacks id, type or correlationid")
+    return event
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    config.register_lambda_context(context)
+    failed: list[str] = []
+    entries: list[tuple[str, dict[str, Any]]] = []  # (message id, PutEvents entry)
+    for record in event["Records"]:
+        try:
+            envelope = wire_event(record["body"])
+            logger.set_correlation_id(envelope["correlationid"])
+            claim = {"key": f"{AGENT}#{envelope['id']}"}
+            if idempotency:
+                outgoing = handle_once(claim=claim, event=envelope)
+            else:
+                outgoing = run_handler(claim, envelope)
+        except Exception:
+            logger.exception("record failed")
+            failed.append(record["messageId"])
+            continue
+        for e in outgoing:
+            entry = {"Source": SOURCE, "DetailType": e["type"], "Detail": json.dumps(e)}
+            entries.append((record["messageId"], {**entry, "EventBusName": BUS}))
+    put = events.put_events if hasattr(events, "put_events") else events
+    for start in range(0, len(entries), 10):
+        chunk = entries[start : start + 10]
+        response = put(Entries=[entry for _, entry in chunk])
+        if response.get("FailedEntryCount"):
+            for (message_id, _), result in zip(chunk, response["Entries"], strict=True):
+                if "ErrorCode" in result and message_id not in failed:
+                    failed.append(message_id)
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
