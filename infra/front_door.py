@@ -184,7 +184,7 @@ class FrontDoor(Construct):
         super().__init__(scope, construct_id)
         props.check()
         self.props = props
-        function_name = naming.function_name(stage, FRONT_DOOR)
+        function_name = naming.platform_function_name(stage, FRONT_DOOR)
         self.role = iam.Role(
             self,
             "Role",

@@ -27,8 +27,9 @@ AGENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,35}$")
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 SOURCE_PREFIX = "soorma."
 #: Agent names the platform keeps: `soorma.platform` is the source of the replies the platform
-#: itself sends (e.g. request timeouts), so no agent may publish as it.
-RESERVED_AGENT_NAMES = frozenset({"platform"})
+#: itself sends (e.g. request timeouts), `soorma.front-door` of the events the HTTP API puts:
+#: no agent may publish as either.
+RESERVED_AGENT_NAMES = frozenset({"platform", "front-door"})
 #: The `system-events` notice an agent publishes when it refuses an event past the hop limit
 #: (every agent may put it, whatever its `events_produced`).
 LOOP_DETECTED_EVENT = "agent.loop_detected"
@@ -160,6 +161,13 @@ def table_name(stage: str, role: str) -> str:
 def function_name(stage: str, agent: str) -> str:
     """An agent's Lambda function."""
     return f"soorma-{check_stage(stage)}-{check_agent_name(agent)}"
+
+
+def platform_function_name(stage: str, name: str) -> str:
+    """The Lambda function of a platform function under a reserved name (`front-door`)."""
+    if name not in RESERVED_AGENT_NAMES:
+        raise ValueError(f"{name!r} is not a reserved platform name; use function_name")
+    return f"soorma-{check_stage(stage)}-{name}"
 
 
 def queue_name(stage: str, agent: str, topic: EventTopic | str) -> str:
