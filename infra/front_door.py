@@ -1,8 +1,9 @@
 """`FrontDoor`: the platform's HTTP API (API Gateway HTTP API) in front of `functions/front_door`.
 
-Routes `POST /events` and `GET /workflows/{correlation_id}` go to one Lambda function (payload
-format 2.0) behind a JWT authorizer (issuer and audience given) or IAM auth (SigV4). The
-`$default` stage writes JSON access logs and throttles every route (default route settings).
+Routes `POST /events`, `POST /call` and `GET /workflows/{correlation_id}` go to one Lambda
+function (payload format 2.0) behind a JWT authorizer (issuer and audience given) or IAM auth
+(SigV4). The `$default` stage writes JSON access logs and throttles every route (default route
+settings).
 The function may put events on the bus only as `soorma.front-door`, query only the event log's
 workflow partitions (`CORR#...`) and read single registry entries. See docs/front-door.md.
 """
@@ -62,9 +63,13 @@ from soorma_common.topics import EventTopic
 #: The function's asset folder (a platform function, not an agent).
 FRONT_DOOR_CODE = FUNCTIONS_ROOT / "front_door"
 #: The routes, as API Gateway writes route keys.
-ROUTES = ("POST /events", "GET /workflows/{correlation_id}")
+ROUTES = ("POST /events", "POST /call", "GET /workflows/{correlation_id}")
 #: API Gateway's integration timeout limit for HTTP APIs (30 s).
 MAX_INTEGRATION_SECONDS = 30
+#: What `POST /call` keeps below the integration timeout (answering, publishing, the last poll).
+CALL_MARGIN_SECONDS = 3
+#: The variable that bounds `POST /call`'s wait (read by `functions/front_door/door_calls.py`).
+CALL_SECONDS = "SOORMA_FRONT_DOOR_CALL_SECONDS"
 #: The access log line: one JSON object per request ($context variables of HTTP APIs).
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -97,6 +102,8 @@ class FrontDoorProps:
     - `topics`: the topics callers may publish on (default: action-requests, business-facts,
       notification-events).
     - `rate_limit` (requests/s, steady) and `burst_limit`: the stage's default route throttle.
+    - `call_seconds`: how long `POST /call` waits for a reply before answering 202 (default 25,
+      at most 30 - `CALL_MARGIN_SECONDS`, and `timeout_seconds` must exceed it by that margin).
     - `timeout_seconds` (at most 30, API Gateway's limit), `memory_mib`, `log_retention`
       (function and access logs), `code_path`, `environment` (extra variables).
     """
@@ -111,7 +118,8 @@ class FrontDoorProps:
     topics: Sequence[EventTopic] | None = None
     rate_limit: float = 100.0
     burst_limit: int = 200
-    timeout_seconds: int = 10
+    call_seconds: float = 25.0
+    timeout_seconds: int = 29
     memory_mib: int = 512
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     code_path: Path = FRONT_DOOR_CODE
@@ -145,6 +153,18 @@ class FrontDoorProps:
                 f"front door: timeout_seconds={self.timeout_seconds} is outside 1.."
                 f"{MAX_INTEGRATION_SECONDS} (API Gateway's integration timeout)"
             )
+        if not 0 < self.call_seconds <= MAX_INTEGRATION_SECONDS - CALL_MARGIN_SECONDS:
+            raise FrontDoorSettingsError(
+                f"front door: call_seconds={self.call_seconds:g} is outside 0.."
+                f"{MAX_INTEGRATION_SECONDS - CALL_MARGIN_SECONDS} (API Gateway's integration "
+                f"timeout minus a {CALL_MARGIN_SECONDS} s margin)"
+            )
+        if self.timeout_seconds < self.call_seconds + CALL_MARGIN_SECONDS:
+            raise FrontDoorSettingsError(
+                f"front door: timeout_seconds={self.timeout_seconds} leaves POST /call no time "
+                f"to answer after waiting call_seconds={self.call_seconds:g}: make it at least "
+                f"call_seconds + {CALL_MARGIN_SECONDS}"
+            )
 
     def function_environment(self) -> dict[str, str]:
         """The front door's own variables."""
@@ -152,6 +172,7 @@ class FrontDoorProps:
             AUTH_MODE: IAM_AUTH if self.iam_auth else JWT_AUTH,
             TENANT_CLAIM: self.tenant_claim,
             USER_CLAIM: self.user_claim,
+            CALL_SECONDS: f"{self.call_seconds:g}",
         }
         if self.default_tenant:
             variables[DEFAULT_TENANT] = self.default_tenant
@@ -203,7 +224,9 @@ class FrontDoor(Construct):
             self,
             "Function",
             function_name=function_name,
-            description="Soorma front door: POST /events, GET /workflows/{correlation_id}",
+            description=(
+                "Soorma front door: POST /events, POST /call, GET /workflows/{correlation_id}"
+            ),
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler="handler.handler",

@@ -5,6 +5,9 @@ Powertools' `APIGatewayHttpResolver`.
   `X-Correlation-ID` header (or a new one), for the caller's tenant and user (from the
   authorizer, never from the body); the payload is checked against the registry. Answers 202
   `{"event_id", "correlation_id"}` with the `X-Correlation-ID` header.
+- `POST /call` publishes a request the same way (`response_event` required) and waits a bounded
+  time for its reply in the event log: 200 `{"reply", "correlation_id"}` or 202
+  `{"correlation_id", "request_id", "status_url"}` (`door_calls`).
 - `GET /workflows/{correlation_id}` answers the workflow's status from the event log, the
   caller's tenant's events only (`door_workflows`).
 
@@ -22,6 +25,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from door_calls import await_reply, call_seconds, pending, replied
 from door_requests import (
     BODY_ATTRIBUTES,
     CORRELATION_HEADER,
@@ -140,6 +144,42 @@ def answer(
 @app.post("/events")
 def publish_event() -> Response[str]:
     """Publish one event; answer 202 with its id and the workflow's correlation id."""
+    published = _publish_request(needs_response=False)
+    if isinstance(published, Response):
+        return published
+    envelope, correlation = published
+    return answer(
+        202,
+        {"event_id": envelope.id, "correlation_id": envelope.correlation_id},
+        correlation,
+    )
+
+
+@app.post("/call")
+def call_agent() -> Response[str]:
+    """Publish a request and wait (`door_calls.call_seconds`) for its reply in the event log:
+    200 with the reply, or 202 with where to read the workflow later; never a 504."""
+    published = _publish_request(needs_response=True)
+    if isinstance(published, Response):
+        return published
+    request, correlation = published
+    context = app.lambda_context
+    remaining = context.get_remaining_time_in_millis() if context is not None else None
+    reply = await_reply(
+        request, _events_table(), clients.client("dynamodb"), call_seconds(None, remaining)
+    )
+    if reply is None:
+        logger.info("no reply yet", extra={"event_id": request.id})
+        return answer(202, pending(request), correlation)
+    logger.info("replied", extra={"event_id": request.id, "reply_id": reply.id})
+    return answer(200, replied(reply, request.correlation_id), correlation)
+
+
+def _publish_request(
+    *, needs_response: bool
+) -> Response[str] | tuple[EventEnvelope, dict[str, str]]:
+    """Publish the event the body asks for, in the caller's tenant and workflow: the envelope
+    and the correlation header, or the refusal to answer."""
     event = app.current_event
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     correlation: dict[str, str] = {}
@@ -149,6 +189,13 @@ def publish_event() -> Response[str]:
         logger.append_keys(correlation_id=correlation_id)
         caller = caller_of(event.raw_event.get("requestContext") or {})
         request = parse_event_body(_body_within_limit(event.decoded_body), open_topics())
+        if needs_response and not request.attributes.get("response_event"):
+            raise RequestError(
+                400,
+                "response_event is missing: POST /call waits for a reply of that event type "
+                "(use POST /events to publish without waiting)",
+                "response_event",
+            )
         envelope = build_envelope(request, caller, correlation_id)
         _registry().check(envelope)
         _publisher().publish_envelopes([envelope])
@@ -165,11 +212,14 @@ def publish_event() -> Response[str]:
         logger.warning("publish failed", extra={"error": str(exc)})
         return answer(503, {"error": f"the bus did not take the event, try again: {exc}"})
     logger.info("published", extra={"event_id": envelope.id, "event_type": envelope.type})
-    return answer(
-        202,
-        {"event_id": envelope.id, "correlation_id": envelope.correlation_id},
-        correlation,
-    )
+    return envelope, correlation
+
+
+def _events_table() -> str:
+    table = settings().events_table
+    if not table:
+        raise RuntimeError("SOORMA_EVENTS_TABLE is not set: the front door cannot read workflows")
+    return table
 
 
 @app.get("/workflows/<correlation_id>")
@@ -180,11 +230,8 @@ def get_workflow(correlation_id: str) -> Response[str]:
         caller = caller_of(app.current_event.raw_event.get("requestContext") or {})
     except RequestError as exc:
         return answer(exc.status, exc.body())
-    table = settings().events_table
-    if not table:
-        raise RuntimeError("SOORMA_EVENTS_TABLE is not set: the front door cannot read workflows")
     envelopes, truncated = read_workflow(
-        clients.client("dynamodb"), table, correlation_id, caller.tenant_id
+        clients.client("dynamodb"), _events_table(), correlation_id, caller.tenant_id
     )
     if not envelopes:
         return answer(
@@ -220,8 +267,8 @@ def no_route(exc: NotFoundError) -> Response[str]:
     return answer(
         404,
         {
-            "error": f"no route {event.http_method} {event.path}: the API serves POST /events "
-            "and GET /workflows/{correlation_id}"
+            "error": f"no route {event.http_method} {event.path}: the API serves POST /events, "
+            "POST /call and GET /workflows/{correlation_id}"
         },
     )
 

@@ -103,6 +103,10 @@ def dev(
     port: Annotated[
         int, typer.Option("--port", help="moto server port on 127.0.0.1 (0: a free one)")
     ] = 0,
+    http_port: Annotated[
+        int,
+        typer.Option("--http-port", help="serve the front door's HTTP API on this port (0: off)"),
+    ] = 0,
     time_scale: Annotated[
         float,
         typer.Option("--time-scale", help="visibility timeouts (so retries) scale by this factor"),
@@ -132,7 +136,7 @@ def dev(
         env = dict(loaded.env) if loaded is not None else {}
         if llm is not None:  # --llm wins over the scenario's choice
             env[LLM_PROVIDER] = language_model_setting(llm)
-        cloud = _start_cloud(folders, port, time_scale, stage, state_dir, env)
+        cloud = _start_cloud(folders, port, time_scale, stage, state_dir, env, http_port or None)
     from soorma_dev.localcloud import WorkerError
 
     code = 0
@@ -218,6 +222,7 @@ def _start_cloud(
     stage: str,
     state_dir: Path,
     env: dict[str, str] | None = None,
+    http_port: int | None = None,
 ) -> Any:
     from soorma_dev.localcloud import LocalCloud, WorkerError
     from soorma_dev.localcloud.server import MotoServerError
@@ -232,6 +237,7 @@ def _start_cloud(
         report_worker=report_worker,
         reload_code=True,
         env=env,
+        front_door_port=http_port,
     )
     label = f"starting the local cloud: moto server, {len(folders)} agent(s) and the platform…"
     try:
@@ -297,6 +303,8 @@ def _print_started(
     names = ", ".join(folder.name for folder in folders)
     console.print(f"[bold green]local cloud running[/] at {cloud.endpoint_url}")
     console.print(f"agents: {names}")
+    if getattr(cloud, "front_door", None) is not None:
+        console.print(f"front door (HTTP API) at {cloud.front_door.url}")
     console.print(
         f"[dim]state in {state_dir}/; from another terminal:[/] soorma send EVENT_TYPE --topic "
         "TOPIC --data JSON[dim], then[/] soorma trace CORRELATION_ID"

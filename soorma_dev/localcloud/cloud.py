@@ -16,6 +16,7 @@ from soorma_common.manifest import AgentKind, AgentManifest
 from soorma_common.naming import function_name
 from soorma_dev.deadline_pump import SchedulePump
 from soorma_dev.localcloud.activity import ActivityLog, now_iso
+from soorma_dev.localcloud.front_door_server import FrontDoorServer
 from soorma_dev.localcloud.operations import CloudOperations
 from soorma_dev.localcloud.server import MotoServer
 from soorma_dev.localcloud.session import EndpointSession
@@ -65,6 +66,7 @@ class LocalCloud(CloudOperations):
         restart_workers: bool = True,
         reload_code: bool = False,
         report_worker: Callable[[str], None] = report_to_stderr,
+        front_door_port: int | None = None,
     ) -> None:
         paths = [Path(p) for p in function_paths]
         if include_platform:
@@ -109,6 +111,8 @@ class LocalCloud(CloudOperations):
         self.reload_code = reload_code
         self.report_worker = report_worker
         self.supervisor: WorkerSupervisor | None = None
+        #: The HTTP API on localhost when `front_door_port` is given (0: a free port).
+        self.front_door = None if front_door_port is None else FrontDoorServer(front_door_port)
         self._started = False
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -165,6 +169,8 @@ class LocalCloud(CloudOperations):
                 self.client("scheduler"), self.client("events"), time_scale=self.time_scale
             )
             self.schedules.start()
+            if self.front_door is not None:
+                self.front_door.start(self, deadline)
             write_state(
                 self.state_dir,
                 CloudState(
@@ -230,6 +236,8 @@ class LocalCloud(CloudOperations):
             self.watcher.stop()
         if self.schedules:
             self.schedules.stop()
+        if self.front_door is not None:
+            self.front_door.stop()
         for worker in self.workers:
             worker.request_stop()
         for worker in self.workers:

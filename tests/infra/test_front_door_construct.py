@@ -69,7 +69,7 @@ def iam(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return Synth(tmp_path_factory.mktemp("front-door-iam"), IAM)
 
 
-def test_two_routes_behind_the_jwt_authorizer_with_payload_format_2(jwt: Synth) -> None:
+def test_three_routes_behind_the_jwt_authorizer_with_payload_format_2(jwt: Synth) -> None:
     (authorizer,) = jwt.template.find_resources("AWS::ApiGatewayV2::Authorizer").values()
     assert authorizer["Properties"]["AuthorizerType"] == "JWT"
     assert authorizer["Properties"]["JwtConfiguration"] == {
@@ -86,7 +86,7 @@ def test_two_routes_behind_the_jwt_authorizer_with_payload_format_2(jwt: Synth) 
     }
     # API Gateway may invoke the function on these routes only
     permissions = jwt.template.find_resources("AWS::Lambda::Permission").values()
-    assert len(permissions) == 2
+    assert len(permissions) == len(front_door.ROUTES) == 3
     assert all(p["Properties"]["Principal"] == "apigateway.amazonaws.com" for p in permissions)
 
 
@@ -147,7 +147,8 @@ def test_the_function_gets_its_tables_bus_and_front_door_variables(jwt: Synth) -
     ]
     variables = function["Properties"]["Environment"]["Variables"]
     own = {name for name in variables if name.startswith("SOORMA_FRONT_DOOR_")}
-    assert own <= set(VARIABLES)  # the names the function reads (soorma_common.front_door)
+    # the names the function reads (soorma_common.front_door, and door_calls' wait bound)
+    assert own <= {*VARIABLES, front_door.CALL_SECONDS}
     jwt.template.has_resource_properties(
         "AWS::Lambda::Function",
         {
@@ -155,12 +156,14 @@ def test_the_function_gets_its_tables_bus_and_front_door_variables(jwt: Synth) -
             "Architectures": ["arm64"],
             "TracingConfig": {"Mode": "Active"},
             "FunctionName": "soorma-dev-front-door",
+            "Timeout": 29,  # over POST /call's 25 s wait, under API Gateway's 30 s
             "Environment": {
                 "Variables": Match.object_like(
                     {
                         "SOORMA_FRONT_DOOR_AUTH": "jwt",
                         "SOORMA_FRONT_DOOR_TENANT_CLAIM": "custom:tenant_id",
                         "SOORMA_FRONT_DOOR_USER_CLAIM": "sub",
+                        "SOORMA_FRONT_DOOR_CALL_SECONDS": "25",
                         "SOORMA_EVENTS_TABLE": {
                             "Ref": jwt.logical_id(jwt.platform.tables["events"])
                         },
@@ -232,6 +235,13 @@ def test_cfn_lint_passes(jwt: Synth, iam: Synth) -> None:
         (FrontDoorProps(jwt_issuer=ISSUER, jwt_audience=["a"], iam_auth=True), "not both"),
         (FrontDoorProps(iam_auth=True), "set default_tenant"),
         (FrontDoorProps(iam_auth=True, default_tenant="t", timeout_seconds=31), "outside 1..30"),
+        (FrontDoorProps(iam_auth=True, default_tenant="t", call_seconds=28), "outside 0..27"),
+        (FrontDoorProps(iam_auth=True, default_tenant="t", call_seconds=0), "outside 0..27"),
+        (FrontDoorProps(iam_auth=True, default_tenant="t", timeout_seconds=10), "no time"),
+        (
+            FrontDoorProps(iam_auth=True, default_tenant="t", call_seconds=20, timeout_seconds=22),
+            "at least call_seconds \\+ 3",
+        ),
     ],
 )
 def test_props_that_leave_the_api_unusable_or_open_are_synth_errors(
