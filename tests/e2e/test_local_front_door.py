@@ -87,3 +87,46 @@ def test_the_docs_curl_examples_run_against_the_local_cloud(
 
     status, body = run_curl(["curl", "-s", f"{DOC_URL}/workflows/nobody"], url)
     assert status == 404 and body["field"] == "correlation_id"
+
+
+def test_a_local_request_becomes_the_payload_2_event_api_gateway_sends() -> None:
+    from io import BytesIO
+    from wsgiref.util import setup_testing_defaults
+
+    from soorma_dev.localcloud.front_door_server import FrontDoorApp, caller_claims
+
+    seen: list[dict[str, Any]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        seen.append(event)
+        return {"statusCode": 202, "headers": {"X-Correlation-ID": "c"}, "body": '{"ok":1}'}
+
+    claims = caller_claims("t-1", "u-1", {"SOORMA_FRONT_DOOR_TENANT_CLAIM": "tenant"})
+    assert claims == {"tenant": "t-1", "sub": "u-1"}
+    app = FrontDoorApp(handler, claims, context=None)
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    for method, path, body in (("GET", "/workflows/a%3Ab", b""), ("POST", "/events", b"\xff")):
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/json",
+            "HTTP_X_CORRELATION_ID": "c",
+            "wsgi.input": BytesIO(body),
+        }
+        setup_testing_defaults(environ)
+        answer = b"".join(app(environ, lambda status, headers: started.append((status, headers))))
+        assert answer == b'{"ok":1}'
+
+    workflow, event = seen
+    assert workflow["routeKey"] == "GET /workflows/{correlation_id}"
+    assert workflow["pathParameters"] == {"correlation_id": "a:b"}
+    assert workflow["requestContext"]["authorizer"]["jwt"]["claims"] == claims
+    assert workflow["headers"]["x-correlation-id"] == "c"
+    assert "body" not in workflow
+    assert (event["routeKey"], event["isBase64Encoded"], event["body"]) == (
+        "POST /events",
+        True,
+        "/w==",
+    )
+    assert started[0] == ("202 Accepted", [("X-Correlation-ID", "c")])

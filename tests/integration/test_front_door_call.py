@@ -30,7 +30,7 @@ UNHEARD = {"event_type": "nobody.listens", "topic": "action-requests", "data": {
 class FakeTime:
     """The wait's clock: `sleep` advances it, and runs `on_sleep` (the agents' turn)."""
 
-    def __init__(self, on_sleep: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, on_sleep: Callable[[], object] = lambda: None) -> None:
         self.now = 1000.0
         self.slept: list[float] = []
         self.on_sleep = on_sleep
