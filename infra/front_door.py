@@ -46,6 +46,8 @@ from soorma_common.environment import (
 )
 from soorma_common.front_door import (
     AUTH_MODE,
+    CALL_MARGIN_SECONDS,
+    CALL_SECONDS,
     DEFAULT_TENANT,
     DEFAULT_TENANT_CLAIM,
     DEFAULT_USER,
@@ -53,6 +55,7 @@ from soorma_common.front_door import (
     FRONT_DOOR,
     IAM_AUTH,
     JWT_AUTH,
+    MAX_INTEGRATION_SECONDS,
     TENANT_CLAIM,
     TOPICS,
     USER_CLAIM,
@@ -64,12 +67,6 @@ from soorma_common.topics import EventTopic
 FRONT_DOOR_CODE = FUNCTIONS_ROOT / "front_door"
 #: The routes, as API Gateway writes route keys.
 ROUTES = ("POST /events", "POST /call", "GET /workflows/{correlation_id}")
-#: API Gateway's integration timeout limit for HTTP APIs (30 s).
-MAX_INTEGRATION_SECONDS = 30
-#: What `POST /call` keeps below the integration timeout (answering, publishing, the last poll).
-CALL_MARGIN_SECONDS = 3
-#: The variable that bounds `POST /call`'s wait (read by `functions/front_door/door_calls.py`).
-CALL_SECONDS = "SOORMA_FRONT_DOOR_CALL_SECONDS"
 #: The access log line: one JSON object per request ($context variables of HTTP APIs).
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",

@@ -17,16 +17,14 @@ from typing import Any
 
 from soorma.calls import CallTimeoutError, EventLogReader, wait_for_reply
 from soorma_common.envelope import EventEnvelope
+from soorma_common.front_door import CALL_MARGIN_SECONDS, CALL_SECONDS, MAX_INTEGRATION_SECONDS
 
-#: The variable that sets the wait (seconds, a number).
-CALL_SECONDS = "SOORMA_FRONT_DOOR_CALL_SECONDS"
-#: The wait when the variable is not set.
+#: The wait when `CALL_SECONDS` is not set.
 DEFAULT_CALL_SECONDS = 25.0
-#: API Gateway HTTP API's integration timeout (30 s) and the margin kept below it: answering,
+#: API Gateway HTTP API's integration timeout minus the margin kept below it: answering,
 #: publishing and the last poll take time too.
-INTEGRATION_SECONDS = 30.0
-MARGIN_SECONDS = 3.0
-MAX_CALL_SECONDS = INTEGRATION_SECONDS - MARGIN_SECONDS
+MARGIN_SECONDS = float(CALL_MARGIN_SECONDS)
+MAX_CALL_SECONDS = float(MAX_INTEGRATION_SECONDS - CALL_MARGIN_SECONDS)
 
 #: The wait's time source and pause (tests replace them).
 clock: Callable[[], float] = time.monotonic

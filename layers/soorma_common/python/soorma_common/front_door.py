@@ -24,8 +24,21 @@ DEFAULT_TENANT = "SOORMA_FRONT_DOOR_DEFAULT_TENANT"
 DEFAULT_USER = "SOORMA_FRONT_DOOR_DEFAULT_USER"
 #: The topics callers may publish on, comma-separated (default `OPEN_TOPICS`).
 TOPICS = "SOORMA_FRONT_DOOR_TOPICS"
+#: How long one `POST /call` waits for its reply, in seconds.
+CALL_SECONDS = "SOORMA_FRONT_DOOR_CALL_SECONDS"
+#: API Gateway HTTP API's integration timeout, and the margin a call keeps below it.
+MAX_INTEGRATION_SECONDS = 30
+CALL_MARGIN_SECONDS = 3
 #: Every variable the front door reads besides `soorma.config`'s.
-VARIABLES = (AUTH_MODE, TENANT_CLAIM, USER_CLAIM, DEFAULT_TENANT, DEFAULT_USER, TOPICS)
+VARIABLES = (
+    AUTH_MODE,
+    TENANT_CLAIM,
+    USER_CLAIM,
+    DEFAULT_TENANT,
+    DEFAULT_USER,
+    TOPICS,
+    CALL_SECONDS,
+)
 
 JWT_AUTH = "jwt"
 IAM_AUTH = "iam"
