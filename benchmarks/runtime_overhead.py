@@ -226,7 +226,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument(
-        "--profile", choices=["soorma", "lean", "handwritten"], help="cProfile one (claims on)"
+        "--profile",
+        choices=["soorma", "lean", "handwritten", "soorma-off", "lean-off"],
+        help="cProfile one (claims on; -off: claims off)",
     )
     parser.add_argument(
         "--padded", action="store_true", help="also run the padded hand-written baseline"
@@ -269,11 +271,16 @@ def main() -> None:
         import cProfile
         import pstats
 
-        name = {"soorma": "soorma, claims on", "lean": "lean, claims on"}.get(
-            args.profile, "padded hand-written, claims on"
-        )
+        name = {
+            "soorma": "soorma, claims on",
+            "lean": "lean, claims on",
+            "soorma-off": "soorma, claims off",
+            "lean-off": "lean, claims off",
+        }.get(args.profile, "padded hand-written, claims on")
         profiler = cProfile.Profile()
         profiler.runcall(run, handlers[name][0], batches, table, put, context)
+        if os.environ.get("PROFILE_OUT"):  # the raw stats, for pstats filtering
+            profiler.dump_stats(os.environ["PROFILE_OUT"])
         pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(30)
         return
 

@@ -74,6 +74,8 @@ def derived_event_id(agent: str, parent_id: str, position: int, replay: str | No
 
 
 _ID_NAMESPACE_BYTES = _ID_NAMESPACE.bytes
+#: The stored size of an empty outbox (`[]`), where every bus starts counting.
+_EMPTY_OUTBOX_BYTES = stored_size(())
 _CLEAR_VERSION_AND_VARIANT = ~((0xC000 << 48) | (0xF000 << 64))
 _VERSION_5_AND_VARIANT = (0x8000 << 48) | (5 << 76)
 
@@ -106,7 +108,7 @@ class BusClient:
         self._produced = produced
         self._validate_payload = validate_payload
         self._outbox: list[OutgoingEvent] = []  # encoded and measured once, at publish
-        self._stored_bytes = stored_size(())
+        self._stored_bytes = _EMPTY_OUTBOX_BYTES
         self.max_event_bytes = max_event_bytes or settings().max_event_bytes
 
     @property

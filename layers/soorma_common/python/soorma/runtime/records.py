@@ -60,8 +60,8 @@ def parse_eventbridge_body(body: str) -> dict[str, Any]:
         raise MalformedRecordError(
             f"SQS body is JSON {type(event).__name__}, not an EventBridge event"
         )
-    missing = [k for k in ("source", "detail-type", "detail") if k not in event]
-    if missing:
+    if "source" not in event or "detail-type" not in event or "detail" not in event:
+        missing = [k for k in ("source", "detail-type", "detail") if k not in event]
         raise MalformedRecordError(
             f"SQS body is not an EventBridge event: missing {', '.join(missing)} "
             f"(keys: {', '.join(sorted(event)[:10])})"

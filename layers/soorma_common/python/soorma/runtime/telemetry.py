@@ -27,8 +27,9 @@ class RuntimeTelemetry:
     def bind(self, envelope: EventEnvelope) -> None:
         """Put the event's correlation id and keys on every log line until the next `bind`."""
         self._bound = True
-        self.logger.set_correlation_id(envelope.correlation_id)
+        # One `append_keys` (Powertools' `set_correlation_id` is `append_keys(correlation_id=)`).
         self.logger.append_keys(
+            correlation_id=envelope.correlation_id,
             event_id=envelope.id,
             event_type=envelope.type,
             topic=envelope.topic,  # a str enum: logged as its value
