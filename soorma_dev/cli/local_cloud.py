@@ -154,10 +154,15 @@ def logged_correlation_ids(cloud: Any, prefix: str) -> list[str]:
 
 
 def provide_input(
-    plan_id: Annotated[
-        str, typer.Argument(help="the plan waiting for input (plan.waiting_for_input)")
+    target: Annotated[
+        str,
+        typer.Argument(help="the waiting plan's id, or with --to the request_id it asks on"),
     ],
     data: Annotated[str, typer.Option("--data", "-d", help="the input: JSON, or @file.json")],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="the planner a state-machine plan's request came from"),
+    ] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="the plan's tenant")] = None,
     user: Annotated[str | None, typer.Option("--user", help="the plan's user")] = None,
     correlation_id: Annotated[
@@ -165,17 +170,23 @@ def provide_input(
     ] = None,
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
-    """Answer a plan waiting for input: `plan.input_provided` on notification-events (what
-    `ChoreographyPlanner` resumes on), with the plan id and the input."""
-    from soorma.ai.choreography import INPUT_EVENT
+    """Answer a plan waiting for input (`plan.waiting_for_input` says how): a choreography plan
+    by its id (`plan.input_provided` on notification-events), a state-machine plan by the
+    request it asked on and its planner (`--to`: the reply `plan.input_provided`)."""
+    from soorma.workflows.plan_definitions import INPUT_PROVIDED
     from soorma_common.topics import EventTopic
 
     with reported_errors():
-        payload = {"plan_id": plan_id, "input": parse_data(data)}
-        topic = EventTopic.NOTIFICATION_EVENTS
-        attributes = {"tenant_id": tenant, "user_id": user, "correlation_id": correlation_id}
-        given = {name: value for name, value in attributes.items() if value is not None}
-        check_event(INPUT_EVENT, topic, payload, **given)
-        envelope = connect(state_dir).send(INPUT_EVENT, payload, topic=topic, **given)
-    console.print(f"[green]sent[/] {INPUT_EVENT} for plan {plan_id}  id {envelope.id}")
+        given = {"tenant_id": tenant, "user_id": user, "correlation_id": correlation_id}
+        attributes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        if to is None:
+            payload: Any = {"plan_id": target, "input": parse_data(data)}
+            topic = EventTopic.NOTIFICATION_EVENTS
+        else:
+            payload, topic = parse_data(data), EventTopic.ACTION_RESULTS
+            attributes |= {"reply_to": to, "causation_id": target}
+        check_event(INPUT_PROVIDED, topic, payload, **attributes)
+        envelope = connect(state_dir).send(INPUT_PROVIDED, payload, topic=topic, **attributes)
+    whom = f"request {target} of {to}" if to else f"plan {target}"
+    console.print(f"[green]sent[/] {INPUT_PROVIDED} for {whom}  id {envelope.id}")
     console.print(f"[dim]follow it with:[/] soorma trace {envelope.correlation_id}")

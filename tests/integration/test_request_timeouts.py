@@ -286,3 +286,79 @@ def test_on_timeout_needs_a_timeout_and_actions() -> None:
 
     with pytest.raises(ValueError, match="has on_timeout but no timeout"):
         PlanDefinition(initial="a", states=[State("a", on_timeout="a")])
+
+
+def approval_agents(plans: list[str]) -> list[Any]:
+    from soorma import Planner
+    from soorma.memory import PlanStatus
+    from soorma.workflows import PlanContext, PlanDefinition, State, Transition, ask_for_input
+
+    approval = PlanDefinition(
+        name="refund-approval",
+        initial="asking",
+        states=[
+            State(
+                "asking",
+                actions=[ask_for_input("Refund 40 EUR to ada?", key="answer")],
+                transitions=[Transition(to="refunded", when="results.answer.approved")],
+                default_next="refused",
+                timeout=3600,
+                on_timeout="expired",
+            ),
+            State("refunded", terminal=PlanStatus.COMPLETED),
+            State("refused", terminal=PlanStatus.FAILED),
+            State("expired", terminal=PlanStatus.FAILED),
+        ],
+    )
+    planner = Planner(name="refunds")
+
+    @planner.on_goal("refund.wanted")
+    async def wanted(event, context) -> None:
+        plans.append((await PlanContext.start(context, approval)).plan_id)
+
+    @planner.on_result()
+    async def answered(event, context) -> None:
+        plan = await PlanContext.restore(context, approval)
+        if plan is not None:
+            await plan.advance(event)
+
+    return [planner]
+
+
+@pytest.mark.parametrize("answered", [True, False], ids=["a-person-answers", "nobody-answers"])
+def test_a_plan_waits_for_a_person_and_times_out_when_nobody_answers(
+    soorma_moto, answered: bool
+) -> None:
+    from soorma.memory import MemoryClient, PlanStatus
+
+    plans: list[str] = []
+    harness = soorma_moto(approval_agents(plans))
+    harness.send("refund.wanted", {}, topic="action-requests", tenant_id="acme", user_id="ada")
+    harness.run_until_idle()
+    [plan_id] = plans
+    memory = MemoryClient("acme", "ada")
+    [waiting] = [e for e in harness.published if e.type == "plan.waiting_for_input"]
+    assert waiting.topic == EventTopic.NOTIFICATION_EVENTS
+    assert (waiting.data["prompt"], waiting.data["to"]) == ("Refund 40 EUR to ada?", "refunds")
+
+    if answered:  # what `soorma input REQUEST_ID --to refunds --data ...` sends
+        harness.send(
+            "plan.input_provided",
+            {"approved": True},
+            topic=EventTopic.ACTION_RESULTS,
+            reply_to="refunds",
+            causation_id=waiting.data["request_id"],
+            correlation_id=waiting.correlation_id,
+            tenant_id="acme",
+            user_id="ada",
+        )
+        harness.run_until_idle()
+    harness.fire_deadlines(datetime.now(UTC) + timedelta(seconds=3601))
+    harness.run_until_idle()
+
+    plan = asyncio.run(memory.get_plan(plan_id))
+    if answered:
+        assert (plan.state, plan.status) == ("refunded", PlanStatus.COMPLETED)
+    else:
+        assert (plan.state, plan.status) == ("expired", PlanStatus.FAILED)
+    assert harness.dead_letters() == []

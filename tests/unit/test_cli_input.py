@@ -49,3 +49,30 @@ def test_soorma_input_refuses_input_that_is_not_json() -> None:
     result = CliRunner().invoke(app, ["input", "p-1", "--data", "{not json"])
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: ") and "Traceback" not in result.output
+
+
+def test_soorma_input_answers_a_state_machine_plans_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[str, Any, dict[str, Any]]] = []
+
+    class Cloud:
+        def send(self, event_type: str, data: Any, **attributes: Any) -> Any:
+            sent.append((event_type, data, attributes))
+            from soorma_common import EventEnvelope
+
+            return EventEnvelope(source="soorma.cli", type=event_type, data=data, **attributes)
+
+    monkeypatch.setattr("soorma_dev.cli.local_cloud.connect", lambda state_dir: Cloud())
+    arguments = ["input", "r-1", "--to", "refunds", "--data", '{"approved": true}']
+    result = CliRunner().invoke(app, [*arguments, "--tenant", "acme"])
+    assert result.exit_code == 0, result.output
+    [(event_type, data, attributes)] = sent
+    assert (event_type, data) == ("plan.input_provided", {"approved": True})
+    assert attributes == {
+        "topic": EventTopic.ACTION_RESULTS,
+        "reply_to": "refunds",
+        "causation_id": "r-1",
+        "tenant_id": "acme",
+    }
+    assert "for request r-1 of refunds" in result.output

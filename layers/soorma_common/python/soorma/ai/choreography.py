@@ -61,13 +61,14 @@ from soorma.ai.providers import (
 )
 from soorma.context import PlatformContext
 from soorma.memory.table import MemoryTable
+from soorma.workflows.plan_definitions import INPUT_PROVIDED
 from soorma.workflows.tasks import parent_of
 from soorma_common.envelope import EventEnvelope
 from soorma_common.replies import is_failure_reply
 from soorma_common.topics import EventTopic
 
 #: The event that answers `wait_for_input` (on `notification-events`): `{"plan_id", "input"}`.
-INPUT_EVENT = "plan.input_provided"
+INPUT_EVENT = INPUT_PROVIDED
 _PLAN_NAMESPACE = uuid.UUID("5b0e3c57-8f43-4c2a-a1d4-3f1f0d2e9a61")
 
 #: What a goal handler may return: the goal as text or data for the model, or None (the goal

@@ -20,6 +20,7 @@ from soorma.workflows.plan_definitions import (
     PlanTransition,
     State,
     Transition,
+    ask_for_input,
 )
 from soorma.workflows.tasks import TaskContext
 
@@ -36,4 +37,5 @@ __all__ = [
     "SubResult",
     "TaskContext",
     "Transition",
+    "ask_for_input",
 ]

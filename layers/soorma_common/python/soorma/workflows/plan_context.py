@@ -28,6 +28,7 @@ from soorma.memory.table import ConditionFailed, Item
 from soorma.workflows import fanin
 from soorma.workflows.fanin import Delegation, SubResult
 from soorma.workflows.plan_definitions import PlanDefinition, PlanTransition, State
+from soorma.workflows.plan_inputs import announce_input_waits
 from soorma.workflows.tasks import parent_of, reply_to_parent
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import IllegalTransitionError, NotFoundError, VersionConflictError
@@ -278,7 +279,7 @@ class PlanContext:
         if state.terminal is not None:
             await self.finalize(self.result, status=state.terminal)
             return
-        fanin.delegate(
+        sent = fanin.delegate(
             self.context.memory,
             self.context.bus,
             _group_id(self.plan, trigger_id),
@@ -292,6 +293,7 @@ class PlanContext:
             created_by=trigger_id,
             timeout=state.timeout,
         )
+        announce_input_waits(self.context, self.plan_id, self, state, sent)
 
     async def _run_hooks(self, move: PlanTransition) -> None:
         for hook in self.context.agent.transitions_for(move.from_state, move.to_state):

@@ -67,6 +67,19 @@ class Action:
         return plan.goal_data if self.data is None else dict(self.data)
 
 
+#: A plan state asking a person for input sends this request (`ask_for_input`); the answer is
+#: its reply, `INPUT_PROVIDED` (`soorma input REQUEST_ID --to PLANNER --data ...`, the HTTP API).
+INPUT_REQUESTED = "plan.input_requested"
+INPUT_PROVIDED = "plan.input_provided"
+
+
+def ask_for_input(prompt: str, *, key: str = "input") -> Action:
+    """The action of a state that waits for a person: a request `plan.input_requested`
+    (`{"prompt"}`) whose reply `plan.input_provided` carries the input (in `results[key]`).
+    With the state's `timeout` and `on_timeout`, no answer in time takes that transition."""
+    return Action(INPUT_REQUESTED, INPUT_PROVIDED, data={"prompt": prompt}, key=key)
+
+
 @dataclass(frozen=True)
 class Transition:
     """A move to `to`, taken when the completing reply's type is `on` (any when None) and the
