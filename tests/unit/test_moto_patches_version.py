@@ -56,6 +56,6 @@ def test_this_environment_runs_a_supported_moto() -> None:
     assert installed_moto_version() in SUPPORTED_MOTO_VERSIONS
 
 
-def test_fifteen_patches_with_distinct_names() -> None:
+def test_sixteen_patches_with_distinct_names() -> None:
     names = [patch.__name__ for patch in PATCHES]
-    assert len(names) == 15 == len(set(names))
+    assert len(names) == 16 == len(set(names))

@@ -40,6 +40,7 @@ PATCHES: tuple[Callable[[], None], ...] = (
     dynamodb.fast_ast_traversal,
     core.fast_random_strings,
     sqs.single_pass_delete_message,
+    sqs.atomic_receive_message,
     events.fast_events_clock,
     events.shallow_event_message_copy,
     core.quiet_request_log,

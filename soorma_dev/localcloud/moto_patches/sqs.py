@@ -133,3 +133,20 @@ def single_pass_delete_message() -> None:
             self._messages = kept
 
     Queue.delete_message = delete_message  # type: ignore[method-assign]
+
+
+def atomic_receive_message() -> None:
+    """moto 5.2.5's `ReceiveMessage` scans the queue and marks messages received without the
+    queue's `_messages_lock`: two receives at once can both take the same visible message (one
+    message handled twice, within its visibility timeout), and its move of a message to the DLQ
+    can race a delete rebuilding the list. The receive holds the lock (a `Condition` over an
+    `RLock`: its long-poll wait releases it, so sends still wake it)."""
+    from moto.sqs.models import SQSBackend
+
+    receive = SQSBackend.receive_message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        with self.get_queue(queue_name)._messages_lock:
+            return receive(self, queue_name, *args, **kwargs)
+
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
