@@ -18,7 +18,7 @@ from constructs import Construct
 
 from infra.bundling import function_code
 from infra.deadlines import RequestDeadlines
-from infra.nag import acknowledge
+from infra.nag import acknowledge, acknowledge_runtime, acknowledge_tracing
 from infra.permissions import (
     IDEMPOTENCY_ACTIONS,
     INFERENCE_PROFILE_GEOGRAPHIES,
@@ -339,15 +339,5 @@ class AgentFunction(Construct):
         return f"arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/{name}/index/*"
 
     def _acknowledge_findings(self) -> None:
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            f"{RUNTIME.name} is the runtime the soorma_common layer and the pinned Powertools "
-            "layer are built and tested for",
-        )
-        acknowledge(
-            self.role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray PutTraceSegments/PutTelemetryRecords (tracing ACTIVE) support no resource-level "
-            "permissions",
-        )
+        acknowledge_runtime(self.function, RUNTIME.name)
+        acknowledge_tracing(self.role.node.find_child("DefaultPolicy"))

@@ -30,7 +30,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bundling import function_code
-from infra.nag import acknowledge
+from infra.nag import acknowledge_runtime, acknowledge_tracing
 from infra.paths import FUNCTIONS_ROOT
 from infra.permissions import table_statement
 from infra.powertools import ARCHITECTURE, RUNTIME
@@ -317,18 +317,8 @@ class FrontDoor(Construct):
         )
 
     def _acknowledge_findings(self) -> None:
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            f"{RUNTIME.name} is the runtime the soorma_common layer and the pinned Powertools "
-            "layer are built and tested for",
-        )
-        acknowledge(
-            self.role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray PutTraceSegments/PutTelemetryRecords (tracing ACTIVE) support no resource-level "
-            "permissions",
-        )
+        acknowledge_runtime(self.function, RUNTIME.name)
+        acknowledge_tracing(self.role.node.find_child("DefaultPolicy"))
 
 
 @jsii.implements(apigatewayv2.IAccessLogSettings)

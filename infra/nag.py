@@ -30,6 +30,26 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     Validations.of(construct).acknowledge(CdkAcknowledgment(id=rule, reason=reason))
 
 
+def acknowledge_runtime(function: IConstruct, runtime_name: str) -> None:
+    """AwsSolutions-L1 on a function on the runtime the layers are built for."""
+    acknowledge(
+        function,
+        "AwsSolutions-L1",
+        f"{runtime_name} is the runtime the soorma_common layer and the pinned Powertools layer "
+        "are built and tested for",
+    )
+
+
+def acknowledge_tracing(policy: IConstruct) -> None:
+    """AwsSolutions-IAM5 `Resource::*` on a role's policy: X-Ray's actions of active tracing."""
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray PutTraceSegments/PutTelemetryRecords (tracing ACTIVE) support no resource-level "
+        "permissions",
+    )
+
+
 def enable_checks(app: App) -> None:
     """Run cdk-nag's AwsSolutions pack on every stack of `app` at synth time."""
     from cdk_nag import AwsSolutionsChecks

@@ -23,7 +23,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bundling import function_code
-from infra.nag import acknowledge
+from infra.nag import acknowledge_runtime
 from infra.paths import FUNCTIONS_ROOT
 from infra.permissions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS, table_statement
 from infra.powertools import ARCHITECTURE, RUNTIME
@@ -128,9 +128,4 @@ class RegistrySync(Construct):
         )
         # the table grant must exist before CloudFormation invokes the function
         self.resource.node.add_dependency(self.role)
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            f"{RUNTIME.name} is the runtime the soorma_common layer and the pinned Powertools "
-            "layer are built and tested for",
-        )
+        acknowledge_runtime(self.function, RUNTIME.name)
