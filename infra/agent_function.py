@@ -21,13 +21,13 @@ from infra.deadlines import RequestDeadlines
 from infra.nag import acknowledge, acknowledge_runtime, acknowledge_tracing
 from infra.permissions import (
     IDEMPOTENCY_ACTIONS,
-    INFERENCE_PROFILE_GEOGRAPHIES,
     MEMORY_ACTIONS,
     REGISTRY_READ_ACTIONS,
     TABLE_WRITE_ACTIONS,
     bedrock_invoke_statements,
     dead_letter_send_statement,
     idempotency_key_patterns,
+    profile_underlying,
     put_events_statement,
     table_statement,
 )
@@ -277,7 +277,8 @@ class AgentFunction(Construct):
             acknowledge(
                 self.role.node.find_child("DefaultPolicy"),
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:"
-                f"<AWS::AccountId>:schedule/{props.deadlines.group_name}/soorma-timeout-*]",
+                f"<AWS::AccountId>:schedule/{props.deadlines.group_name}/"
+                f"{naming.DEADLINE_SCHEDULE_PREFIX}*]",
                 "one schedule per request deadline, named by the request: only the stage's "
                 "group, only the soorma-timeout- prefix",
             )
@@ -315,8 +316,8 @@ class AgentFunction(Construct):
 
     def _acknowledge_profile_routing(self) -> None:
         for model in self.props.manifest.llm_models:
-            geography, _, underlying = model.partition(".")
-            if model.startswith("arn:") or geography not in INFERENCE_PROFILE_GEOGRAPHIES:
+            underlying = profile_underlying(model)
+            if underlying is None:
                 continue
             acknowledge(
                 self.role.node.find_child("DefaultPolicy"),

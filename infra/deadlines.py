@@ -13,11 +13,6 @@ from constructs import Construct
 from soorma_common import naming
 from soorma_common.environment import DEADLINE_ROLE_ARN, EVENT_BUS_ARN, SCHEDULE_GROUP
 
-#: The source of the timeout replies (`soorma.requests.PLATFORM_SOURCE`).
-TIMEOUT_SOURCE = f"{naming.SOURCE_PREFIX}platform"
-#: Every schedule of a deadline is named so (`soorma.deadlines.schedule_name`).
-SCHEDULE_PREFIX = "soorma-timeout-"
-
 
 class RequestDeadlines(Construct):
     """The schedule group `soorma-<stage>` and the Scheduler role (`events:PutEvents` on the
@@ -27,7 +22,7 @@ class RequestDeadlines(Construct):
         super().__init__(scope, construct_id)
         self.bus = bus
         self.stage = naming.check_stage(stage)
-        self.group_name = f"soorma-{self.stage}"
+        self.group_name = naming.schedule_group(self.stage)
         self.group = scheduler.CfnScheduleGroup(self, "Group", name=self.group_name)
         self.role = iam.Role(
             self,
@@ -44,7 +39,7 @@ class RequestDeadlines(Construct):
                 sid="PutTimeoutRepliesAsThePlatform",
                 actions=["events:PutEvents"],
                 resources=[bus.event_bus_arn],
-                conditions={"StringEquals": {"events:source": TIMEOUT_SOURCE}},
+                conditions={"StringEquals": {"events:source": naming.PLATFORM_SOURCE}},
             )
         )
 
@@ -70,7 +65,7 @@ class RequestDeadlines(Construct):
         return Stack.of(self).format_arn(
             service="scheduler",
             resource="schedule",
-            resource_name=f"{self.group_name}/{SCHEDULE_PREFIX}*",
+            resource_name=f"{self.group_name}/{naming.DEADLINE_SCHEDULE_PREFIX}*",
         )
 
     def agent_statements(self) -> list[iam.PolicyStatement]:

@@ -124,6 +124,15 @@ BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithRespons
 INFERENCE_PROFILE_GEOGRAPHIES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
 
 
+def profile_underlying(model: str) -> str | None:
+    """The model behind a cross-Region inference profile id (`us.<model>` -> `<model>`), or None
+    for a foundation model id or an ARN."""
+    geography, _, underlying = model.partition(".")
+    if model.startswith("arn:") or geography not in INFERENCE_PROFILE_GEOGRAPHIES:
+        return None
+    return underlying or None
+
+
 def bedrock_invoke_statements(models: list[str]) -> list[iam.PolicyStatement]:
     """Invoke rights on exactly the manifest's models, never `*`:
 
@@ -141,8 +150,8 @@ def bedrock_invoke_statements(models: list[str]) -> list[iam.PolicyStatement]:
         if model.startswith("arn:"):
             direct.append(model)
             continue
-        geography, _, underlying = model.partition(".")
-        if geography in INFERENCE_PROFILE_GEOGRAPHIES and underlying:
+        underlying = profile_underlying(model)
+        if underlying is not None:
             account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
             profile = f"arn:{Aws.PARTITION}:bedrock:{account}:inference-profile/{model}"
             profiles.append(profile)

@@ -35,13 +35,28 @@ def due_time(schedule: dict[str, Any], time_scale: float = 1.0) -> datetime | No
 
 
 def fire_due_schedules(
-    scheduler: Any, events: Any, *, now: datetime | None = None, time_scale: float = 1.0
+    scheduler: Any,
+    events: Any,
+    *,
+    now: datetime | None = None,
+    time_scale: float = 1.0,
+    known: dict[str, dict[str, Any]] | None = None,
 ) -> int:
-    """Fire every one-time schedule due at `now` (default: now); return how many fired."""
+    """Fire every one-time schedule due at `now` (default: now); return how many fired.
+
+    `known` (name -> schedule) keeps the schedules read before: a one-time schedule never
+    changes, so a poller reads each once (`GetSchedule`), not on every round."""
     now = now or datetime.now(UTC)
+    known = {} if known is None else known
     fired = 0
-    for summary in scheduler.list_schedules().get("Schedules", []):
-        schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=summary["GroupName"])
+    listed = scheduler.list_schedules().get("Schedules", [])
+    for gone in known.keys() - {summary["Name"] for summary in listed}:
+        del known[gone]
+    for summary in listed:
+        schedule = known.get(summary["Name"])
+        if schedule is None:
+            schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=summary["GroupName"])
+            known[summary["Name"]] = schedule
         due = due_time(schedule, time_scale)
         if due is None or due > now:
             continue
@@ -58,6 +73,7 @@ def fire_due_schedules(
             continue  # Scheduler retries a failed target; so does the next round here
         if schedule.get("ActionAfterCompletion") == "DELETE":
             scheduler.delete_schedule(Name=summary["Name"], GroupName=summary["GroupName"])
+            known.pop(summary["Name"], None)
         fired += 1
     return fired
 
@@ -75,9 +91,12 @@ class SchedulePump(Poller):
         self.time_scale = time_scale
         self.interval = interval
         self.fired = 0
+        self._known: dict[str, dict[str, Any]] = {}
 
     def check(self) -> int:
         """One round: fire what is due now."""
-        fired = fire_due_schedules(self.scheduler, self.events, time_scale=self.time_scale)
+        fired = fire_due_schedules(
+            self.scheduler, self.events, time_scale=self.time_scale, known=self._known
+        )
         self.fired += fired
         return fired

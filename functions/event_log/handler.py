@@ -24,20 +24,14 @@ from typing import Any
 
 from soorma import Agent
 from soorma.agent_spec import HandlerSpec
+from soorma.event_log import SORT_PREFIX, partition_key
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.manifest import AgentKind, Subscription
 from soorma_common.topics import EventTopic
 
 EVENT_LOG_AGENT = "event-log"
-PARTITION_PREFIX = "CORR#"
-SORT_PREFIX = "EVENT#"
 DEFAULT_TTL_SECONDS = 14 * 24 * 3600
-
-
-def partition_key(correlation_id: str) -> str:
-    """The partition of one workflow's events."""
-    return f"{PARTITION_PREFIX}{correlation_id}"
 
 
 def sort_key(envelope: EventEnvelope) -> str:

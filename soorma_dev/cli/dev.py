@@ -183,22 +183,24 @@ def report_worker(message: str) -> None:
 
 
 def language_model_setting(spec: str) -> str:
-    """`--llm` as `SOORMA_LLM_PROVIDER` takes it (a recording's path made absolute), or a
-    `CommandError` saying what is accepted."""
-    kind, _, argument = spec.strip().partition(":")
-    if kind == "bedrock" and not argument:
-        return "bedrock"
-    if kind == "recorded" and argument:
-        recording = Path(argument).expanduser().resolve()
-        if not recording.is_file():
-            raise CommandError(f"--llm {spec}: no recording at {recording}")
-        return f"recorded:{recording}"
-    if kind == "scripted" and argument.count(":") == 1 and all(argument.split(":")):
-        return f"scripted:{argument}"
-    raise CommandError(
-        f"--llm {spec!r} names no language model",
-        hint="use recorded:FILE.jsonl, scripted:MODULE:NAME or bedrock",
-    )
+    """`--llm` as `SOORMA_LLM_PROVIDER` takes it (`soorma.ai.providers.configured`; a
+    recording's path made absolute), or a `CommandError` saying what is accepted."""
+    from soorma.ai.providers.configured import provider_spec
+    from soorma.ai.providers.errors import ModelNotConfiguredError
+
+    try:
+        kind, argument = provider_spec(spec)
+    except ModelNotConfiguredError:
+        raise CommandError(
+            f"--llm {spec!r} names no language model",
+            hint="use recorded:FILE.jsonl, scripted:MODULE:NAME or bedrock",
+        ) from None
+    if kind != "recorded":
+        return f"{kind}:{argument}" if argument else kind
+    recording = Path(argument).expanduser().resolve()
+    if not recording.is_file():
+        raise CommandError(f"--llm {spec}: no recording at {recording}")
+    return f"recorded:{recording}"
 
 
 def refuse_a_second_cloud(state_dir: Path) -> None:

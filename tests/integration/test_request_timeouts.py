@@ -362,3 +362,34 @@ def test_a_plan_waits_for_a_person_and_times_out_when_nobody_answers(
     else:
         assert (plan.state, plan.status) == ("expired", PlanStatus.FAILED)
     assert harness.dead_letters() == []
+
+
+def test_a_timeout_put_twice_and_a_request_flushed_twice_still_make_one_answer(
+    soorma_moto,
+) -> None:
+    """Scheduler delivers at least once, and a record may be flushed again: one schedule per
+    request, and a second copy of the same timeout reply is one event to the requester."""
+    from soorma.config import settings
+    from soorma.deadlines import SchedulerDeadlines, requests_with_deadlines
+
+    answers: list[dict[str, Any]] = []
+    harness = soorma_moto(agents(answers, fixed={"solver": False}))
+    harness.send("question.asked", {"q": "?"}, topic=FACTS, tenant_id="acme")
+    harness.run_until_idle()
+    [request] = [e for e in harness.published if e.type == "answer.compute"]
+    scheduler = harness.session.client("scheduler")
+    conf = settings()
+    assert conf.event_bus_arn and conf.deadline_role_arn
+    again = SchedulerDeadlines(
+        bus_arn=conf.event_bus_arn, role_arn=conf.deadline_role_arn, client=scheduler
+    )
+    again.schedule(requests_with_deadlines([request.to_wire()]))  # a second flush
+    assert len(scheduler.list_schedules()["Schedules"]) == 1
+
+    assert harness.fire_deadlines(datetime.now(UTC) + LATER) == 1
+    harness.run_until_idle()
+    [timeout] = [e for e in harness.published if e.source == "soorma.platform"]
+    harness.put(timeout)  # Scheduler's at-least-once: the same reply again
+    harness.run_until_idle()
+    assert [a["data"] for a in answers] == [TIMEOUT]
+    assert harness.dead_letters("asker") == []

@@ -17,6 +17,7 @@ from typing import Any
 
 from soorma import clients
 from soorma.config import settings
+from soorma.event_log import partition_key
 from soorma_common.envelope import EventEnvelope
 
 
@@ -48,7 +49,7 @@ class EventLogReader:
             "KeyConditionExpression": "pk = :pk",
             "FilterExpression": "causation_id = :request AND event_type = :type",
             "ExpressionAttributeValues": {
-                ":pk": {"S": f"CORR#{request.correlation_id}"},
+                ":pk": {"S": partition_key(request.correlation_id)},
                 ":request": {"S": request.id},
                 ":type": {"S": str(request.response_event)},
             },

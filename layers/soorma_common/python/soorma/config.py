@@ -107,3 +107,8 @@ class Settings:
 def settings() -> Settings:
     """The settings of this process, read once (`settings.cache_clear()` after changing env)."""
     return Settings.from_env()
+
+
+def metrics_disabled() -> bool:
+    """Whether Powertools metrics are switched off (`POWERTOOLS_METRICS_DISABLED`)."""
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in {"1", "true", "yes"}

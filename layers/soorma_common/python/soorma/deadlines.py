@@ -23,8 +23,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from soorma.requests import PLATFORM_SOURCE as TIMEOUT_SOURCE
+from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import InvalidEnvelopeError
+from soorma_common.naming import DEADLINE_SCHEDULE_PREFIX
+from soorma_common.naming import PLATFORM_SOURCE as TIMEOUT_SOURCE
 from soorma_common.replies import failure_reply
 
 #: The error of a timeout reply.
@@ -73,24 +75,23 @@ def timeout_reply(request: Mapping[str, Any]) -> dict[str, Any]:
     so however often it is put, it is one event."""
     request_id = str(request["id"])
     requester = str(request["replyto"])
-    wire: dict[str, Any] = {
-        "id": str(uuid.uuid5(_NAMESPACE, f"{requester}:{request_id}")),
-        "source": TIMEOUT_SOURCE,
-        "specversion": "1.0",
-        "type": request["responseevent"],
-        "time": request["deadline"],
-        "datacontenttype": "application/json",
-        "data": failure_reply(TIMEOUT_ERROR),
-        "topic": request.get("responsetopic") or "action-results",
-        "correlationid": request.get("correlationid") or request_id,
-        "causationid": request_id,
-        "replyto": requester,
-        "hopcount": int(request.get("hopcount") or 0) + 1,
-    }
-    for name in ("tenantid", "userid", "sessionid", "planid", "traceid"):
-        if request.get(name):
-            wire[name] = request[name]
-    return wire
+    return EventEnvelope(
+        id=str(uuid.uuid5(_NAMESPACE, f"{requester}:{request_id}")),
+        source=TIMEOUT_SOURCE,
+        type=request["responseevent"],
+        time=request["deadline"],
+        data=failure_reply(TIMEOUT_ERROR),
+        topic=request.get("responsetopic") or "action-results",
+        correlation_id=request.get("correlationid") or request_id,
+        causation_id=request_id,
+        reply_to=requester,
+        hop_count=int(request.get("hopcount") or 0) + 1,
+        tenant_id=request.get("tenantid"),
+        user_id=request.get("userid"),
+        session_id=request.get("sessionid"),
+        plan_id=request.get("planid"),
+        trace_id=request.get("traceid"),
+    ).to_wire()
 
 
 def is_timeout_reply(data: Any) -> bool:
@@ -101,7 +102,7 @@ def is_timeout_reply(data: Any) -> bool:
 def schedule_name(requester: str, request_id: str) -> str:
     """A schedule's name: unique per request, within Scheduler's 64 characters."""
     digest = hashlib.sha256(f"{requester}:{request_id}".encode()).hexdigest()[:40]
-    return f"soorma-timeout-{digest}"
+    return f"{DEADLINE_SCHEDULE_PREFIX}{digest}"
 
 
 def requests_with_deadlines(wires: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -35,10 +35,8 @@ from typing import Any, Protocol
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import ForgedReplyError
-from soorma_common.naming import SOURCE_PREFIX, pending_request_key
+from soorma_common.naming import PLATFORM_SOURCE, pending_request_key
 
-#: The source of replies the platform itself sends (request timeouts).
-PLATFORM_SOURCE = f"{SOURCE_PREFIX}platform"
 #: `status` of a request still waiting for its reply.
 PENDING = "PENDING"
 

@@ -225,6 +225,17 @@ def logical_id(*parts: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
+#: The source of the replies the platform itself sends (request timeouts).
+PLATFORM_SOURCE = f"{SOURCE_PREFIX}platform"
+#: Every request deadline's schedule is named so (`soorma.deadlines.schedule_name`).
+DEADLINE_SCHEDULE_PREFIX = "soorma-timeout-"
+
+
+def schedule_group(stage: str) -> str:
+    """The EventBridge Scheduler group of a stage's request deadlines."""
+    return f"soorma-{check_stage(stage)}"
+
+
 def deadline_role_name(stage: str) -> str:
     """The role EventBridge Scheduler assumes to put a stage's timeout replies on its bus."""
     return f"soorma-{check_stage(stage)}-deadlines"

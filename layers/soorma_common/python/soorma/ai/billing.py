@@ -8,10 +8,10 @@ shows the tokens it really spent."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from soorma.ai.providers import TokenUsage
+from soorma.config import metrics_disabled
 from soorma.context import PlatformContext
 from soorma_common.delivery import METRICS_NAMESPACE
 from soorma_common.topics import EventTopic
@@ -44,7 +44,7 @@ def usage_data(
 
 def count_tokens(agent: str, model_id: str, usage: TokenUsage) -> None:
     """Emit a model call's tokens as EMF metrics (nothing while `POWERTOOLS_METRICS_DISABLED`)."""
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in {"1", "true", "yes"}:
+    if metrics_disabled():
         return
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 

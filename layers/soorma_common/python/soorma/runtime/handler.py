@@ -29,7 +29,7 @@ from soorma.registry.validation import validator_for_agent
 from soorma.requests import PendingRequests, check_reply, sent_requests
 from soorma.runtime.aws_transport import AwsTransport
 from soorma.runtime.claims import claim_key, refuse_if_claim_expired
-from soorma.runtime.loops import late_reply, loop_error, loop_notice
+from soorma.runtime.loops import loop_error, loop_notice
 from soorma.runtime.outcomes import HandledRecord, Outcome, OutcomeObserver, RecordOutcome
 from soorma.runtime.records import DeliveredEvent, parse_record
 from soorma.runtime.telemetry import RuntimeTelemetry
@@ -264,7 +264,7 @@ class LambdaRuntime:
             pending = self.pending_requests
             request = check_reply(envelope, self.agent.name, self.agent.source, pending)
             if request.deadline is not None and not pending.decide(request, envelope):
-                late_reply(self.telemetry, envelope)  # the timeout (or the reply) came first
+                self.telemetry.late_reply(envelope)  # the timeout (or the reply) came first
                 return []
         if self.validate_payload is not None and not is_failure_reply(envelope.data, envelope):
             self.validate_payload(envelope.type, envelope.data)

@@ -12,8 +12,6 @@ count: it starts a new chain, so that its own observers are not refused as part 
 
 from __future__ import annotations
 
-from typing import Any
-
 from soorma.bus import derived_event_id
 from soorma.publishing import OutgoingEvent, encode_event
 from soorma_common.envelope import EventEnvelope
@@ -63,13 +61,3 @@ def loop_notice(
         },
     )
     return encode_event(notice.to_wire(), limit)
-
-
-def late_reply(telemetry: Any, reply: EventEnvelope) -> None:
-    """A reply (or a timeout) to a request whose answer was already delivered: acknowledged,
-    logged and counted (`EventsLateReply`), never passed to the result handler."""
-    telemetry.logger.warning(
-        "late reply: its request was already answered or timed out; not delivered",
-        extra={"request_id": reply.causation_id, "reply_source": reply.source},
-    )
-    telemetry.count("late_reply", reply.type)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from typing import Any
 
+from soorma.config import metrics_disabled
 from soorma_common.delivery import METRICS_NAMESPACE as NAMESPACE
 from soorma_common.envelope import EventEnvelope
 
@@ -22,7 +22,7 @@ class RuntimeTelemetry:
         self._metrics: Any = None
         self._bound = False
         #: Whether events are counted (False while `POWERTOOLS_METRICS_DISABLED` is set).
-        self.counting = not _metrics_disabled()
+        self.counting = not metrics_disabled()
 
     def bind(self, envelope: EventEnvelope) -> None:
         """Put the event's correlation id and keys on every log line until the next `bind`."""
@@ -43,9 +43,18 @@ class RuntimeTelemetry:
             self.logger.set_correlation_id(None)
             self._bound = False
 
+    def late_reply(self, reply: EventEnvelope) -> None:
+        """A reply (or a timeout) to a request already answered: logged, counted
+        (`EventsLateReply`), never passed to the result handler (`soorma.deadlines`)."""
+        self.logger.warning(
+            "late reply: its request was already answered or timed out; not delivered",
+            extra={"request_id": reply.causation_id, "reply_source": reply.source},
+        )
+        self.count("late_reply", reply.type)
+
     def begin_batch(self) -> None:
         """Read, once per batch, whether metrics are emitted (counting is skipped otherwise)."""
-        self.counting = not _metrics_disabled()
+        self.counting = not metrics_disabled()
 
     def count(self, outcome: str, event_type: str) -> None:
         """Count one event with `outcome` (handled, failed, dead_lettered, published)."""
@@ -54,7 +63,7 @@ class RuntimeTelemetry:
 
     def flush(self) -> None:
         """Emit the batch's counters: totals per outcome, and per outcome and event type."""
-        if not self._counts or _metrics_disabled():
+        if not self._counts or metrics_disabled():
             self._counts.clear()
             return
         from aws_lambda_powertools import Metrics
@@ -78,10 +87,6 @@ class RuntimeTelemetry:
             ):
                 pass
         self._counts.clear()
-
-
-def _metrics_disabled() -> bool:
-    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in {"1", "true", "yes"}
 
 
 def _metric_name(outcome: str) -> str:
