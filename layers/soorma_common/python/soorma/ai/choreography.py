@@ -22,7 +22,10 @@ handler = planner.lambda_handler
   `on_result`, matched by its causation id against the plan's pending requests, and triggers the
   next decision. `wait_for_input` publishes `plan.waiting_for_input` on `notification-events`;
   an `INPUT_EVENT` (`plan.input_provided`, `{"plan_id", "input"}`) on `notification-events`
-  resumes the plan.
+  resumes the plan. With `input_timeout` (seconds) the wait is also a request with a deadline
+  (`plan.input_requested`, counted as an action): the reply `plan.input_provided` to it, or
+  the input event, resumes the plan; at the deadline the timeout reply does, and the model sees
+  the tool's error (`timeout`) and decides what to do.
 - Rails: an unregistered event or an invalid payload is never published (the error goes back to
   the model, `max_repairs` times, then the plan fails with the reason); `max_actions` and
   `token_budget` are persisted counters enforced by DynamoDB (at the limit the plan completes
@@ -46,7 +49,7 @@ from typing import Any
 from soorma.agent_spec import Handler
 from soorma.agents.base import EventDeclaration
 from soorma.agents.planner import Planner
-from soorma.ai.choreography_step import ChoreographyStep, Rails
+from soorma.ai.choreography_step import ChoreographyStep
 from soorma.ai.control_tools import DEFAULT_VAGUE_INDICATORS, VagueFallback
 from soorma.ai.decisions import DEFAULT_MAX_REPAIRS
 from soorma.ai.event_toolkit import EventToolkit
@@ -59,9 +62,10 @@ from soorma.ai.providers import (
     UserTurn,
     configured_model,
 )
+from soorma.ai.rails import Rails
 from soorma.context import PlatformContext
 from soorma.memory.table import MemoryTable
-from soorma.workflows.plan_definitions import INPUT_PROVIDED
+from soorma.workflows.plan_definitions import INPUT_PROVIDED, INPUT_REQUESTED
 from soorma.workflows.tasks import parent_of
 from soorma_common.envelope import EventEnvelope
 from soorma_common.replies import is_failure_reply
@@ -95,6 +99,7 @@ class ChoreographyPlanner(Planner):
         vague_fallback: VagueFallback | None = None,
         event_capabilities: Iterable[str] | None = None,
         event_pattern: str | None = None,
+        input_timeout: float | None = None,
         description: str = "",
         capabilities: Iterable[str] = (),
         events_consumed: Iterable[EventDeclaration] = (),
@@ -125,6 +130,7 @@ class ChoreographyPlanner(Planner):
             vague_fallback=vague_fallback,
             capabilities=None if event_capabilities is None else tuple(event_capabilities),
             pattern=event_pattern,
+            input_timeout=input_timeout,
         )
         self.on_result()(self._handle_result)
         self.on_event(INPUT_EVENT, topic=EventTopic.NOTIFICATION_EVENTS)(self._handle_input)
@@ -202,7 +208,8 @@ class ChoreographyPlanner(Planner):
 
         def incoming(state: ChoreographyState) -> list[Turn] | None:
             awaited = state.pending.get(event.causation_id or "")
-            if awaited is None or state.status != "running":
+            waited_for = awaited is not None and awaited.get("event") == INPUT_REQUESTED
+            if awaited is None or state.status != ("waiting" if waited_for else "running"):
                 return None
             content = event.data if isinstance(event.data, dict) else {"value": event.data}
             result = ToolResult(

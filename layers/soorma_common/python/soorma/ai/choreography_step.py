@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -24,7 +23,6 @@ from soorma.ai.control_tools import (
     FAIL,
     WAIT_FOR_INPUT,
     ControlChoice,
-    VagueFallback,
     check_control_call,
     fallback_content,
 )
@@ -47,35 +45,15 @@ from soorma.ai.providers import (
     TokenUsage,
     Turn,
 )
+from soorma.ai.rails import Rails
 from soorma.context import PlatformContext
+from soorma.workflows.plan_definitions import INPUT_PROVIDED, INPUT_REQUESTED
 from soorma_common.errors import TransientError
 from soorma_common.topics import EventTopic
 
 _TURNS: TypeAdapter[list[Turn]] = TypeAdapter(list[Turn])
 #: Reloads after losing a commit to a concurrent decision before the record is retried by SQS.
 COMMIT_ATTEMPTS = 3
-
-SYSTEM = (
-    "You are a planner. Reach the user's goal by publishing events, one per step: each event "
-    "tool asks another agent for work and its reply comes back as the tool's result. Call "
-    "exactly one tool per step. When the goal is reached, call complete with the final content "
-    "itself; if you need the user, call wait_for_input; if the goal cannot be reached, call fail."
-)
-
-
-@dataclass(frozen=True)
-class Rails:
-    """A choreography planner's configuration: limits, prompts, filters, vague results."""
-
-    max_actions: int
-    token_budget: int
-    instructions: str
-    max_repairs: int
-    max_tokens: int
-    vague_indicators: tuple[str, ...]
-    vague_fallback: VagueFallback | None
-    capabilities: tuple[str, ...] | None
-    pattern: str | None
 
 
 class ChoreographyStep:
@@ -145,7 +123,12 @@ class ChoreographyStep:
         memory = dict(state.memory)
         if self.context.event.topic is EventTopic.ACTION_RESULTS:
             memory[self.context.event.type] = self.context.event.data
-        pending = {k: v for k, v in state.pending.items() if k != self.context.event.causation_id}
+        pending = {
+            key: awaited
+            for key, awaited in state.pending.items()
+            if key != self.context.event.causation_id
+            and (state.status != "waiting" or awaited.get("event") != INPUT_REQUESTED)
+        }
         events = [
             e
             for e in self.toolkit.discover_actionable_events(
@@ -154,7 +137,7 @@ class ChoreographyStep:
             if e.name not in CONTROL_NAMES
         ]
         request = ModelRequest(
-            system="\n\n".join(p for p in (SYSTEM, self.rails.instructions) if p),
+            system=self.rails.system_prompt,
             turns=tuple(turns),
             tools=(*self.toolkit.tool_specs(events), *CONTROL_TOOLS),
             options=InferenceOptions(max_tokens=self.rails.max_tokens, tool_choice="any"),
@@ -190,7 +173,7 @@ class ChoreographyStep:
         self._bill(effects, state, decision.model_id, decision.usage, len(decision.responses))
         turns += decision.turns[-1:]  # the accepted answer (repairs are not kept)
         choice = decision.value
-        self._announce(effects, decision)
+        effects.decision(decision)
         if isinstance(choice, EventChoice):
             self._act(state, effects, {**base, "turns": _dump(turns)}, choice, decision)
         elif choice.tool == COMPLETE:
@@ -215,21 +198,51 @@ class ChoreographyStep:
             )
         else:
             assert choice.tool == WAIT_FOR_INPUT
-            effects.publish(
-                EventTopic.NOTIFICATION_EVENTS,
-                "plan.waiting_for_input",
-                {
-                    "plan_id": state.plan_id,
-                    "prompt": choice.argument,
-                    "tool_use_id": choice.call.tool_use_id,
-                },
-            )
+            changes = {**base, "turns": _dump(turns), "status": "waiting"}
+            self._wait_for_input(state, effects, changes, choice, decision)
+
+    def _wait_for_input(
+        self,
+        state: ChoreographyState,
+        effects: PlanEffects,
+        changes: dict[str, Any],
+        choice: ControlChoice,
+        decision: Deliberation[Any],
+    ) -> None:
+        """Pause the plan for a person's answer, announced by `plan.waiting_for_input`. With
+        `Rails.input_timeout` the wait is also a request with a deadline (`plan.input_requested`,
+        an action): the plan resumes on the answer or, at the deadline, on the timeout reply,
+        which the model sees as the tool's error."""
+        asked = {
+            "plan_id": state.plan_id,
+            "prompt": choice.argument,
+            "tool_use_id": choice.call.tool_use_id,
+        }
+        tokens = decision.usage.total_tokens
+        timeout = self.rails.input_timeout
+        if timeout is None:
+            effects.publish(EventTopic.NOTIFICATION_EVENTS, "plan.waiting_for_input", asked)
+            self._commit(state, effects, changes, tokens=tokens)
+            return
+        request_id = effects.request(INPUT_REQUESTED, asked, INPUT_PROVIDED, timeout=timeout)
+        effects.publish(
+            EventTopic.NOTIFICATION_EVENTS,
+            "plan.waiting_for_input",
+            {**asked, "request_id": request_id, "to": self.context.agent.name},
+        )
+        awaited = {"event": INPUT_REQUESTED, "tool_use_id": choice.call.tool_use_id}
+        pending = {**changes["pending"], request_id: awaited}
+        try:
             self._commit(
                 state,
                 effects,
-                {**base, "turns": _dump(turns), "status": "waiting"},
-                tokens=decision.usage.total_tokens,
+                {**changes, "pending": pending},
+                actions=1,
+                tokens=tokens,
+                enforce_limits=True,
             )
+        except LimitReached as reached:
+            self._limit_reached(state, reached, changes, decision)
 
     def _act(
         self,
@@ -377,19 +390,6 @@ class ChoreographyStep:
         )
         effects.publish(EventTopic.BILLING_EVENTS, USAGE_EVENT, data)
         count_tokens(self.context.agent.name, model_id, usage)
-
-    def _announce(self, effects: PlanEffects, decision: Deliberation[Any]) -> None:
-        call = decision.call
-        effects.lifecycle(
-            "plan.decision",
-            {
-                "tool": call.name if call else None,
-                "reason": (decision.responses[-1].text or "")[:200],
-                "input_tokens": decision.usage.input_tokens,
-                "output_tokens": decision.usage.output_tokens,
-                "repairs": len(decision.rejections),
-            },
-        )
 
 
 def _dump(turns: list[Turn]) -> list[dict[str, Any]]:

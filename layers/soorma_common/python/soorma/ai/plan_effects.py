@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from soorma.ai.decisions import Deliberation
 from soorma.context import PlatformContext
 from soorma.workflows.tasks import reply_to_parent
 from soorma_common.replies import failure_reply
@@ -29,15 +30,34 @@ class PlanEffects:
         """A lifecycle event on `plan-events`."""
         self.publish(EventTopic.PLAN_EVENTS, event_type, {"plan_id": self.plan_id, **data})
 
-    def request(self, event_type: str, data: Any, response_event: str) -> str:
-        """A request on `action-requests`, the reply addressed to this planner; returns the
-        id the request will have (derived from the handled event and its position)."""
+    def request(
+        self, event_type: str, data: Any, response_event: str, *, timeout: float | None = None
+    ) -> str:
+        """A request on `action-requests`, the reply addressed to this planner (with `timeout`,
+        seconds: a deadline, `bus.request`'s); returns the id the request will have (derived
+        from the handled event and its position)."""
         position = len(self.context.bus.outgoing_events()) + len(self.items)
-        self.items.append(
-            {"kind": "request", "event": event_type, "data": data, "response": response_event}
-        )
+        item = {"kind": "request", "event": event_type, "data": data, "response": response_event}
+        if timeout is not None:
+            item["timeout"] = timeout
+        self.items.append(item)
         # apply() checks the prediction.
         return self.context.bus.next_event_id(position)
+
+    def decision(self, decision: Deliberation[Any]) -> None:
+        """`plan.decision` on `plan-events`: the tool chosen, why (200 characters), the tokens
+        and the repairs it took."""
+        call = decision.call
+        self.lifecycle(
+            "plan.decision",
+            {
+                "tool": call.name if call else None,
+                "reason": (decision.responses[-1].text or "")[:200],
+                "input_tokens": decision.usage.input_tokens,
+                "output_tokens": decision.usage.output_tokens,
+                "repairs": len(decision.rejections),
+            },
+        )
 
     def reply(self, goal: dict[str, Any], data: Any, *, failed: bool = False) -> None:
         """The final reply to the goal's requester."""
@@ -56,7 +76,13 @@ def apply_effects(context: PlatformContext, plan_id: str, items: list[dict[str, 
         if kind == "publish":
             bus.publish(item["topic"], item["event"], item["data"], plan_id=plan_id)
         elif kind == "request":
-            bus.request(item["event"], item["data"], item["response"], plan_id=plan_id)
+            bus.request(
+                item["event"],
+                item["data"],
+                item["response"],
+                plan_id=plan_id,
+                timeout=item.get("timeout"),
+            )
         elif kind == "reply":
             data = failure_reply(str(item["data"])) if item.get("failed") else item["data"]
             reply_to_parent(context, item["goal"], data)
