@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from soorma_dev.localcloud.activity import ActivityLog
+from soorma_dev.localcloud.fast.store import FastStore
 from soorma_dev.localcloud.operations import CloudOperations
 from soorma_dev.localcloud.session import EndpointSession
 from soorma_dev.localcloud.state import CloudState, LocalCloudNotRunning, read_state
@@ -21,6 +22,7 @@ class LocalCloudClient(CloudOperations):
             state.platform,
             state_dir,
             ActivityLog(state.activity_path),
+            FastStore(state.fast_database) if state.fast_database else None,
         )
 
     @classmethod
