@@ -31,7 +31,7 @@ class LocalCloudClient(CloudOperations):
         state = read_state(Path(state_dir))
         client = cls(state, Path(state_dir))
         try:
-            client.client("sqs").list_queues(MaxResults=1)
+            client.session.client("sqs").list_queues(MaxResults=1)  # moto (fast mode too)
         except Exception as exc:
             raise LocalCloudNotRunning(
                 f"the local cloud at {state.endpoint_url} does not answer ({type(exc).__name__}): "

@@ -74,10 +74,6 @@ class LocalCloud(CloudOperations):
         front_door_port: int | None = None,
         fast: bool = False,
     ) -> None:
-        if fast and front_door_port is not None:
-            raise ValueError(
-                "the front door runs only in the faithful mode: leave out fast=True (--fast)"
-            )
         self.fast = fast
         #: The fast mode's database, made at start.
         self.fast_store: FastStore | None = None
@@ -144,6 +140,10 @@ class LocalCloud(CloudOperations):
 
     def start(self, timeout: float = 120.0) -> LocalCloud:
         """Start moto, create the resources, start the workers; stop everything on failure."""
+        if self.fast and self.front_door is not None:
+            raise ValueError(
+                "the front door runs only in the faithful mode: leave out fast=True (--fast)"
+            )
         deadline = time.monotonic() + timeout
         atexit.register(self.stop)
         self._started = True
