@@ -199,12 +199,14 @@ def main() -> None:
         action="store_true",
         help="the fast mode (LocalCloud(fast=True)), then the faithful mode beside it",
     )
+    parser.add_argument(
+        "--skip-faithful", action="store_true", help="with --fast: the fast mode only"
+    )
     parser.add_argument("--profile", action="store_true", help="also profile moto in a 2nd run")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
-    modes = [True, False] if args.fast else [False]
-    for fast in modes:
+    for fast in modes_of(args):
         numbers = run(
             args.events,
             args.agents,
@@ -218,6 +220,13 @@ def main() -> None:
         report("fast" if fast else "faithful", numbers, args.events, args.agents)
     if args.profile:
         profile_runs(args)
+
+
+def modes_of(args: argparse.Namespace) -> list[bool]:
+    """The modes to measure, in order (True: fast)."""
+    if not args.fast:
+        return [False]
+    return [True] if args.skip_faithful else [True, False]
 
 
 def report(mode: str, numbers: dict[str, float], events: int, agents: int) -> None:
@@ -245,7 +254,7 @@ def report(mode: str, numbers: dict[str, float], events: int, agents: int) -> No
 def profile_runs(args: argparse.Namespace) -> None:
     """A second, profiled run per mode: moto's server(s), the workers' pump threads and (fast)
     the publisher threads, which route in the fast mode."""
-    for fast in [True, False] if args.fast else [False]:
+    for fast in modes_of(args):
         mode = "fast" if fast else "faithful"
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "moto.pstats"

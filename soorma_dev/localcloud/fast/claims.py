@@ -43,23 +43,33 @@ class SqliteClaimKeeper:
         in_progress_until = (
             now + context.get_remaining_time_in_millis() / 1000 if context is not None else None
         )
-        with self.database.write() as db:
-            row = db.execute(
-                "SELECT status, expires_at, in_progress_until, result FROM claims WHERE key = ?",
-                (key,),
+        connection = self.database.connection()
+        # One conditional write, as the DynamoDB store's put: taken when absent, expired, or
+        # in progress past the remaining time of the invocation that took it.
+        taken = connection.execute(
+            "INSERT INTO claims VALUES (:key, :status, :expires, :until, NULL) "
+            "ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
+            "expires_at = excluded.expires_at, in_progress_until = excluded.in_progress_until, "
+            "result = NULL WHERE claims.expires_at < :now "
+            "OR (claims.status = :status AND claims.in_progress_until < :now)",
+            {
+                "key": key,
+                "status": IN_PROGRESS,
+                "expires": now + self.expires_after_seconds,
+                "until": in_progress_until,
+                "now": now,
+            },
+        ).rowcount
+        if not taken:
+            row = connection.execute(
+                "SELECT status, result FROM claims WHERE key = ?", (key,)
             ).fetchone()
-            if row is not None and row[1] >= now:
-                status, _expires, until, result = row
-                if status == COMPLETED:
-                    stored: StoredEvents = json.loads(result) if result else []
-                    return stored
-                if until is None or until >= now:
-                    raise ClaimInProgressError(
-                        f"event claim {key!r} is held by another invocation; it will be retried"
-                    )
-            db.execute(
-                "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, NULL)",
-                (key, IN_PROGRESS, now + self.expires_after_seconds, in_progress_until),
+            if row is not None and row[0] == COMPLETED:
+                stored: StoredEvents = json.loads(row[1]) if row[1] else []
+                return stored
+            # in progress (or released since the write: retried all the same)
+            raise ClaimInProgressError(
+                f"event claim {key!r} is held by another invocation; it will be retried"
             )
         try:
             stored = work()
@@ -74,14 +84,12 @@ class SqliteClaimKeeper:
                 f"over the {MAX_STORED_OUTBOX_BYTES} a DynamoDB item keeps; nothing was "
                 "published and the claim was released: publish fewer or smaller events"
             )
-        with self.database.write() as db:
-            db.execute(
-                "UPDATE claims SET status = ?, expires_at = ?, in_progress_until = NULL, "
-                "result = ? WHERE key = ?",
-                (COMPLETED, time.time() + self.expires_after_seconds, text, key),
-            )
+        self.database.connection().execute(
+            "UPDATE claims SET status = ?, expires_at = ?, in_progress_until = NULL, "
+            "result = ? WHERE key = ?",
+            (COMPLETED, time.time() + self.expires_after_seconds, text, key),
+        )
         return stored
 
     def _release(self, key: str) -> None:
-        with self.database.write() as db:
-            db.execute("DELETE FROM claims WHERE key = ?", (key,))
+        self.database.connection().execute("DELETE FROM claims WHERE key = ?", (key,))
