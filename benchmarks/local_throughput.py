@@ -2,10 +2,12 @@
 
 moto's server on 127.0.0.1, real PutEvents, EventBridge rules into SQS, one worker process per
 agent pumping batches of 10 into `lambda_handler`, Powertools idempotency on, the event log on.
-Nothing bypasses moto.
+Nothing bypasses moto. With `--fast`, the fast mode (`LocalCloud(fast=True)`: bus, queues,
+claims and event log in SQLite, claims on) and then the faithful mode, back to back.
 
     .venv/bin/python benchmarks/local_throughput.py                 # 2,000 events, 1 agent
     .venv/bin/python benchmarks/local_throughput.py --events 5000 --agents 2 --profile
+    .venv/bin/python benchmarks/local_throughput.py --fast --events 5000   # fast, then faithful
 
 Prints events/s (first publish -> last handler done, from the activity file, which costs moto
 nothing), the time until every queue (event log included) is empty, and with `--profile` the
@@ -15,6 +17,7 @@ top entries of a cProfile of the moto server (every request, merged) in a second
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import pstats
 import sys
@@ -56,8 +59,11 @@ def write_agents(root: Path, count: int) -> list[Path]:
     return paths
 
 
-def publish(cloud: LocalCloud, events: int, publishers: int) -> float:
-    """Publish `events` in PutEvents of 10 from `publishers` threads; return the seconds taken."""
+def publish(
+    cloud: LocalCloud, events: int, publishers: int, profile_dir: Path | None = None
+) -> float:
+    """Publish `events` in PutEvents of 10 from `publishers` threads; return the seconds taken.
+    With `profile_dir`, each thread writes a cProfile of itself there."""
     batches = [
         [
             EventEnvelope(source="soorma.bench", type="bench.tick", topic=EventTopic.BUSINESS_FACTS)
@@ -66,11 +72,19 @@ def publish(cloud: LocalCloud, events: int, publishers: int) -> float:
         for start in range(0, events, 10)
     ]
     start = time.perf_counter()
+
+    def put(part: list[list[EventEnvelope]], number: int) -> None:
+        profile = cProfile.Profile() if profile_dir else None
+        if profile:
+            profile.enable()
+        for batch in part:
+            cloud.publish(batch)
+        if profile and profile_dir:
+            profile.disable()
+            profile.dump_stats(str(profile_dir / f"publisher{number}.pstats"))
+
     threads = [
-        threading.Thread(
-            target=lambda part=batches[i::publishers]: [cloud.publish(b) for b in part]
-        )
-        for i in range(publishers)
+        threading.Thread(target=put, args=(batches[i::publishers], i)) for i in range(publishers)
     ]
     for thread in threads:
         thread.start()
@@ -87,6 +101,7 @@ def run(
     profile: Path | None,
     idempotency: bool = True,
     dynamodb_server: bool = False,
+    fast: bool = False,
 ) -> dict[str, float]:
     """One measured run; returns its numbers."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,19 +117,27 @@ def run(
             env=env,
             concurrency=concurrency,
             dynamodb_server=dynamodb_server,
+            fast=fast,
         ) as cloud:
             expected = events * agents
+            before = cpu_seconds(cloud)  # start-up (imports, provisioning) is not counted
+            own = time.process_time()  # this process: publisher threads (fast: routing too)
             start = time.perf_counter()
-            published = publish(cloud, events, publishers)
+            published = publish(cloud, events, publishers, profile.parent if profile else None)
             deadline = start + 600
-            handled = 0
+            handled = lines = 0
             while handled < expected and time.perf_counter() < deadline:
                 time.sleep(0.05)
-                handled = sum(1 for a in cloud.activity() if a.outcome == "handled")
+                new = cloud.activity(since=lines)  # only the new lines: reading costs little
+                lines += len(new)
+                handled += sum(1 for a in new if a.outcome == "handled")
             done = time.perf_counter() - start
             cloud.wait_until_idle(timeout=600)
             idle = time.perf_counter() - start
-            cpu = cpu_seconds(cloud)
+            after = cpu_seconds(cloud)
+            cpu = {key: after[key] - before.get(key, 0.0) for key in after}
+            cpu["publisher"] = time.process_time() - own
+            cpu["total"] += cpu["publisher"]
     return {
         "events": events,
         "handled": handled,
@@ -123,6 +146,7 @@ def run(
         "idle_s": idle,
         "events_per_s": handled / done,
         "deliveries_per_s": (handled + events) / idle,  # agents' + the event log's
+        "load": os.getloadavg()[0],
         **{f"cpu_ms_per_event_{k}": 1000 * v / events for k, v in cpu.items()},
     }
 
@@ -170,37 +194,68 @@ def main() -> None:
         action="store_true",
         help="DynamoDB in a moto process of its own (LocalCloud(dynamodb_server=True))",
     )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="the fast mode (LocalCloud(fast=True)), then the faithful mode beside it",
+    )
+    parser.add_argument(
+        "--skip-faithful", action="store_true", help="with --fast: the fast mode only"
+    )
     parser.add_argument("--profile", action="store_true", help="also profile moto in a 2nd run")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
-    numbers = run(
-        args.events,
-        args.agents,
-        args.publishers,
-        args.concurrency,
-        None,
-        not args.no_idempotency,
-        args.split_dynamodb,
-    )
+    for fast in modes_of(args):
+        numbers = run(
+            args.events,
+            args.agents,
+            args.publishers,
+            args.concurrency,
+            None,
+            not args.no_idempotency,
+            args.split_dynamodb,
+            fast,
+        )
+        report("fast" if fast else "faithful", numbers, args.events, args.agents)
+    if args.profile:
+        profile_runs(args)
+
+
+def modes_of(args: argparse.Namespace) -> list[bool]:
+    """The modes to measure, in order (True: fast)."""
+    if not args.fast:
+        return [False]
+    return [True] if args.skip_faithful else [True, False]
+
+
+def report(mode: str, numbers: dict[str, float], events: int, agents: int) -> None:
+    """Print one run's figures."""
     print(
-        f"{numbers['handled']:.0f} handlings of {args.events} events by {args.agents} agent(s): "
+        f"[{mode}] {numbers['handled']:.0f} handlings of {events} events by {agents} agent(s): "
         f"{numbers['events_per_s']:.0f} events/s publish -> handler done "
         f"(published in {numbers['publish_s']:.2f} s, handled by {numbers['handled_s']:.2f} s, "
         f"all queues incl. event log empty at {numbers['idle_s']:.2f} s = "
-        f"{numbers['deliveries_per_s']:.0f} deliveries/s)"
+        f"{numbers['deliveries_per_s']:.0f} deliveries/s; load average {numbers['load']:.2f})"
     )
     if "cpu_ms_per_event_total" in numbers:
         total = numbers["cpu_ms_per_event_total"]
         print(
-            f"CPU per event: {total:.2f} ms (moto server {numbers['cpu_ms_per_event_moto']:.2f}, "
-            f"moto DynamoDB server {numbers['cpu_ms_per_event_moto_dynamodb']:.2f}, "
-            f"agent workers {numbers['cpu_ms_per_event_agents']:.2f}, event log "
-            f"{numbers['cpu_ms_per_event_event_log']:.2f}); the publisher's not counted. "
-            f"Ceiling on an idle machine: {1000 / total:.0f} events/s per core, "
-            f"{os.cpu_count() or 1} core(s) here"
+            f"[{mode}] CPU per event: {total:.2f} ms (moto server "
+            f"{numbers['cpu_ms_per_event_moto']:.2f}, moto DynamoDB server "
+            f"{numbers['cpu_ms_per_event_moto_dynamodb']:.2f}, agent workers "
+            f"{numbers['cpu_ms_per_event_agents']:.2f}, event log worker "
+            f"{numbers['cpu_ms_per_event_event_log']:.2f}, publisher process "
+            f"{numbers['cpu_ms_per_event_publisher']:.2f}). Ceiling on an idle machine: "
+            f"{1000 / total:.0f} events/s per core, {os.cpu_count() or 1} core(s) here"
         )
-    if args.profile:
+
+
+def profile_runs(args: argparse.Namespace) -> None:
+    """A second, profiled run per mode: moto's server(s), the workers' pump threads and (fast)
+    the publisher threads, which route in the fast mode."""
+    for fast in modes_of(args):
+        mode = "fast" if fast else "faithful"
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "moto.pstats"
             profiled = run(
@@ -210,20 +265,22 @@ def main() -> None:
                 args.concurrency,
                 path,
                 dynamodb_server=args.split_dynamodb,
+                fast=fast,
             )
-            print(f"\nprofiled run (slower): {profiled['events_per_s']:.0f} events/s")
-            show("moto server (every request)", [path], args.top)
+            print(f"\n[{mode}] profiled run (slower): {profiled['events_per_s']:.0f} events/s")
+            show(f"[{mode}] moto server (every request)", [path], args.top)
             show(
-                "moto DynamoDB server (every request)",
+                f"[{mode}] moto DynamoDB server (every request)",
                 [path.with_suffix(".dynamodb.pstats")],
                 args.top,
             )
             for prefix, title in (
                 ("soorma-local-bench", "agent workers"),
                 ("soorma-local-event-log", "event log worker"),
+                ("publisher", "publisher threads"),
             ):
                 files = sorted(Path(tmp).glob(f"{prefix}*.pstats"))
-                show(f"{title} (pump threads)", files, args.top)
+                show(f"[{mode}] {title}", files, args.top)
 
 
 def show(title: str, files: list[Path], top: int) -> None:

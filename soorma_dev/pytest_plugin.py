@@ -157,8 +157,9 @@ TEST_TIME_SCALE = 1 / 180
 @pytest.fixture
 def soorma_local_cloud(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Factory: `soorma_local_cloud(*paths, **options)` -> a started `LocalCloud` (stopped after
-    the test). Options are `LocalCloud`'s; `state_dir` defaults to a temporary folder and
-    `time_scale` to `TEST_TIME_SCALE` (a failed record comes back after 1 s)."""
+    the test). Options are `LocalCloud`'s (`fast=True`: the fast mode); `state_dir` defaults to a
+    temporary folder and `time_scale` to `TEST_TIME_SCALE` (a failed record comes back after
+    1 s)."""
     clouds: list[Any] = []
 
     def start(*paths: Any, **options: Any) -> Any:

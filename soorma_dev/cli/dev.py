@@ -112,6 +112,14 @@ def dev(
         typer.Option("--time-scale", help="visibility timeouts (so retries) scale by this factor"),
     ] = 0.1,
     stage: Annotated[str, typer.Option("--stage", help="stage in every resource name")] = "local",
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast",
+            help="the fast mode: bus, queues, claims and event log in SQLite, not moto "
+            "(docs/local-cloud.md); the faithful mode is the default",
+        ),
+    ] = False,
     llm: Annotated[
         str | None,
         typer.Option(
@@ -136,7 +144,9 @@ def dev(
         env = dict(loaded.env) if loaded is not None else {}
         if llm is not None:  # --llm wins over the scenario's choice
             env[LLM_PROVIDER] = language_model_setting(llm)
-        cloud = _start_cloud(folders, port, time_scale, stage, state_dir, env, http_port or None)
+        cloud = _start_cloud(
+            folders, port, time_scale, stage, state_dir, env, http_port or None, fast=fast
+        )
     from soorma_dev.localcloud import WorkerError
 
     code = 0
@@ -225,6 +235,8 @@ def _start_cloud(
     state_dir: Path,
     env: dict[str, str] | None = None,
     http_port: int | None = None,
+    *,
+    fast: bool = False,
 ) -> Any:
     from soorma_dev.localcloud import LocalCloud, WorkerError
     from soorma_dev.localcloud.server import MotoServerError
@@ -240,6 +252,7 @@ def _start_cloud(
         reload_code=True,
         env=env,
         front_door_port=http_port,
+        fast=fast,
     )
     label = f"starting the local cloud: moto server, {len(folders)} agent(s) and the platform…"
     try:
@@ -303,7 +316,8 @@ def _print_started(
 ) -> None:
     scenarios = {f.parent for f in folders if offer_scenario and is_scenario(f.parent)}
     names = ", ".join(folder.name for folder in folders)
-    console.print(f"[bold green]local cloud running[/] at {cloud.endpoint_url}")
+    mode = " (fast mode: bus, queues and claims in SQLite)" if getattr(cloud, "fast", 0) else ""
+    console.print(f"[bold green]local cloud running[/] at {cloud.endpoint_url}{mode}")
     console.print(f"agents: {names}")
     if getattr(cloud, "front_door", None) is not None:
         console.print(f"front door (HTTP API) at {cloud.front_door.url}")

@@ -123,7 +123,7 @@ def expand_correlation_id(cloud: Any, given: str) -> str:
         return given
     matches = sorted(c for c in known if c.startswith(given))
     if not matches:
-        matches = logged_correlation_ids(cloud, given)
+        matches = cloud.logged_correlation_ids(given)
     if len(matches) > 1:
         shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
         raise CommandError(
@@ -131,26 +131,6 @@ def expand_correlation_id(cloud: Any, given: str) -> str:
             hint="give more characters of the one you mean",
         )
     return matches[0] if matches else given
-
-
-def logged_correlation_ids(cloud: Any, prefix: str) -> list[str]:
-    """The correlation ids in the event log that start with `prefix` (a scan: local only)."""
-    from soorma_dev.localcloud.trace import PARTITION_PREFIX
-
-    found: set[str] = set()
-    pages = (
-        cloud.client("dynamodb")
-        .get_paginator("scan")
-        .paginate(
-            TableName=cloud.platform.tables["events"],
-            FilterExpression="begins_with(pk, :prefix)",
-            ExpressionAttributeValues={":prefix": {"S": PARTITION_PREFIX + prefix}},
-            ProjectionExpression="pk",
-        )
-    )
-    for page in pages:
-        found.update(item["pk"]["S"].removeprefix(PARTITION_PREFIX) for item in page["Items"])
-    return sorted(found)
 
 
 def provide_input(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from soorma_dev.localcloud.activity import ActivityLog
+from soorma_dev.localcloud.fast.store import FastStore
 from soorma_dev.localcloud.operations import CloudOperations
 from soorma_dev.localcloud.session import EndpointSession
 from soorma_dev.localcloud.state import CloudState, LocalCloudNotRunning, read_state
@@ -21,6 +22,7 @@ class LocalCloudClient(CloudOperations):
             state.platform,
             state_dir,
             ActivityLog(state.activity_path),
+            FastStore(state.fast_database) if state.fast_database else None,
         )
 
     @classmethod
@@ -29,7 +31,7 @@ class LocalCloudClient(CloudOperations):
         state = read_state(Path(state_dir))
         client = cls(state, Path(state_dir))
         try:
-            client.client("sqs").list_queues(MaxResults=1)
+            client.session.client("sqs").list_queues(MaxResults=1)  # moto (fast mode too)
         except Exception as exc:
             raise LocalCloudNotRunning(
                 f"the local cloud at {state.endpoint_url} does not answer ({type(exc).__name__}): "

@@ -16,6 +16,7 @@ from soorma_common.manifest import AgentKind, AgentManifest
 from soorma_common.naming import function_name
 from soorma_dev.deadline_pump import SchedulePump
 from soorma_dev.localcloud.activity import ActivityLog, now_iso
+from soorma_dev.localcloud.fast.store import FAST_DATABASE, FastStore, create_store
 from soorma_dev.localcloud.front_door_server import FrontDoorServer
 from soorma_dev.localcloud.operations import CloudOperations
 from soorma_dev.localcloud.server import MotoServer
@@ -46,6 +47,10 @@ class LocalCloud(CloudOperations):
     restarted, as Lambda starts a new execution environment; `restart_workers=False` makes a
     death an error of `wait_until_idle` instead. With `reload_code`, an agent's workers are
     restarted when a Python file under its folder changes (the cloud and its state stay).
+
+    `fast=True` keeps the bus, the queues, the claims and the event log out of moto (one SQLite
+    database, routed by the publishing process; docs/local-cloud.md, "The fast mode"); the
+    workers, the runtime, batches, retries and DLQs are the same.
     """
 
     def __init__(
@@ -67,7 +72,11 @@ class LocalCloud(CloudOperations):
         reload_code: bool = False,
         report_worker: Callable[[str], None] = report_to_stderr,
         front_door_port: int | None = None,
+        fast: bool = False,
     ) -> None:
+        self.fast = fast
+        #: The fast mode's database, made at start.
+        self.fast_store: FastStore | None = None
         paths = [Path(p) for p in function_paths]
         if include_platform:
             resolved = {p.resolve() for p in paths}
@@ -131,6 +140,10 @@ class LocalCloud(CloudOperations):
 
     def start(self, timeout: float = 120.0) -> LocalCloud:
         """Start moto, create the resources, start the workers; stop everything on failure."""
+        if self.fast and self.front_door is not None:
+            raise ValueError(
+                "the front door runs only in the faithful mode: leave out fast=True (--fast)"
+            )
         deadline = time.monotonic() + timeout
         atexit.register(self.stop)
         self._started = True
@@ -155,7 +168,15 @@ class LocalCloud(CloudOperations):
                 visibility_timeout_seconds=self.visibility_timeout_seconds,
             )
             activity = ActivityLog(self.state_dir / ACTIVITY_FILE)
-            self._bind(session, platform, self.state_dir, activity)
+            if self.fast:
+                self.fast_store = create_store(
+                    self.state_dir / "run" / FAST_DATABASE,
+                    platform,
+                    self.manifests,
+                    visibility_timeout_seconds=self.visibility_timeout_seconds,
+                    event_log_agent=self._event_log_agent(),
+                )
+            self._bind(session, platform, self.state_dir, activity, self.fast_store)
             self._start_workers(platform, activity, deadline)
             if self.restart_workers:
                 agents = [w for w in self.workers if w.spec.record_handled]  # not the platform
@@ -180,6 +201,7 @@ class LocalCloud(CloudOperations):
                     activity.path,
                     now_iso(),
                     self.service_endpoints,
+                    str(self.fast_store.path) if self.fast_store else None,
                 ),
             )
         except BaseException:
@@ -193,8 +215,18 @@ class LocalCloud(CloudOperations):
         shutil.rmtree(self.state_dir / "run", ignore_errors=True)
         (self.state_dir / "run").mkdir()
 
-    def _start_workers(self, platform: Platform, activity: ActivityLog, deadline: float) -> None:
+    def _event_log_agent(self) -> str | None:
+        """The name of the platform's event log among the agents (None when not included)."""
         for manifest, path in zip(self.manifests, self.function_paths, strict=True):
+            if path.resolve() in PLATFORM_FUNCTIONS:
+                return manifest.name
+        return None
+
+    def _start_workers(self, platform: Platform, activity: ActivityLog, deadline: float) -> None:
+        event_log = self._event_log_agent() if self.fast_store is not None else None
+        for manifest, path in zip(self.manifests, self.function_paths, strict=True):
+            if manifest.name == event_log:  # fast: its rules feed the event log table
+                continue
             queues = platform.agents[manifest.name].queues
             spec = WorkerSpec(
                 agent=manifest.name,
@@ -204,6 +236,7 @@ class LocalCloud(CloudOperations):
                 activity_path=str(activity.path),
                 timeout_seconds=float(self.function_timeout_seconds),
                 record_handled=manifest.kind != AgentKind.PLATFORM,
+                fast_database=str(self.fast_store.path) if self.fast_store else None,
             )
             env = {
                 **platform.environment(manifest.name),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soorma_common.envelope import EventEnvelope
 from soorma_dev.envelopes import OutsideSender, put_envelopes
 from soorma_dev.localcloud.activity import ActivityLog
 from soorma_dev.localcloud.dead_letters import DeadLetterQueues
 from soorma_dev.localcloud.models import ActivityLine
-from soorma_dev.localcloud.trace import handlings_of, logged_envelopes
+from soorma_dev.localcloud.trace import PARTITION_PREFIX, handlings_of, logged_envelopes
 from soorma_dev.provision import Platform
 from soorma_dev.testing.records import (
     DeadLetter,
@@ -20,6 +20,9 @@ from soorma_dev.testing.records import (
     causation_tree,
     last_failure_reasons,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from soorma_dev.localcloud.fast.store import FastStore
 
 
 class CloudOperations(OutsideSender):
@@ -31,10 +34,19 @@ class CloudOperations(OutsideSender):
     state_dir: Path
     activity_log: ActivityLog
 
+    #: The fast mode's database (queues, claims, event log), None in the faithful mode.
+    store: FastStore | None = None
+
     def _bind(
-        self, session: Any, platform: Platform, state_dir: Path, activity: ActivityLog
+        self,
+        session: Any,
+        platform: Platform,
+        state_dir: Path,
+        activity: ActivityLog,
+        store: FastStore | None = None,
     ) -> None:
         self.session = session
+        self.store = store
         self.platform = platform
         self.state_dir = Path(state_dir)
         self.activity_log = activity
@@ -42,7 +54,10 @@ class CloudOperations(OutsideSender):
         self._counted = 0  # activity lines already returned by run_until_idle
 
     def client(self, service: str) -> Any:
-        """A cached boto3 client of the local endpoint."""
+        """A cached boto3 client of the local endpoint (in the fast mode, `events` and `sqs`
+        are the fast store's)."""
+        if self.store is not None and service in ("events", "sqs"):
+            return self.store.eventbridge if service == "events" else self.store.sqs
         if service not in self._clients:
             self._clients[service] = self.session.client(service)
         return self._clients[service]
@@ -97,10 +112,32 @@ class CloudOperations(OutsideSender):
 
     def trace(self, correlation_id: str) -> list[TraceNode]:
         """The causation tree of one workflow (roots first), from the event log and activity."""
-        envelopes = logged_envelopes(
-            self.client("dynamodb"), self.platform.tables["events"], correlation_id
-        )
+        if self.store is not None:
+            envelopes = self.store.logged_envelopes(correlation_id)
+        else:
+            envelopes = logged_envelopes(
+                self.client("dynamodb"), self.platform.tables["events"], correlation_id
+            )
         return causation_tree(envelopes, self.handlings())
+
+    def logged_correlation_ids(self, prefix: str) -> list[str]:
+        """The correlation ids in the event log that start with `prefix` (a scan: local only)."""
+        if self.store is not None:
+            return self.store.logged_correlation_ids(prefix)
+        found: set[str] = set()
+        pages = (
+            self.client("dynamodb")
+            .get_paginator("scan")
+            .paginate(
+                TableName=self.platform.tables["events"],
+                FilterExpression="begins_with(pk, :prefix)",
+                ExpressionAttributeValues={":prefix": {"S": PARTITION_PREFIX + prefix}},
+                ProjectionExpression="pk",
+            )
+        )
+        for page in pages:
+            found.update(item["pk"]["S"].removeprefix(PARTITION_PREFIX) for item in page["Items"])
+        return sorted(found)
 
     # ---- dead letters -------------------------------------------------------------------------
 

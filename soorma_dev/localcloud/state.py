@@ -30,6 +30,8 @@ class CloudState:
     started_at: str
     #: services served by another moto process (`{"dynamodb": url}`); the rest at `endpoint_url`
     service_endpoints: dict[str, str] = field(default_factory=dict)
+    #: the fast mode's SQLite database (queues, claims, event log); None in the faithful mode
+    fast_database: str | None = None
 
     def to_json(self) -> str:
         """The state file's text."""
@@ -49,6 +51,7 @@ class CloudState:
             "activity_path": str(self.activity_path),
             "started_at": self.started_at,
             "service_endpoints": self.service_endpoints,
+            "fast_database": self.fast_database,
         }
         return json.dumps(record, indent=2)
 
@@ -72,6 +75,7 @@ class CloudState:
             activity_path=Path(record["activity_path"]),
             started_at=record["started_at"],
             service_endpoints=dict(record.get("service_endpoints") or {}),
+            fast_database=record.get("fast_database"),
         )
 
 

@@ -14,11 +14,14 @@ import sys
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soorma.manifests import load_handler
 from soorma_dev.localcloud.activity import ActivityLog
 from soorma_dev.localcloud.pump import QueuePump, RecordOutcomes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from soorma_dev.localcloud.fast.store import FastStore
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class WorkerSpec:
     timeout_seconds: float
     wait_seconds: int = 1
     record_handled: bool = True
+    #: The fast mode's SQLite database (queues, claims, event log); None: the faithful mode
+    fast_database: str | None = None
 
     def dump(self, file: Path) -> None:
         """Write the spec as JSON."""
@@ -55,37 +60,50 @@ class WorkerSpec:
         return cls(**record)
 
 
-def observe_outcomes(agent: Any, outcomes: RecordOutcomes) -> None:
+def observe_outcomes(agent: Any, outcomes: RecordOutcomes, store: FastStore | None = None) -> None:
     """Give the agent a runtime that reports each record's outcome (and why it failed or was
     dead-lettered) to `outcomes`, keeping the transport and settings of the runtime it has.
 
-    Agents whose runtime is not a `LambdaRuntime` (a `lambda_handler` of their own) are pumped
-    without reasons.
+    In the fast mode (`store`), the default transport becomes a `FastTransport`, and the claims
+    of any other transport the store's (its `events` and `sqs` clients are the store's through
+    the process's boto3 session). Agents whose runtime is not a `LambdaRuntime` (a
+    `lambda_handler` of their own) are pumped without reasons.
     """
-    from soorma.runtime import LambdaRuntime
+    from soorma.runtime import AwsTransport, LambdaRuntime
 
     runtime = getattr(agent, "runtime", None)
     if not isinstance(runtime, LambdaRuntime):
         return
-    agent.use_runtime(
-        LambdaRuntime(
-            agent,
-            transport=runtime.transport,
-            on_outcome=outcomes.observe,
-            conf=runtime.settings,
-        )
+    transport = runtime.transport
+    if store is not None and type(transport) is AwsTransport:
+        from soorma_dev.localcloud.fast.transport import FastTransport
+
+        transport = FastTransport(store, runtime.settings)
+    observed = LambdaRuntime(
+        agent, transport=transport, on_outcome=outcomes.observe, conf=runtime.settings
     )
+    if store is not None and observed.claims is not None and transport is runtime.transport:
+        ttl = runtime.settings.idempotency_ttl_seconds
+        observed.claims = store.claims(expires_after_seconds=ttl)
+    agent.use_runtime(observed)
 
 
 def run(spec: WorkerSpec, stop: threading.Event) -> None:
     """Pump every queue of the agent until `stop` is set."""
     import boto3
 
+    store = None
+    if spec.fast_database is not None:
+        from soorma_dev.localcloud.fast.store import FastStore
+        from soorma_dev.localcloud.fast.transport import install_default_session
+
+        store = FastStore(spec.fast_database)
+        install_default_session(store)  # before the agent's code makes clients
     agent, handler = load_handler(spec.path)
     # As on Lambda, the function's folder stays importable (a module it loads on first use).
     sys.path.insert(0, str(Path(spec.path).resolve()))
     outcomes = RecordOutcomes({})
-    observe_outcomes(agent, outcomes)
+    observe_outcomes(agent, outcomes, store)
     activity = ActivityLog(Path(spec.activity_path))
     lock = threading.Lock()
     threads = []
@@ -95,7 +113,7 @@ def run(spec: WorkerSpec, stop: threading.Event) -> None:
             function_name=spec.function_name,
             queue_url=queue.url,
             queue_arn=queue.arn,
-            sqs=boto3.client("sqs"),
+            sqs=store.sqs if store is not None else boto3.client("sqs"),
             handler=handler,
             activity=activity,
             outcomes=outcomes,
