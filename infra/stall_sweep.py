@@ -86,8 +86,7 @@ class StallSweepProps:
 
     def rate_expression(self) -> str:
         """The schedule's expression (`rate(1 minute)`, `rate(5 minutes)`)."""
-        unit = "minute" if self.every_minutes == 1 else "minutes"
-        return f"rate({self.every_minutes} {unit})"
+        return naming.stall_sweep_rate(self.every_minutes)
 
     def schedule_input(self) -> str:
         """What the schedule passes to the function."""

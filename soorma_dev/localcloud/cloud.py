@@ -14,12 +14,18 @@ import soorma_dev
 from soorma_common.delivery import DEFAULT_FUNCTION_TIMEOUT_SECONDS, visibility_timeout_for
 from soorma_common.manifest import AgentKind, AgentManifest
 from soorma_common.naming import function_name
-from soorma_dev.deadline_pump import SchedulePump
+from soorma_dev.deadline_pump import LocalTarget, SchedulePump
 from soorma_dev.localcloud.activity import ActivityLog, now_iso
 from soorma_dev.localcloud.front_door_server import FrontDoorServer
 from soorma_dev.localcloud.operations import CloudOperations
 from soorma_dev.localcloud.server import MotoServer
 from soorma_dev.localcloud.session import EndpointSession
+from soorma_dev.localcloud.stall_sweep import (
+    DEFAULT_STALL_SWEEP,
+    StallSweepSchedule,
+    create_sweep_schedule,
+    local_sweep,
+)
 from soorma_dev.localcloud.state import ACTIVITY_FILE, CloudState, remove_state, write_state
 from soorma_dev.localcloud.supervisor import WorkerSupervisor, report_to_stderr
 from soorma_dev.localcloud.watcher import DeadLetterWatcher
@@ -46,6 +52,8 @@ class LocalCloud(CloudOperations):
     restarted, as Lambda starts a new execution environment; `restart_workers=False` makes a
     death an error of `wait_until_idle` instead. With `reload_code`, an agent's workers are
     restarted when a Python file under its folder changes (the cloud and its state stay).
+    `stall_sweep` runs the stall sweep on its rate schedule (`soorma_dev.localcloud.stall_sweep`;
+    None: no sweep).
     """
 
     def __init__(
@@ -67,6 +75,7 @@ class LocalCloud(CloudOperations):
         reload_code: bool = False,
         report_worker: Callable[[str], None] = report_to_stderr,
         front_door_port: int | None = None,
+        stall_sweep: StallSweepSchedule | None = DEFAULT_STALL_SWEEP,
     ) -> None:
         paths = [Path(p) for p in function_paths]
         if include_platform:
@@ -113,6 +122,8 @@ class LocalCloud(CloudOperations):
         self.supervisor: WorkerSupervisor | None = None
         #: The HTTP API on localhost when `front_door_port` is given (0: a free port).
         self.front_door = None if front_door_port is None else FrontDoorServer(front_door_port)
+        #: The stall sweep's rate and threshold (scaled by `time_scale`); None: no sweep.
+        self.stall_sweep = stall_sweep
         self._started = False
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -166,7 +177,10 @@ class LocalCloud(CloudOperations):
             self.watcher = DeadLetterWatcher(self.dead_letter_queues(), activity)
             self.watcher.start()
             self.schedules = SchedulePump(
-                self.client("scheduler"), self.client("events"), time_scale=self.time_scale
+                self.client("scheduler"),
+                self.client("events"),
+                time_scale=self.time_scale,
+                invoke=self._sweep_targets(platform),
             )
             self.schedules.start()
             if self.front_door is not None:
@@ -186,6 +200,16 @@ class LocalCloud(CloudOperations):
             self.stop()
             raise
         return self
+
+    def _sweep_targets(self, platform: Platform) -> dict[str, LocalTarget]:
+        """The stall sweep's rate schedule (created in moto) and what runs it here."""
+        if self.stall_sweep is None:
+            return {}
+        arn = create_sweep_schedule(self.client("scheduler"), platform, self.stall_sweep)
+        run = local_sweep(
+            platform, self.client("dynamodb"), self.client("events"), time_scale=self.time_scale
+        )
+        return {arn: run}
 
     def _prepare_state_dir(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)

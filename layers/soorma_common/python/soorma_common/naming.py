@@ -250,3 +250,8 @@ WORKFLOW_STALLED_EVENT = "workflow.stalled"
 def stall_sweep_schedule_name(stage: str) -> str:
     """The rate schedule (in the stage's group) that invokes the stall sweep."""
     return f"soorma-{check_stage(stage)}-stall-sweep"
+
+
+def stall_sweep_rate(every_minutes: int) -> str:
+    """The stall sweep schedule's expression (`rate(1 minute)`, `rate(5 minutes)`)."""
+    return f"rate({every_minutes} minute{'' if every_minutes == 1 else 's'})"
