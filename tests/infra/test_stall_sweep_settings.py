@@ -4,10 +4,18 @@ synthesizing an app."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from infra.stall_sweep import StallSweepProps, StallSweepSettingsError, stall_sweep_from_context
+from infra.stall_sweep import (
+    STALL_SWEEP_CONTEXT_KEYS,
+    StallSweepProps,
+    StallSweepSettingsError,
+    stall_sweep_from_context,
+)
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "deadlines.md"
 
 
 def context_of(**values: str) -> object:
@@ -43,3 +51,17 @@ def test_the_rate_and_threshold_come_from_context() -> None:
 def test_settings_out_of_range_are_refused(values: dict[str, str], message: str) -> None:
     with pytest.raises(StallSweepSettingsError, match=message):
         stall_sweep_from_context(context_of(**values))
+
+
+def test_the_context_keys_are_documented_and_reach_the_stack_props() -> None:
+    from aws_cdk import App
+
+    from infra.app import props_from_context
+
+    doc = DOC.read_text()
+    for key in STALL_SWEEP_CONTEXT_KEYS:
+        assert f"| `{key}` |" in doc
+    assert props_from_context(App(context={"stall-sweep": "off"}))["stall_sweep"] is None
+    tuned = props_from_context(App(context={"stall-sweep-after-minutes": "60"}))
+    assert tuned["stall_sweep"] == StallSweepProps(stalled_after_minutes=60)
+    assert "stall_sweep" not in props_from_context(App())  # the default: on
