@@ -6,8 +6,10 @@ are; the sweep reads the `by_progress` index with one Query per shard, never a S
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,6 +17,7 @@ import pytest
 
 from soorma import Planner, Tool
 from soorma.ai import ScriptedProvider
+from soorma.manifests.discovery import import_handler_module
 from soorma.memory import MemoryClient, MemoryTable, PlanStatus
 from soorma.workflows import Action, PlanContext, PlanDefinition, State, Transition
 from soorma.workflows.stalls import (
@@ -27,7 +30,7 @@ from soorma.workflows.stalls import (
 )
 from soorma_common import EventEnvelope, EventTopic
 from soorma_common.errors import TransientError
-from soorma_dev.harness import MotoHarness
+from soorma_dev.harness import LambdaContextStub, MotoHarness
 from tests.ai_world import GOAL, RESEARCH_TOOL, planner, register, workers
 
 LOAN = PlanDefinition(
@@ -46,6 +49,7 @@ LOAN = PlanDefinition(
     ],
 )
 MINUTE = timedelta(minutes=1)
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
 
 def loan_agents(*, with_scorer: bool) -> list[Any]:
@@ -245,3 +249,36 @@ def test_a_choreography_plan_is_watched_by_its_own_steps(soorma_moto: Any) -> No
     assert stalled.data["kind"] == "choreography" and stalled.data["status"] == "running"
     assert stalled.data["pending_requests"] == 1
     assert stalled.tenant_id == "acme" and stalled.data["stalled_after_seconds"] == 600
+
+
+def test_the_sweep_function_reports_and_counts_what_it_found(
+    soorma_moto: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = soorma_moto(*loan_agents(with_scorer=False))
+    asyncio.run(MemoryClient("acme", "ada").create_plan("order.fulfil", {}, plan_id="o-1"))
+    table = MemoryTable.from_settings()
+    long_ago = "2026-01-01T00:00:00.000000+00:00"  # its last progress, long before now
+    table.update("T#acme#PLAN#o-1", "META", "SET open_sk = :t", values={":t": long_ago})
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    function = import_handler_module(FUNCTIONS / "stall_sweep")
+    capsys.readouterr()
+
+    answer = function.handler(
+        {"stalled_after_seconds": 600}, LambdaContextStub("soorma-test-stall-sweep")
+    )
+    again = function.handler({}, LambdaContextStub("soorma-test-stall-sweep"))
+
+    assert answer == {"queries": 16, "candidates": 1, "reported": 1, "lost": 0}
+    assert again["reported"] == 0
+    [stalled] = stalled_events(harness)
+    assert stalled.data["last_progress"] == long_ago
+    assert stalled.data["stalled_after_seconds"] == 600
+    metrics = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if '"StalledWorkflows"' in line and line.startswith("{")
+    ]
+    assert [m["StalledWorkflows"] for m in metrics] == [[1.0], [0.0]]  # EMF: one value each
+    assert {m["service"] for m in metrics} == {"stall-sweep"}
+    with pytest.raises(ValueError, match="stalled_after_seconds must be a positive number"):
+        function.stalled_after({"stalled_after_seconds": "soon"})
