@@ -191,7 +191,7 @@ class StallSweep(Construct):
                 ),
             ),
         )
-        self.schedule.add_dependency(deadlines.group)
+        self.schedule.node.add_dependency(deadlines.group)
 
     def _grant(self, bus: events.IEventBus, memory_table: dynamodb.ITable) -> None:
         self.role.add_to_principal_policy(
