@@ -171,7 +171,13 @@ def test_many_open_plans_are_found_with_one_query_per_shard_and_no_scan(soorma_m
         "before-call.dynamodb.*", lambda model, **_: calls.update([model.name])
     )
     table = MemoryTable(harness.platform.tables["memory"], ttl_seconds=0, client=client)
-    publish = platform_publisher(harness.platform.bus_name)
+    events = boto3.client("events")
+    puts: list[int] = []
+    events.meta.events.register(
+        "provide-client-params.events.PutEvents",
+        lambda params, **_: puts.append(len(params["Entries"])),
+    )
+    publish = platform_publisher(harness.platform.bus_name, events)
     later = datetime.now(UTC) + 20 * MINUTE
 
     first = sweep(table, publish, now=later)
@@ -181,6 +187,7 @@ def test_many_open_plans_are_found_with_one_query_per_shard_and_no_scan(soorma_m
 
     assert len(first.reported) == 40 and first.queries == 16
     assert first_calls == {"Query": 16, "UpdateItem": 40}  # no Scan, no read per plan
+    assert puts == [10, 10, 10, 10]  # ten notices per PutEvents
     assert dict(calls) == {"Query": 16} and second.candidates == 0
     marks = table.query("pk = :pk", values={":pk": "T#acme#PLAN#order-0"})
     assert next(marks)["open_sk"].startswith("STALLED#")

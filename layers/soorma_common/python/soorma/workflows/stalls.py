@@ -32,6 +32,8 @@ from soorma_common.topics import EventTopic
 DEFAULT_STALLED_AFTER_SECONDS = 900
 #: Index entries read per Query page.
 PAGE_SIZE = 100
+#: Notices per PutEvents (EventBridge's limit of entries per request).
+PUBLISH_BATCH = 10
 #: Plans reported per sweep at most (the rest stay in the index for the next sweep).
 DEFAULT_MAX_REPORTS = 1_000
 _NAMESPACE = uuid.UUID("5e3f9d0a-6c1b-4b8e-9a71-0c2d4f6b8e13")
@@ -177,18 +179,38 @@ def sweep(
     now = now or datetime.now(UTC)
     report = SweepReport()
     before = cutoff(now, stalled_after_seconds)
+    marked: list[tuple[StalledPlan, Item]] = []
     for entry in find_candidates(table, before, report, limit=max_reports):
         stalled = mark_stalled(table, entry, now)
         if stalled is None:
             report.lost += 1
             continue
-        try:
-            publish([stalled.event(stalled_after_seconds)])
-        except Exception:
-            unmark(table, stalled, entry)
-            raise
-        report.reported.append(stalled)
+        marked.append((stalled, entry))
+        if len(marked) == PUBLISH_BATCH:
+            _publish(table, publish, marked, stalled_after_seconds, report)
+            marked = []
+    _publish(table, publish, marked, stalled_after_seconds, report)
     return report
+
+
+def _publish(
+    table: MemoryTable,
+    publish: Publish,
+    marked: list[tuple[StalledPlan, Item]],
+    stalled_after_seconds: float,
+    report: SweepReport,
+) -> None:
+    """One PutEvents of up to 10 notices; on failure every mark of the batch is undone (a
+    notice that did go out comes again with the same id: consumers drop duplicates)."""
+    if not marked:
+        return
+    try:
+        publish([stalled.event(stalled_after_seconds) for stalled, _ in marked])
+    except Exception:
+        for stalled, entry in marked:
+            unmark(table, stalled, entry)
+        raise
+    report.reported += [stalled for stalled, _ in marked]
 
 
 def _stalled_plan(item: Item, last_progress: str, now: datetime) -> StalledPlan:
