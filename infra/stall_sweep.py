@@ -144,6 +144,8 @@ class StallSweep(Construct):
             log_group=self.log_group,
             timeout=Duration.seconds(props.timeout_seconds),
             memory_size=props.memory_mib,
+            # Scheduler invokes asynchronously; a failed sweep is made up by the next one.
+            retry_attempts=0,
             environment={
                 STAGE: stage,
                 EVENT_BUS: bus.event_bus_name,

@@ -589,6 +589,8 @@ def test_a_rate_schedule_invokes_the_stall_sweep_with_its_threshold(app: Synthes
     assert props["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
     assert json.loads(props["Target"]["Input"]) == {"stalled_after_seconds": 900}
     assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    [invoke_config] = resources(app.root, "AWS::Lambda::EventInvokeConfig").values()
+    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0  # the next sweep retries
     [group_id] = resources(app.root, "AWS::Scheduler::ScheduleGroup")
     assert group_id in schedule["DependsOn"]  # created in the stage's group, after it
 
