@@ -12,6 +12,7 @@ from infra.nag import enable_checks
 from infra.paths import FUNCTIONS_ROOT, REPO_ROOT
 from infra.powertools import PowertoolsLayerProps
 from infra.stack import SoormaStack, SoormaStackProps
+from infra.stall_sweep import STALL_SWEEP_CONTEXT_KEYS, stall_sweep_from_context
 from soorma_common import naming
 from soorma_common.manifest_reader import read_function_manifests
 
@@ -73,6 +74,8 @@ def props_from_context(app: App) -> dict[str, Any]:
     front_door = front_door_from_context(context)  # infra.front_door.FRONT_DOOR_CONTEXT_KEYS
     if front_door is not None:
         props["front_door"] = front_door
+    if any(context(key) is not None for key in STALL_SWEEP_CONTEXT_KEYS):
+        props["stall_sweep"] = stall_sweep_from_context(context)
     return props
 
 

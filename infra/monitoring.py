@@ -1,4 +1,5 @@
-"""Alarms (every DLQ not empty, every function's errors) and the stage's dashboard.
+"""Alarms (every DLQ not empty, every function's errors, stalled workflows) and the stage's
+dashboard.
 
 Metrics are addressed by resource name (`soorma_common.naming`), so the dashboard in the root
 stack needs no references into the agents' nested stacks.
@@ -13,6 +14,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from infra.agent_function import AgentFunction
+from infra.stall_sweep import STALLED_METRIC, StallSweep
 from soorma_common import naming
 from soorma_common.delivery import METRICS_NAMESPACE
 from soorma_common.manifest import AgentManifest
@@ -62,6 +64,51 @@ def agent_alarms(
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
     )
+    for alarm in alarms:
+        for action in actions:
+            alarm.add_alarm_action(action)
+    return alarms
+
+
+def stall_sweep_alarms(
+    scope: Construct, sweep: StallSweep, actions: Sequence[cloudwatch.IAlarmAction] = ()
+) -> list[cloudwatch.Alarm]:
+    """An alarm when a sweep reports any stalled workflow (`StalledWorkflows` > 0), and one on
+    the sweep's own errors (a sweep that fails reports nothing)."""
+    period = Duration.minutes(max(5, sweep.props.every_minutes))
+    stalled = cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=STALLED_METRIC,
+        dimensions_map={"service": naming.STALL_SWEEP},
+        statistic="Sum",
+        period=period,
+    )
+    name = sweep.function_name
+    alarms = [
+        stalled.create_alarm(
+            scope,
+            "StalledWorkflowsAlarm",
+            alarm_name=f"{name}-stalled-workflows",
+            alarm_description=(
+                "Open plans without progress: see the workflow.stalled events on system-events "
+                "(`soorma trace <correlation id>`)"
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        ),
+        sweep.function.metric_errors(period=period, statistic="Sum").create_alarm(
+            scope,
+            "StallSweepErrorsAlarm",
+            alarm_name=f"{name}-errors",
+            alarm_description="Invocation errors of the stall sweep",
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        ),
+    ]
     for alarm in alarms:
         for action in actions:
             alarm.add_alarm_action(action)

@@ -13,10 +13,11 @@ from constructs import Construct
 
 from infra.agent_function import AgentFunction, AgentFunctionProps
 from infra.front_door import FrontDoor, FrontDoorProps
-from infra.monitoring import agent_alarms, stage_dashboard
+from infra.monitoring import agent_alarms, stage_dashboard, stall_sweep_alarms
 from infra.platform import SoormaPlatform, SoormaPlatformProps
 from infra.powertools import PowertoolsLayerProps
 from infra.registry_sync import RegistrySync
+from infra.stall_sweep import StallSweep, StallSweepProps
 from soorma_common import naming
 from soorma_common.manifest import AgentManifest
 from soorma_common.manifest_reader import FunctionManifest
@@ -41,6 +42,8 @@ class SoormaStackProps:
     - `archive_retention_days`, `retain_data`, `powertools`: see `SoormaPlatformProps`.
     - `alarm_actions`: actions of every alarm (e.g. an SNS topic action).
     - `front_door`: the HTTP API (`infra.front_door`), built only when given.
+    - `stall_sweep`: the scheduled sweep reporting stalled workflows (`infra.stall_sweep`);
+      None turns it off.
     """
 
     stage: str
@@ -52,6 +55,7 @@ class SoormaStackProps:
     powertools: PowertoolsLayerProps = field(default_factory=PowertoolsLayerProps)
     alarm_actions: Sequence[cloudwatch.IAlarmAction] = ()
     front_door: FrontDoorProps | None = None
+    stall_sweep: StallSweepProps | None = field(default_factory=StallSweepProps)
 
 
 class AgentStack(NestedStack):
@@ -99,7 +103,8 @@ class SoormaStack(Stack):
 
     Attributes for the platform's other parts (e.g. the registry sync): `platform`,
     `registry_table`, `layers`, `manifests`, `functions`, `agents` (name -> AgentStack),
-    `front_door` (a `FrontDoor` when `props.front_door` is given, else None).
+    `front_door` (a `FrontDoor` when `props.front_door` is given, else None), `stall_sweep`
+    (a `StallSweep` unless `props.stall_sweep` is None) and `stall_sweep_alarms`.
     """
 
     def __init__(
@@ -161,6 +166,23 @@ class SoormaStack(Stack):
                 props=props.front_door,
             )
         )
+
+        self.stall_sweep: StallSweep | None = None
+        self.stall_sweep_alarms: list[cloudwatch.Alarm] = []
+        if props.stall_sweep is not None:
+            self.stall_sweep = StallSweep(
+                self,
+                "StallSweep",
+                stage=props.stage,
+                bus=self.platform.bus,
+                memory_table=self.platform.tables["memory"],
+                layers=self.layers,
+                deadlines=self.platform.deadlines,
+                props=props.stall_sweep,
+            )
+            self.stall_sweep_alarms = stall_sweep_alarms(
+                self.stall_sweep, self.stall_sweep, props.alarm_actions
+            )
 
     @property
     def manifests(self) -> list[AgentManifest]:

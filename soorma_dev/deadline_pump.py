@@ -1,20 +1,40 @@
-"""Fire EventBridge Scheduler's one-time schedules on moto, which stores them but never fires
-them: what the moto harness and the local cloud do for request deadlines (`soorma.deadlines`).
+"""Fire EventBridge Scheduler's schedules on moto, which stores them but never fires them: what
+the moto harness and the local cloud do for request deadlines (`soorma.deadlines`) and the
+stall sweep (`soorma.workflows.stalls`).
 
 A schedule `at(T)` is due when `now >= T`; with a `time_scale` (the local cloud's), it is due
 `(T - created) * time_scale` after it was created, as visibility timeouts are scaled. Firing
 puts the target's input on the target bus (EventBridge target: `Source`, `DetailType`) and,
 as `ActionAfterCompletion: DELETE` asks, deletes the schedule.
+
+A schedule `rate(N minutes)` whose target is a function given in `invoke` (function ARN ->
+callable) fires every `N minutes * time_scale`, the first time one period after it was created
+(as Scheduler does); firing calls the function with the target's input (JSON-decoded).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from soorma_dev.polling import Poller
 
 _AT = "at("
+_RATE = "rate("
+_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+#: What a rate schedule's target runs locally: its input in, anything out.
+LocalTarget = Callable[[Any], Any]
+
+
+def rate_period(expression: str) -> timedelta | None:
+    """The period of `rate(<n> <unit>)` (None for other expressions)."""
+    if not expression.startswith(_RATE):
+        return None
+    count, unit = expression[len(_RATE) : -1].split()
+    return timedelta(seconds=int(count) * _UNITS[unit])
 
 
 def due_time(schedule: dict[str, Any], time_scale: float = 1.0) -> datetime | None:
@@ -41,13 +61,17 @@ def fire_due_schedules(
     now: datetime | None = None,
     time_scale: float = 1.0,
     known: dict[str, dict[str, Any]] | None = None,
+    invoke: Mapping[str, LocalTarget] | None = None,
+    last_fired: dict[str, datetime] | None = None,
 ) -> int:
-    """Fire every one-time schedule due at `now` (default: now); return how many fired.
+    """Fire every schedule due at `now` (default: now); return how many fired.
 
-    `known` (name -> schedule) keeps the schedules read before: a one-time schedule never
-    changes, so a poller reads each once (`GetSchedule`), not on every round."""
+    `known` (name -> schedule) keeps the schedules read before: a schedule never changes here,
+    so a poller reads each once (`GetSchedule`), not on every round. `invoke` runs the rate
+    schedules' function targets; `last_fired` (name -> time) remembers when each fired."""
     now = now or datetime.now(UTC)
     known = {} if known is None else known
+    last_fired = {} if last_fired is None else last_fired
     fired = 0
     listed = scheduler.list_schedules().get("Schedules", [])
     for gone in known.keys() - {summary["Name"] for summary in listed}:
@@ -57,6 +81,10 @@ def fire_due_schedules(
         if schedule is None:
             schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=summary["GroupName"])
             known[summary["Name"]] = schedule
+        local = invoke.get(schedule["Target"]["Arn"]) if invoke else None
+        if local is not None:
+            fired += _fire_rate(schedule, local, now, time_scale, last_fired)
+            continue
         due = due_time(schedule, time_scale)
         if due is None or due > now:
             continue
@@ -78,25 +106,65 @@ def fire_due_schedules(
     return fired
 
 
+def _fire_rate(
+    schedule: dict[str, Any],
+    target: LocalTarget,
+    now: datetime,
+    time_scale: float,
+    last_fired: dict[str, datetime],
+) -> int:
+    period = rate_period(str(schedule.get("ScheduleExpression", "")))
+    if period is None:
+        return 0
+    name = schedule["Name"]
+    previous = last_fired.get(name) or _created(schedule, now)
+    if now < previous + period * time_scale:
+        return 0
+    last_fired[name] = now
+    target(json.loads(schedule["Target"].get("Input") or "{}"))
+    return 1
+
+
+def _created(schedule: dict[str, Any], default: datetime) -> datetime:
+    created = schedule.get("CreationDate")
+    if isinstance(created, datetime):
+        return created
+    return datetime.fromtimestamp(float(created), UTC) if created else default
+
+
 class SchedulePump(Poller):
     """Fires due schedules every `interval` seconds (the local cloud's EventBridge Scheduler),
     with the cloud's `time_scale`; `fired` counts them."""
 
     def __init__(
-        self, scheduler: Any, events: Any, *, time_scale: float, interval: float = 0.25
+        self,
+        scheduler: Any,
+        events: Any,
+        *,
+        time_scale: float,
+        interval: float = 0.25,
+        invoke: Mapping[str, LocalTarget] | None = None,
     ) -> None:
         super().__init__()
         self.scheduler = scheduler
         self.events = events
         self.time_scale = time_scale
         self.interval = interval
+        #: The rate schedules' function targets (ARN -> what runs them locally).
+        self.invoke = dict(invoke or {})
         self.fired = 0
         self._known: dict[str, dict[str, Any]] = {}
+        self._last_fired: dict[str, datetime] = {}
 
     def check(self) -> int:
         """One round: fire what is due now."""
         fired = fire_due_schedules(
-            self.scheduler, self.events, time_scale=self.time_scale, known=self._known
+            self.scheduler,
+            self.events,
+            time_scale=self.time_scale,
+            known=self._known,
+            invoke=self.invoke,
+            last_fired=self._last_fired,
         )
         self.fired += fired
         return fired

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soorma_common.delivery import MAX_RECEIVE_COUNT
 from soorma_common.envelope import EventEnvelope
@@ -43,6 +43,9 @@ from soorma_dev.testing.records import (
     causation_tree,
     last_failure_reasons,
 )
+
+if TYPE_CHECKING:
+    from soorma.workflows.stalls import SweepReport
 
 __all__ = [
     "Delivery",
@@ -141,6 +144,23 @@ class MotoHarness(OutsideSender):
         from soorma_dev.deadline_pump import fire_due_schedules
 
         return fire_due_schedules(self.session.client("scheduler"), self.events, now=now)
+
+    def sweep_stalled(
+        self, now: datetime | None = None, *, stalled_after_seconds: float = 900.0
+    ) -> SweepReport:
+        """Run the stall sweep at `now` (default: now; a later time skips ahead), as the
+        stage's rate schedule does (`soorma.workflows.stalls`): open plans without progress for
+        `stalled_after_seconds` get one `workflow.stalled` each, on `system-events`."""
+        from soorma.memory.table import MemoryTable
+        from soorma.workflows.stalls import platform_publisher, sweep
+
+        table = MemoryTable(
+            self.platform.tables["memory"],
+            ttl_seconds=0,
+            client=self.session.client("dynamodb"),
+        )
+        publish = platform_publisher(self.platform.bus_name, self.events)
+        return sweep(table, publish, now=now, stalled_after_seconds=stalled_after_seconds)
 
     def close(self) -> None:
         """Restore the environment variables the harness set, reset the SDK's cached settings

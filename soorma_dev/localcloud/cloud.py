@@ -14,13 +14,19 @@ import soorma_dev
 from soorma_common.delivery import DEFAULT_FUNCTION_TIMEOUT_SECONDS, visibility_timeout_for
 from soorma_common.manifest import AgentKind, AgentManifest
 from soorma_common.naming import function_name
-from soorma_dev.deadline_pump import SchedulePump
+from soorma_dev.deadline_pump import LocalTarget, SchedulePump
 from soorma_dev.localcloud.activity import ActivityLog, now_iso
 from soorma_dev.localcloud.fast.store import FAST_DATABASE, FastStore, create_store
 from soorma_dev.localcloud.front_door_server import FrontDoorServer
 from soorma_dev.localcloud.operations import CloudOperations
 from soorma_dev.localcloud.server import MotoServer
 from soorma_dev.localcloud.session import EndpointSession
+from soorma_dev.localcloud.stall_sweep import (
+    DEFAULT_STALL_SWEEP,
+    StallSweepSchedule,
+    create_sweep_schedule,
+    local_sweep,
+)
 from soorma_dev.localcloud.state import ACTIVITY_FILE, CloudState, remove_state, write_state
 from soorma_dev.localcloud.supervisor import WorkerSupervisor, report_to_stderr
 from soorma_dev.localcloud.watcher import DeadLetterWatcher
@@ -51,6 +57,8 @@ class LocalCloud(CloudOperations):
     `fast=True` keeps the bus, the queues, the claims and the event log out of moto (one SQLite
     database, routed by the publishing process; docs/local-cloud.md, "The fast mode"); the
     workers, the runtime, batches, retries and DLQs are the same.
+    `stall_sweep` runs the stall sweep on its rate schedule (`soorma_dev.localcloud.stall_sweep`;
+    None: no sweep).
     """
 
     def __init__(
@@ -73,6 +81,7 @@ class LocalCloud(CloudOperations):
         report_worker: Callable[[str], None] = report_to_stderr,
         front_door_port: int | None = None,
         fast: bool = False,
+        stall_sweep: StallSweepSchedule | None = DEFAULT_STALL_SWEEP,
     ) -> None:
         self.fast = fast
         #: The fast mode's database, made at start.
@@ -122,6 +131,8 @@ class LocalCloud(CloudOperations):
         self.supervisor: WorkerSupervisor | None = None
         #: The HTTP API on localhost when `front_door_port` is given (0: a free port).
         self.front_door = None if front_door_port is None else FrontDoorServer(front_door_port)
+        #: The stall sweep's rate and threshold (scaled by `time_scale`); None: no sweep.
+        self.stall_sweep = stall_sweep
         self._started = False
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -187,7 +198,10 @@ class LocalCloud(CloudOperations):
             self.watcher = DeadLetterWatcher(self.dead_letter_queues(), activity)
             self.watcher.start()
             self.schedules = SchedulePump(
-                self.client("scheduler"), self.client("events"), time_scale=self.time_scale
+                self.client("scheduler"),
+                self.client("events"),
+                time_scale=self.time_scale,
+                invoke=self._sweep_targets(platform),
             )
             self.schedules.start()
             if self.front_door is not None:
@@ -208,6 +222,16 @@ class LocalCloud(CloudOperations):
             self.stop()
             raise
         return self
+
+    def _sweep_targets(self, platform: Platform) -> dict[str, LocalTarget]:
+        """The stall sweep's rate schedule (created in moto) and what runs it here."""
+        if self.stall_sweep is None:
+            return {}
+        arn = create_sweep_schedule(self.client("scheduler"), platform, self.stall_sweep)
+        run = local_sweep(
+            platform, self.client("dynamodb"), self.client("events"), time_scale=self.time_scale
+        )
+        return {arn: run}
 
     def _prepare_state_dir(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -322,6 +322,12 @@ def test_every_put_events_statement_is_conditioned_on_the_agents_source(app: Syn
             if statement.get("Sid") == "PutTimeoutRepliesAsThePlatform":  # Scheduler's role
                 assert condition == {"events:source": "soorma.platform"}
                 continue
+            if statement.get("Sid") == "ReportStalledWorkflowsAsThePlatform":  # the stall sweep
+                assert condition == {
+                    "events:source": "soorma.platform",
+                    "events:detail-type": "workflow.stalled",
+                }
+                continue
             checked += 1
             assert condition["events:source"] == naming.event_source(ORDER)
             assert sorted(condition["events:detail-type"]) == [
@@ -542,6 +548,9 @@ def test_cdk_nag_acknowledgments_are_exactly_these(app: Synthesized) -> None:
     expected.append(
         Acknowledgment("AwsSolutions-L1", f"soorma-{STAGE}/RegistrySync/Function", runtime)
     )
+    expected.append(
+        Acknowledgment("AwsSolutions-L1", f"soorma-{STAGE}/StallSweep/Function", runtime)
+    )
     assert acknowledgments(app.app) == sorted(expected)
 
 
@@ -562,3 +571,98 @@ def test_cdk_assets_have_no_bytecode(app: Synthesized) -> None:
         assert Path(function.props.code_path).is_dir()
     for asset in app.outdir.glob("asset.*"):
         assert not list(asset.rglob("*.pyc"))
+
+
+# ---- the stall sweep (issue 15) -----------------------------------------------------------
+
+
+def test_a_rate_schedule_invokes_the_stall_sweep_with_its_threshold(app: Synthesized) -> None:
+    [schedule] = resources(app.root, "AWS::Scheduler::Schedule").values()
+    props = schedule["Properties"]
+    function_id = logical_id_of(
+        app.root, "AWS::Lambda::Function", "FunctionName", f"soorma-{STAGE}-stall-sweep"
+    )
+    assert props["Name"] == f"soorma-{STAGE}-stall-sweep"
+    assert props["GroupName"] == f"soorma-{STAGE}"
+    assert props["ScheduleExpression"] == "rate(5 minutes)"
+    assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert json.loads(props["Target"]["Input"]) == {"stalled_after_seconds": 900}
+    assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    [invoke_config] = resources(app.root, "AWS::Lambda::EventInvokeConfig").values()
+    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0  # the next sweep retries
+    [group_id] = resources(app.root, "AWS::Scheduler::ScheduleGroup")
+    assert group_id in schedule["DependsOn"]  # created in the stage's group, after it
+
+
+def test_the_schedules_role_may_only_invoke_the_sweep(app: Synthesized) -> None:
+    [schedule] = resources(app.root, "AWS::Scheduler::Schedule").values()
+    role_id = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    role = app.root["Resources"][role_id]["Properties"]
+    [principal] = [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"]]
+    assert principal == {"Service": "scheduler.amazonaws.com"}
+    granted = [
+        s
+        for policy in resources(app.root, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    function_id = schedule["Properties"]["Target"]["Arn"]["Fn::GetAtt"][0]
+    assert [(s["Action"], s["Resource"]) for s in granted] == [
+        ("lambda:InvokeFunction", {"Fn::GetAtt": [function_id, "Arn"]})
+    ]
+
+
+def test_the_sweep_queries_only_the_progress_index_and_marks_only_plans(
+    app: Synthesized,
+) -> None:
+    function_id = logical_id_of(
+        app.root, "AWS::Lambda::Function", "FunctionName", f"soorma-{STAGE}-stall-sweep"
+    )
+    function = app.root["Resources"][function_id]["Properties"]
+    role_id = function["Role"]["Fn::GetAtt"][0]
+    granted = {
+        s["Sid"]: s
+        for policy in resources(app.root, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "Sid" in s
+    }
+    query = granted["QueryOpenPlans"]
+    assert query["Action"] == "dynamodb:Query"
+    assert json.dumps(query["Resource"]).endswith('/index/by_progress"]]}')
+    mark = granted["MarkStalledPlans"]
+    assert mark["Action"] == "dynamodb:UpdateItem"
+    assert mark["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#*#PLAN#*"]}
+    }
+    every_action = {a for s in granted.values() for a in actions_of(s)}
+    assert not {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem"} & every_action
+    assert function["Environment"]["Variables"]["SOORMA_MEMORY_TABLE"] == {
+        "Ref": logical_id_of(
+            app.root, "AWS::DynamoDB::Table", "TableName", naming.table_name(STAGE, "memory")
+        )
+    }
+
+
+def test_stalled_workflows_and_sweep_errors_alarm(app: Synthesized) -> None:
+    alarms = by_name(app.root, "AWS::CloudWatch::Alarm", "AlarmName")
+    stalled = alarms[f"soorma-{STAGE}-stall-sweep-stalled-workflows"]
+    assert (stalled["Namespace"], stalled["MetricName"]) == ("Soorma", "StalledWorkflows")
+    assert stalled["Dimensions"] == [{"Name": "service", "Value": "stall-sweep"}]
+    assert stalled["Threshold"] == 0 and stalled["Statistic"] == "Sum"
+    assert stalled["ComparisonOperator"] == "GreaterThanThreshold"
+    errors = alarms[f"soorma-{STAGE}-stall-sweep-errors"]
+    assert errors["MetricName"] == "Errors" and errors["Namespace"] == "AWS/Lambda"
+
+
+def test_the_memory_table_indexes_open_plans_by_progress(app: Synthesized) -> None:
+    table = by_name(app.root, "AWS::DynamoDB::Table", "TableName")[
+        naming.table_name(STAGE, "memory")
+    ]
+    [index] = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "by_progress"]
+    assert index["KeySchema"] == [
+        {"AttributeName": "open_pk", "KeyType": "HASH"},
+        {"AttributeName": "open_sk", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": [TTL_ATTRIBUTE]}

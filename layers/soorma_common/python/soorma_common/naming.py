@@ -27,9 +27,9 @@ AGENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,35}$")
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 SOURCE_PREFIX = "soorma."
 #: Agent names the platform keeps: `soorma.platform` is the source of the replies the platform
-#: itself sends (e.g. request timeouts), `soorma.front-door` of the events the HTTP API puts:
-#: no agent may publish as either.
-RESERVED_AGENT_NAMES = frozenset({"platform", "front-door"})
+#: itself sends (e.g. request timeouts), `soorma.front-door` of the events the HTTP API puts,
+#: `stall-sweep` the function that reports stalled workflows: no agent may take these names.
+RESERVED_AGENT_NAMES = frozenset({"platform", "front-door", "stall-sweep"})
 #: The `system-events` notice an agent publishes when it refuses an event past the hop limit
 #: (every agent may put it, whatever its `events_produced`).
 LOOP_DETECTED_EVENT = "agent.loop_detected"
@@ -239,3 +239,19 @@ def schedule_group(stage: str) -> str:
 def deadline_role_name(stage: str) -> str:
     """The role EventBridge Scheduler assumes to put a stage's timeout replies on its bus."""
     return f"soorma-{check_stage(stage)}-deadlines"
+
+
+#: The platform function that reports stalled workflows (`functions/stall_sweep`).
+STALL_SWEEP = "stall-sweep"
+#: What it publishes on `system-events`, once per stall of an open plan.
+WORKFLOW_STALLED_EVENT = "workflow.stalled"
+
+
+def stall_sweep_schedule_name(stage: str) -> str:
+    """The rate schedule (in the stage's group) that invokes the stall sweep."""
+    return f"soorma-{check_stage(stage)}-stall-sweep"
+
+
+def stall_sweep_rate(every_minutes: int) -> str:
+    """The stall sweep schedule's expression (`rate(1 minute)`, `rate(5 minutes)`)."""
+    return f"rate({every_minutes} minute{'' if every_minutes == 1 else 's'})"

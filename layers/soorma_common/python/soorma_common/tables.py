@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from soorma_common.delivery import TTL_ATTRIBUTE
+
 #: What the memory table's indexes carry besides keys: what listings filter on. Listings read the
 #: items themselves (`soorma.memory.listing`), so an update of any other attribute (goal data,
 #: context, version) writes nothing to an index.
@@ -54,6 +56,10 @@ TABLES: dict[str, TableSpec] = {
             IndexSpec("by_session", "session_pk", "session_sk"),
             # The child plans of a plan.
             IndexSpec("by_parent", "parent_pk", "parent_sk"),
+            # Open plans by shard, then the time of their last progress (sparse: only open
+            # plans carry the keys). Keys and TTL only: a step's update writes this index once
+            # (its progress time changes) and nothing it does not need.
+            IndexSpec("by_progress", "open_pk", "open_sk", projected=(TTL_ATTRIBUTE,)),
         ),
     ),
     # Event log: every event by correlation id (the trace tree).

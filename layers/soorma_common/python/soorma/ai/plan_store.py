@@ -9,16 +9,19 @@ Every change is one conditional `UpdateItem` (`commit`): the version must be the
 decision was made from (two results of one plan never produce two decisions from the same
 state), and for a step that publishes an action, `actions <= max_actions - 1` and
 `tokens <= token_budget - step tokens`, so a step that would exceed a limit is refused by
-DynamoDB (`LimitReached`), whichever Lambda container makes it.
+DynamoDB (`LimitReached`), whichever Lambda container makes it. The same write records the
+plan's progress in the open-work index (`soorma.memory.progress`), which the stall sweep reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from soorma.memory import keys
+from soorma.memory.progress import open_attributes, progress_update
 from soorma.memory.table import ConditionFailed, Item, MemoryTable, now_iso
 
 STATE_SK = "AI#CHOREOGRAPHY"
@@ -103,11 +106,27 @@ class ChoreographyStore:
             "expires_at": self.table.expires_at(),
             **state.model_dump(mode="json"),
         }
+        if not state.finished:
+            item.update(open_attributes(item["pk"], now))
         try:
             self.table.put(item, condition="attribute_not_exists(pk)")
         except ConditionFailed as failed:
-            return ChoreographyState.model_validate(failed.current or item)
+            state = ChoreographyState.model_validate(failed.current or item)
+        self._hand_over_progress(state.plan_id)
         return state
+
+    def _hand_over_progress(self, plan_id: str) -> None:
+        """Take the plan record (`META`, created open by `create_plan`) out of the open-work
+        index: this item records every step, so it alone tells whether the plan progresses.
+        One write per plan (idempotent: a retried goal repeats it harmlessly)."""
+        with contextlib.suppress(ConditionFailed):  # no plan record: nothing to hand over
+            self.table.update(
+                self._pk(plan_id),
+                keys.META,
+                progress_update(self._pk(plan_id), now_iso(), still_open=False).expression([]),
+                condition="attribute_exists(pk)",
+                returns="NONE",
+            )
 
     def commit(
         self,
@@ -121,14 +140,22 @@ class ChoreographyStore:
         """Apply `changes` (top-level fields) and add `actions` / `tokens`, in one UpdateItem
         conditional on `before.version` (else `StateConflict`) and, with `enforce_limits`, on
         both limits holding after the step (else `LimitReached`). Returns the new state."""
+        now = now_iso()
         sets = ["version = :next", "updated_at = :now"]
         names: dict[str, str] = {}
+        ends = changes.get("status") in ("completed", "failed")
+        # The open-work index (`soorma.memory.progress`) in the same write: every step is
+        # progress; the step that ends the plan takes it out of the index.
+        progress = progress_update(
+            self._pk(before.plan_id), now, still_open=False if ends else None
+        )
         values: dict[str, Any] = {
             ":expected": before.version,
             ":next": before.version + 1,
-            ":now": now_iso(),
+            ":now": now,
             ":actions": actions,
             ":tokens": tokens,
+            **progress.values,
         }
         for n, (field, value) in enumerate(sorted(changes.items())):
             if field not in ChoreographyState.model_fields or field in ("version", "actions"):
@@ -147,7 +174,7 @@ class ChoreographyStore:
             item = self.table.update(
                 self._pk(before.plan_id),
                 STATE_SK,
-                f"SET {', '.join(sets)} ADD actions :actions, tokens :tokens",
+                progress.expression(sets, "ADD actions :actions, tokens :tokens"),
                 names=names or None,
                 values=values,
                 condition=condition,

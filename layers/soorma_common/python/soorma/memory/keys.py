@@ -11,6 +11,11 @@
 | sub-request -> task pointer | `T#<t>#REQUEST#<request_id>` | `META` |
 | episodic interaction | `T#<t>#USER#<user_id>#EPISODES` | `<agent_id>#<time>#<id>` |
 
+Open plans (running workflow plans, running or waiting choreography plans) also carry the
+`by_progress` index keys `open_pk` = `OPEN#<shard>` (`open_pk`) and `open_sk` = the time of
+their last progress, or `STALLED#<that time>` once the stall sweep reported them
+(`soorma.workflows.stalls`); both are removed when the plan ends.
+
 Ids that go into a key may not contain `#`, so no id can reach into another tenant's keys.
 """
 
@@ -153,3 +158,22 @@ def plan_owner_sk(status: str, created_at: str, plan_id: str) -> str:
 def session_owner_sk(created_at: str, session_id: str) -> str:
     """`by_owner` sort key of a session."""
     return f"SESSION#{created_at}#{session_id}"
+
+
+#: Open plans are spread over this many `by_progress` partitions (by plan partition), so that
+#: every plan's step writes to one of 16 index partitions, never to one hot partition.
+OPEN_SHARDS = 16
+#: `open_sk` of a plan the stall sweep reported: sorts after every time (digits), so a sweep's
+#: `open_sk < cutoff` never reads it again until the plan progresses.
+STALLED_PREFIX = "STALLED#"
+
+
+def open_pk(item_pk: str) -> str:
+    """The `by_progress` partition of an open plan (by its partition key)."""
+    shard = int.from_bytes(hashlib.sha256(item_pk.encode()).digest()[:4], "big") % OPEN_SHARDS
+    return f"OPEN#{shard:02d}"
+
+
+def open_pks() -> list[str]:
+    """Every `by_progress` partition (what the stall sweep queries)."""
+    return [f"OPEN#{shard:02d}" for shard in range(OPEN_SHARDS)]

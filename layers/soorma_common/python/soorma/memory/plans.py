@@ -14,6 +14,7 @@ from typing import Any
 from soorma.memory import keys
 from soorma.memory.listing import Listing, Page, Stream, read_page
 from soorma.memory.models import ALLOWED_STATUS_CHANGES, Plan, PlanStatus, predecessors
+from soorma.memory.progress import open_attributes, progress_update
 from soorma.memory.sessions import SessionOperations
 from soorma.memory.table import ConditionFailed, Item, now_iso
 from soorma_common.errors import (
@@ -87,6 +88,7 @@ class PlanOperations(SessionOperations):
             "version": 1,
             "owner_pk": keys.owner_pk(self.tenant_id, self.user_id, plan_id),
             "owner_sk": keys.plan_owner_sk(status.value, now, plan_id),
+            **open_attributes(keys.plan_pk(self.tenant_id, plan_id), now),
         }
         if session_id is not None:
             item["session_pk"] = keys.session_pk(self.tenant_id, session_id)
@@ -255,11 +257,18 @@ class PlanOperations(SessionOperations):
             names["#status"] = "status"
             conditions.append("#status = :expected_status")
             values[":expected_status"] = expected_status.value
+        pk = keys.plan_pk(self.tenant_id, plan_id)
+        # The open-work index (`soorma.memory.progress`) in the same write: a running plan
+        # records its progress, an ended or paused one leaves the index.
+        progress = progress_update(
+            pk, now, still_open=None if target is None else target is PlanStatus.RUNNING
+        )
+        values.update(progress.values)
         try:
             item = self._table().update(
-                keys.plan_pk(self.tenant_id, plan_id),
+                pk,
                 keys.META,
-                f"SET {', '.join(sets)} ADD version :one",
+                progress.expression(sets, "ADD version :one"),
                 names=names or None,
                 values=values,
                 condition=" AND ".join(conditions),
