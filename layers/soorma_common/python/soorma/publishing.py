@@ -19,7 +19,6 @@ from soorma import clients
 from soorma.config import settings
 from soorma_common.envelope import EventEnvelope, encode_wire
 from soorma_common.errors import EventTooLargeError, InvalidEnvelopeError, PublishError
-from soorma_common.naming import agent_of_source
 from soorma_common.replies import is_failure_reply
 
 #: EventBridge's limit of entries per PutEvents call.
@@ -258,7 +257,9 @@ class EventPublisher:
     in-memory bus); `publisher_options` are `EventBridgePublisher`'s. A request published as
     agent `soorma.<agent>` and addressed back to it (`reply_to=<agent>`) is recorded as a pending
     request before it is put (`soorma.requests`; `pending_requests`, default: the idempotency
-    table, when `SOORMA_IDEMPOTENCY_TABLE` is set), so that the agent accepts its reply.
+    table, when `SOORMA_IDEMPOTENCY_TABLE` is set), so that the agent accepts its reply; with
+    `publish(..., timeout=)` it also gets a deadline (`soorma.published_requests`; `deadlines`
+    replaces the Scheduler the settings give).
     """
 
     def __init__(
@@ -270,10 +271,13 @@ class EventPublisher:
         validate_payload: Callable[[str, Any], None] | None = None,
         max_event_bytes: int | None = None,
         pending_requests: Any = None,
+        deadlines: Any = None,
         **publisher_options: Any,
     ) -> None:
+        from soorma.published_requests import PublishedRequests
+
         self.source = source
-        self._pending_requests = pending_requests
+        self._requests = PublishedRequests(pending_requests=pending_requests, deadlines=deadlines)
         self._publisher = EventBridgePublisher(bus, sink=sink, **publisher_options)
         self.max_event_bytes = max_event_bytes or settings().max_event_bytes
         self._validate_payload = validate_payload
@@ -290,13 +294,26 @@ class EventPublisher:
         return self._validate_payload
 
     def publish(
-        self, topic: Any, event_type: str, data: Any = None, **attributes: Any
+        self,
+        topic: Any,
+        event_type: str,
+        data: Any = None,
+        *,
+        timeout: float | None = None,
+        **attributes: Any,
     ) -> EventEnvelope:
         """Build, validate and publish one envelope; return it (its `id` and `correlation_id`).
 
+        With `timeout` (seconds) a request of this agent (source `soorma.<agent>`,
+        `reply_to=<agent>`, a `response_event`) gets a deadline: the agent's result handler gets
+        the timeout reply when no reply came in time (docs/deadlines.md).
+
         Raises `SchemaValidationError` (nothing is put) when `data` breaks the event's schema,
-        `EventTooLargeError` when the envelope is over `SOORMA_MAX_EVENT_BYTES`.
+        `EventTooLargeError` when the envelope is over `SOORMA_MAX_EVENT_BYTES`,
+        `InvalidEnvelopeError` for a timeout on anything else or without a scheduler.
         """
+        if timeout is not None:
+            attributes["deadline"] = self._requests.deadline(self.source, timeout, attributes)
         envelope = EventEnvelope(
             source=self.source, type=event_type, topic=topic, data=data, **attributes
         )
@@ -338,18 +355,4 @@ class EventPublisher:
         self._publisher.put(events)
 
     def _record_requests(self, events: Sequence[OutgoingEvent]) -> None:
-        agent = agent_of_source(self.source)
-        if agent is None or not any(e.wire.get("replyto") == agent for e in events):
-            return
-        from soorma.requests import DynamoDBPendingRequests, sent_requests
-
-        requests = sent_requests(agent, (e.wire for e in events))
-        if requests and self._pending_requests is None:
-            conf = settings()
-            if conf.idempotency_table:
-                ttl = conf.idempotency_ttl_seconds
-                self._pending_requests = DynamoDBPendingRequests(
-                    conf.idempotency_table, ttl_seconds=ttl
-                )
-        if requests and self._pending_requests is not None:
-            self._pending_requests.record(requests)
+        self._requests.record(self.source, [event.wire for event in events])
