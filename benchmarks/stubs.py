@@ -89,7 +89,7 @@ class StubPutEvents:
 
 class StubTransport:
     """The Soorma runtime's `Transport` over the stubs: PutEvents to `put`, claims in `table`
-    (the runtime's own `ClaimStore`, Powertools idempotency on a DynamoDB client), dead letters
+    (the runtime's own `ClaimStore`, conditional writes on a DynamoDB client), dead letters
     counted (the benchmark sends none). `claims=False`: no claim store, as with
     `SOORMA_IDEMPOTENCY=off`."""
 

@@ -1,7 +1,7 @@
 """The runtime's one I/O seam: where events are put, where dead letters go, where claims live.
 
 `LambdaRuntime` does all its I/O through a `Transport`. The default, `AwsTransport`, is boto3
-(EventBridge PutEvents, the queue's DLQ on SQS, Powertools idempotency on DynamoDB); tests, the
+(EventBridge PutEvents, the queue's DLQ on SQS, conditional claims on DynamoDB); tests, the
 in-memory bus, the local cloud and the benchmarks pass their own. A transport is three things:
 
 - `put_entries(entries)`: one PutEvents request of 1 to 10 entries -> the positions that failed,
