@@ -8,7 +8,9 @@ in-memory bus, the local cloud and the benchmarks pass their own. A transport is
   with their error codes (the runtime's publisher batches and retries on top of it);
 - `dead_letter(record, error)`: send a raw SQS record to its queue's DLQ, with the permanent
   error that condemned it;
-- `claims`: the exactly-once claim store, or None to run without idempotency.
+- `claims`: the exactly-once claim store, or None to run without idempotency. A store that also
+  has `keep_first(key, events) -> StoredEvents | None` (as `ClaimStore` has) serves agents in
+  the one-write mode (`soorma.runtime.exactly_once`); without it they are claimed first.
 """
 
 from __future__ import annotations
