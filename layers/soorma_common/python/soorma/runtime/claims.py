@@ -23,6 +23,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from soorma.outbox import StoredEvents
@@ -69,9 +70,19 @@ def item_id(key: str, function_name: str) -> str:
     """The `id` of the item holding claim `key` of the Lambda function `function_name`:
     `<function name>.<CLAIMED_FUNCTION>#<md5 of {"key": key} as sorted JSON>`, as Powertools
     idempotency derived it (so earlier runtimes' claims are found)."""
-    payload = json.dumps({"key": key}, sort_keys=True).encode()
+    # `json.dumps({"key": key}, sort_keys=True)`, without the encoder's per-call setup
+    payload = f'{{"key": {encode_basestring_ascii(key)}}}'.encode()
     digest = hashlib.md5(payload, usedforsecurity=False).hexdigest()
     return f"{function_name}.{CLAIMED_FUNCTION}#{digest}"
+
+
+def stored_data(events: StoredEvents) -> str:
+    """The `data` attribute of a completed claim: `json.dumps(events, sort_keys=True)`, as
+    Powertools serialised a result (`soorma.outbox` budgets its size), written directly for
+    the usual list of strings."""
+    if all(type(event) is str for event in events):
+        return "[" + ", ".join(map(encode_basestring_ascii, events)) + "]"
+    return json.dumps(events, sort_keys=True)
 
 
 def claim_key(agent: str, event_id: str, replay: str | None = None) -> str:
@@ -167,7 +178,7 @@ class ClaimStore:
                 UpdateExpression=_COMPLETE,
                 ExpressionAttributeNames=_COMPLETE_NAMES,
                 ExpressionAttributeValues={
-                    ":data": {"S": json.dumps(result, sort_keys=True)},
+                    ":data": {"S": stored_data(result)},
                     ":expires_at": {"N": str(int(time.time()) + self.expires_after_seconds)},
                     ":status": {"S": COMPLETED},
                 },
@@ -191,7 +202,7 @@ class ClaimStore:
                 KEY_ATTRIBUTE: {"S": ident},
                 TTL_ATTRIBUTE: {"N": str(int(time.time()) + self.expires_after_seconds)},
                 STATUS_ATTRIBUTE: {"S": COMPLETED},
-                DATA_ATTRIBUTE: {"S": json.dumps(events, sort_keys=True)},
+                DATA_ATTRIBUTE: {"S": stored_data(events)},
             }
             try:
                 old = self._put_unless_held(item)
