@@ -1,5 +1,5 @@
 """The stubbed AWS both benchmarked handlers talk to: one in-memory DynamoDB table (the calls
-Powertools idempotency makes) and one PutEvents that accepts everything; the Soorma runtime gets
+the claim store makes) and one PutEvents that accepts everything; the Soorma runtime gets
 them as one `Transport` (`StubTransport`), the hand-written handler as boto3-shaped objects.
 
 Two forms of the same stubs: plain objects (for the throughput run, so that what is measured is
