@@ -9,6 +9,8 @@ record is handled; a record whose handler failed, or whose events PutEvents refu
 in the partial batch response. Outgoing events are written as wire dicts directly (no model).
 
 No pydantic, no `BatchProcessor`, no extra log keys: the least work that keeps the semantics.
+`use_direct_claims(True)` swaps Powertools' `idempotent_function` for the hand-written direct
+conditional claim of `lean_direct_claims.py` (same table layout): the leaner baseline.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import json
 import os
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import boto3
+import lean_direct_claims
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -51,6 +55,8 @@ persistence = DynamoDBPersistenceLayer(
 )
 config = IdempotencyConfig(expires_after_seconds=86400)
 idempotency = True
+direct_claims = False
+TABLE = os.environ.get("IDEMPOTENCY_TABLE", "bench-idempotency")
 
 
 def use_stubs(dynamodb_client: Any, put_events: Any) -> None:
@@ -64,6 +70,12 @@ def use_idempotency(enabled: bool) -> None:
     """Run each record's handler under a claim (True, the default) or directly."""
     global idempotency
     idempotency = enabled
+
+
+def use_direct_claims(enabled: bool) -> None:
+    """Claim with direct conditional writes (True) or Powertools' `idempotent_function`."""
+    global direct_claims
+    direct_claims = enabled
 
 
 def on_order_placed(event: dict[str, Any], outbox: list[dict[str, Any]]) -> None:
@@ -122,7 +134,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             envelope = wire_event(record["body"])
             logger.set_correlation_id(envelope["correlationid"])
             claim = {"key": f"{AGENT}#{envelope['id']}"}
-            if idempotency:
+            if idempotency and direct_claims:
+                outgoing = lean_direct_claims.run_once(
+                    persistence.client,
+                    TABLE,
+                    claim["key"],
+                    context.get_remaining_time_in_millis(),
+                    partial(run_handler, claim, envelope),
+                )
+            elif idempotency:
                 outgoing = handle_once(claim=claim, event=envelope)
             else:
                 outgoing = run_handler(claim, envelope)

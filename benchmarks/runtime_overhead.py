@@ -16,6 +16,7 @@ same stubbed table and PutEvents the hand-written side uses.
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import logging
 import os
@@ -111,23 +112,33 @@ def silence(service: str, stream: Any) -> None:
             handler.setStream(stream)
 
 
-def build_soorma(table: StubTable, put: StubPutEvents, *, claims: bool = True) -> Handler:
-    """The benchmark agent on a runtime of its own (claims on or off), put in place per batch."""
+def build_soorma(
+    table: StubTable, put: StubPutEvents, *, claims: bool = True, one_write: bool = False
+) -> Handler:
+    """The benchmark agent on a runtime of its own (claims on or off; `one_write`: the agent
+    declared `claims="one-write"`), put in place per batch."""
     agent = soorma_handler.agent
+    if one_write:
+        agent = copy.copy(agent)  # the same handlers, its own runtime
+        agent.claims = "one-write"
     runtime = LambdaRuntime(agent, transport=StubTransport(table, put, claims=claims))
 
     def handler(event: dict[str, Any], context: Any) -> Any:
         agent.use_runtime(runtime)
-        return soorma_handler.handler(event, context)
+        return agent.lambda_handler(event, context)
 
     return handler
 
 
-def build_lean(table: StubTable, put: StubPutEvents, *, claims: bool = True) -> Handler:
+def build_lean(
+    table: StubTable, put: StubPutEvents, *, claims: bool = True, direct: bool = False
+) -> Handler:
+    """The lean handler, claiming with Powertools (default) or with direct writes (`direct`)."""
     lean_handler.use_stubs(table, put)
 
     def handler(event: dict[str, Any], context: Any) -> Any:
         lean_handler.use_idempotency(claims)
+        lean_handler.use_direct_claims(direct)
         return lean_handler.lambda_handler(event, context)
 
     return handler
@@ -227,7 +238,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument(
         "--profile",
-        choices=["soorma", "lean", "handwritten", "soorma-off", "lean-off"],
+        choices=[
+            "soorma",
+            "lean",
+            "lean-direct",
+            "one-write",
+            "handwritten",
+            "soorma-off",
+            "lean-off",
+        ],
         help="cProfile one (claims on; -off: claims off)",
     )
     parser.add_argument(
@@ -250,6 +269,8 @@ def main() -> None:
     handlers = {
         "soorma, claims on": (build_soorma(table, put), "bench-agent"),
         "lean, claims on": (build_lean(table, put), "lean"),
+        "lean-direct, claims on": (build_lean(table, put, direct=True), "lean"),
+        "soorma one-write, claims on": (build_soorma(table, put, one_write=True), "bench-agent"),
         "soorma, claims off": (build_soorma(table, put, claims=False), "bench-agent"),
         "lean, claims off": (build_lean(table, put, claims=False), "lean"),
     }
@@ -274,6 +295,8 @@ def main() -> None:
         name = {
             "soorma": "soorma, claims on",
             "lean": "lean, claims on",
+            "lean-direct": "lean-direct, claims on",
+            "one-write": "soorma one-write, claims on",
             "soorma-off": "soorma, claims off",
             "lean-off": "lean, claims off",
         }.get(args.profile, "padded hand-written, claims on")
@@ -302,12 +325,19 @@ def main() -> None:
             f"({min(s) / args.events * 1e6:6.1f} us/event), "
             f"median {args.events / statistics.median(s):6.0f} events/s"
         )
-    for claims in ("on", "off"):
-        ours, lean = seconds[f"soorma, claims {claims}"], seconds[f"lean, claims {claims}"]
+    comparisons = (
+        ("ours/lean", "soorma, claims on", "lean, claims on"),
+        ("ours/lean-direct", "soorma, claims on", "lean-direct, claims on"),
+        ("ours one-write/lean-direct", "soorma one-write, claims on", "lean-direct, claims on"),
+        ("ours/lean", "soorma, claims off", "lean, claims off"),
+    )
+    for label, our_name, lean_name in comparisons:
+        ours, lean = seconds[our_name], seconds[lean_name]
         paired = statistics.median(o / b for o, b in zip(ours, lean, strict=True))
         print(
-            f"ratio ours/lean, claims {claims}: best rounds {min(ours) / min(lean):.2f}, "
-            f"median rounds {statistics.median(ours) / statistics.median(lean):.2f}, "
+            f"ratio {label}, claims {our_name.rsplit(' ', 1)[-1]}: best rounds "
+            f"{min(ours) / min(lean):.2f}, median rounds "
+            f"{statistics.median(ours) / statistics.median(lean):.2f}, "
             f"median of per-round ratios {paired:.2f}"
         )
     if "padded hand-written, claims on" in seconds:

@@ -1,5 +1,5 @@
 """The stubbed AWS both benchmarked handlers talk to: one in-memory DynamoDB table (the calls
-Powertools idempotency makes) and one PutEvents that accepts everything; the Soorma runtime gets
+the claim store makes) and one PutEvents that accepts everything; the Soorma runtime gets
 them as one `Transport` (`StubTransport`), the hand-written handler as boto3-shaped objects.
 
 Two forms of the same stubs: plain objects (for the throughput run, so that what is measured is
@@ -89,7 +89,7 @@ class StubPutEvents:
 
 class StubTransport:
     """The Soorma runtime's `Transport` over the stubs: PutEvents to `put`, claims in `table`
-    (the runtime's own `ClaimStore`, Powertools idempotency on a DynamoDB client), dead letters
+    (the runtime's own `ClaimStore`, conditional writes on a DynamoDB client), dead letters
     counted (the benchmark sends none). `claims=False`: no claim store, as with
     `SOORMA_IDEMPOTENCY=off`."""
 

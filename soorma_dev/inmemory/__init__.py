@@ -23,7 +23,7 @@ is defined once for every harness, in `soorma_dev.testing`.
 """
 
 from soorma_dev.inmemory.bus import DEFAULT_ACCOUNT, DEFAULT_REGION, InMemoryBus
-from soorma_dev.inmemory.claims import InMemoryClaimStore, InMemoryPersistenceLayer
+from soorma_dev.inmemory.claims import InMemoryClaimStore, InMemoryClaimTable
 from soorma_dev.inmemory.eventbridge import InMemoryEventBridge, PutEventsValidationError
 from soorma_dev.inmemory.transport import InMemoryTransport
 from soorma_dev.testing.records import DeadLetter, Handling, TraceNode, walk
@@ -35,8 +35,8 @@ __all__ = [
     "Handling",
     "InMemoryBus",
     "InMemoryClaimStore",
+    "InMemoryClaimTable",
     "InMemoryEventBridge",
-    "InMemoryPersistenceLayer",
     "InMemoryTransport",
     "PutEventsValidationError",
     "TraceNode",

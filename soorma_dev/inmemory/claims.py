@@ -1,65 +1,100 @@
-"""Exactly-once claims in a dict: the runtime's `ClaimStore` over an in-memory Powertools
-persistence layer with DynamoDB's put condition."""
+"""Exactly-once claims in a dict: the runtime's `ClaimStore` over an in-memory table that answers
+its calls with DynamoDB's semantics (the conditional put, `ALL_OLD` on a refused one)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemAlreadyExistsError,
-    IdempotencyItemNotFoundError,
+from soorma.runtime.claims import (
+    IN_PROGRESS,
+    IN_PROGRESS_EXPIRY_ATTRIBUTE,
+    KEY_ATTRIBUTE,
+    STATUS_ATTRIBUTE,
+    ClaimStore,
 )
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
-    STATUS_CONSTANTS,
-    DataRecord,
-)
-
-from soorma.runtime.claims import ClaimStore
+from soorma_common.delivery import TTL_ATTRIBUTE
 
 
-class InMemoryPersistenceLayer(BasePersistenceLayer):
-    """A Powertools idempotency persistence layer in a dict, with DynamoDB's put condition:
-    a key may be taken only if absent, expired, or in progress past its in-progress expiry."""
+class ConditionalCheckFailed(Exception):
+    """DynamoDB's `ConditionalCheckFailedException`, with the item (as botocore's `ClientError`
+    carries it in `response`)."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        super().__init__("The conditional request failed")
+        self.response = {
+            "Error": {"Code": "ConditionalCheckFailedException", "Message": str(self)},
+            "Item": item,
+        }
+
+
+class InMemoryClaimTable:
+    """The idempotency table's calls the claim store makes, in a dict: a put is refused (with
+    the item) while the key is held, i.e. present, unexpired, and not in progress past its
+    in-progress expiry."""
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.records: dict[str, DataRecord] = {}
+        self.items: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
 
-    def _get_record(self, idempotency_key: str) -> DataRecord:
-        try:
-            return self.records[idempotency_key]
-        except KeyError:
-            raise IdempotencyItemNotFoundError from None
+    def put_item(self, *, Item: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """A conditional put (the claim store's condition, evaluated at the current time)."""
+        key = Item[KEY_ATTRIBUTE]["S"]
+        with self._lock:
+            old = self.items.get(key)
+            if old is not None and _held(old, time.time()):
+                raise ConditionalCheckFailed(dict(old))
+            self.items[key] = dict(Item)
+        return {}
 
-    def _put_record(self, data_record: DataRecord) -> None:
-        old = self.records.get(data_record.idempotency_key)
-        now = time.time()
-        if old is not None and (old.expiry_timestamp or 0) >= now:
-            stale_claim = (
-                old.status == STATUS_CONSTANTS["INPROGRESS"]
-                and old.in_progress_expiry_timestamp is not None
-                and old.in_progress_expiry_timestamp < now * 1000
-            )
-            if not stale_claim:
-                raise IdempotencyItemAlreadyExistsError(old_data_record=old)
-        self.records[data_record.idempotency_key] = data_record
+    def update_item(
+        self,
+        *,
+        Key: dict[str, Any],
+        ExpressionAttributeNames: dict[str, str],
+        ExpressionAttributeValues: dict[str, Any],
+        **_: Any,
+    ) -> dict[str, Any]:
+        """`SET #name = :name, ...` (the claim store names each value after its attribute)."""
+        with self._lock:
+            item = self.items.setdefault(Key[KEY_ATTRIBUTE]["S"], dict(Key))
+            for placeholder, name in ExpressionAttributeNames.items():
+                item[name] = ExpressionAttributeValues[":" + placeholder[1:]]
+        return {}
 
-    def _update_record(self, data_record: DataRecord) -> None:
-        self.records[data_record.idempotency_key] = data_record
+    def get_item(self, *, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """The item, if any."""
+        with self._lock:
+            item = self.items.get(Key[KEY_ATTRIBUTE]["S"])
+        return {"Item": dict(item)} if item else {}
 
-    def _delete_record(self, data_record: DataRecord) -> None:
-        self.records.pop(data_record.idempotency_key, None)
+    def delete_item(self, *, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Remove the item, if any."""
+        with self._lock:
+            self.items.pop(Key[KEY_ATTRIBUTE]["S"], None)
+        return {}
+
+
+def _held(item: dict[str, Any], now: float) -> bool:
+    if int(item[TTL_ATTRIBUTE]["N"]) < now:
+        return False
+    until = item.get(IN_PROGRESS_EXPIRY_ATTRIBUTE)
+    stale = (
+        item[STATUS_ATTRIBUTE]["S"] == IN_PROGRESS
+        and until is not None
+        and int(until["N"]) < now * 1000
+    )
+    return not stale
 
 
 class InMemoryClaimStore(ClaimStore):
-    """The runtime's `ClaimStore` (Powertools idempotency, the same `run_once`) over an in-memory
-    persistence layer instead of DynamoDB."""
+    """The runtime's `ClaimStore` (the same `run_once` and `keep_first`) over an in-memory
+    table instead of DynamoDB."""
 
     def __init__(self, *, expires_after_seconds: int = 3600) -> None:
-        self.persistence = InMemoryPersistenceLayer()
+        #: The in-memory table the claims are kept in.
+        self.table = InMemoryClaimTable()
         super().__init__(
-            "in-memory",
-            expires_after_seconds=expires_after_seconds,
-            persistence_layer=self.persistence,
+            "in-memory", expires_after_seconds=expires_after_seconds, dynamodb_client=self.table
         )

@@ -245,8 +245,8 @@ def deliver(harness: MotoHarness, agent: str, calls: Calls, delivered: Delivered
 # ---- the scenarios ----------------------------------------------------------------------------
 
 
-def consumer(publishes: bool) -> Agent:
-    agent = Agent("cost-publisher" if publishes else "cost-consumer")
+def consumer(publishes: bool, claims: str = "claim-first") -> Agent:
+    agent = Agent("cost-publisher" if publishes else "cost-consumer", claims=claims)
 
     @agent.on_event("order.placed", topic=FACTS)
     def placed(event: EventEnvelope, context: Any) -> None:
@@ -318,10 +318,13 @@ def measure(
     return Measured(counts, own * 1000, len(logged.encode()) / sent, estimate)
 
 
+#: scenario -> (the consumer publishes one event per event, the event log runs, claim mode)
 SCENARIOS = {
-    "one consumer": (False, False),
-    "one consumer + event log": (False, True),
-    "one consumer publishing 1 event": (True, False),
+    "one consumer": (False, False, "claim-first"),
+    "one consumer + event log": (False, True, "claim-first"),
+    "one consumer publishing 1 event": (True, False, "claim-first"),
+    "one consumer, one-write": (False, False, "one-write"),
+    "one consumer publishing 1 event, one-write": (True, False, "one-write"),
 }
 
 
@@ -364,8 +367,8 @@ def test_counted_calls_per_consumed_event_are_the_docs_table(
 ) -> None:
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")  # as deployed: EMF metrics on, INFO logs
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
-    publishes, with_log = SCENARIOS[scenario]
-    agent = consumer(publishes)
+    publishes, with_log, claims = SCENARIOS[scenario]
+    agent = consumer(publishes, claims)
     harness = soorma_moto(agent, *([EVENT_LOG] if with_log else []))
     agents = [agent.name] + (["event-log"] if with_log else [])
 

@@ -39,7 +39,7 @@ def item_size(item: Mapping[str, Mapping[str, str]]) -> int:
 
 
 class SizeCheckingTable:
-    """The DynamoDB calls Powertools idempotency makes, refusing items over 400 KB with
+    """The DynamoDB calls the claim store makes, refusing items over 400 KB with
     DynamoDB's `ValidationException`."""
 
     class exceptions:

@@ -16,6 +16,14 @@ from soorma_common.routing import WILDCARD
 #: A handler: `(event, context)`, `def` or `async def`.
 Handler = Callable[..., Any]
 
+#: How an agent's events are claimed (`Agent(..., claims=...)`; docs/reliability.md): claim,
+#: run, complete (two DynamoDB writes per event; the handler runs once per event) ...
+CLAIM_FIRST = "claim-first"
+#: ... or run, then one conditional write of the outgoing events (one write per event; two
+#: concurrent copies may both run the handler, only one's events reach the bus).
+ONE_WRITE = "one-write"
+CLAIM_MODES = (CLAIM_FIRST, ONE_WRITE)
+
 
 @dataclass(frozen=True)
 class HandlerSpec:
@@ -64,6 +72,11 @@ class AgentSpec(Protocol):
     @property
     def name(self) -> str:
         """The agent's name (`check_agent_name`)."""
+        ...
+
+    @property
+    def claims(self) -> str:
+        """How the agent's events are claimed: `CLAIM_FIRST` or `ONE_WRITE`."""
         ...
 
     @property

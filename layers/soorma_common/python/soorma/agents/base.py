@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from soorma.agent_spec import Handler, HandlerSpec, TransitionHandler
+from soorma.agent_spec import CLAIM_FIRST, CLAIM_MODES, Handler, HandlerSpec, TransitionHandler
 from soorma_common.definitions import EventDefinition
 from soorma_common.envelope import EventEnvelope
 from soorma_common.manifest import AgentKind, AgentManifest, Subscription
@@ -27,7 +27,9 @@ class Agent:
     On the base class `topic` is required; `Worker`, `Tool` and `Planner` default it to
     `action-requests`. Handlers take `(event: EventEnvelope, context: PlatformContext)` and may be
     `def` or `async def`. `events_produced`, when given, is the list of event types the agent may
-    publish (the runtime and IAM both enforce it).
+    publish (the runtime and IAM both enforce it). `claims="one-write"` stores each handled
+    event's claim in one DynamoDB write instead of two, for handlers with no side effects
+    outside the bus (docs/reliability.md).
     """
 
     kind: AgentKind = AgentKind.AGENT
@@ -40,8 +42,15 @@ class Agent:
         capabilities: Iterable[str] = (),
         events_consumed: Iterable[EventDeclaration] = (),
         events_produced: Iterable[EventDeclaration] | None = None,
+        claims: str = CLAIM_FIRST,
     ) -> None:
+        if claims not in CLAIM_MODES:
+            raise ValueError(f"claims={claims!r}: expected one of {', '.join(CLAIM_MODES)}")
         self.name = check_agent_name(name)
+        #: How the agent's events are claimed: `"claim-first"` (the default: the handler runs
+        #: once per event) or `"one-write"` (one DynamoDB write per event, for handlers with no
+        #: side effects outside the bus; see docs/reliability.md).
+        self.claims = claims
         self.description = description
         self.capabilities = list(capabilities)
         self.events_consumed = list(events_consumed)

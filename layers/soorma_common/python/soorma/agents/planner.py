@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from soorma.agent_spec import Handler, TransitionHandler
+from soorma.agent_spec import CLAIM_FIRST, Handler, TransitionHandler
 from soorma.agents.base import EventDeclaration
 from soorma.agents.worker import Worker
 from soorma_common.manifest import AgentKind
@@ -26,6 +26,7 @@ class Planner(Worker):
         capabilities: Iterable[str] = (),
         events_consumed: Iterable[EventDeclaration] = (),
         events_produced: Iterable[EventDeclaration] | None = None,
+        claims: str = CLAIM_FIRST,
     ) -> None:
         super().__init__(
             name,
@@ -33,6 +34,7 @@ class Planner(Worker):
             capabilities=capabilities,
             events_consumed=events_consumed,
             events_produced=events_produced,
+            claims=claims,
         )
         self.transition_handlers: list[TransitionHandler] = []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from soorma.agent_spec import Handler
+from soorma.agent_spec import CLAIM_FIRST, Handler
 from soorma.agents.base import Agent, EventDeclaration
 from soorma_common.manifest import AgentKind
 from soorma_common.topics import EventTopic
@@ -30,6 +30,7 @@ class Tool(Agent):
         capabilities: Iterable[str] = (),
         events_consumed: Iterable[EventDeclaration] = (),
         events_produced: Iterable[EventDeclaration] | None = None,
+        claims: str = CLAIM_FIRST,
     ) -> None:
         super().__init__(
             name,
@@ -37,6 +38,7 @@ class Tool(Agent):
             capabilities=capabilities,
             events_consumed=events_consumed,
             events_produced=events_produced,
+            claims=claims,
         )
         self.default_response_event = default_response_event
 

@@ -14,7 +14,7 @@ from soorma_common.errors import PermanentError
 
 class AwsTransport(EventBridgeSink):
     """PutEvents on EventBridge, dead letters to the source queue's DLQ on SQS, claims in the
-    idempotency table (Powertools idempotency on DynamoDB) when `SOORMA_IDEMPOTENCY` is on and
+    idempotency table (direct conditional writes on DynamoDB) when `SOORMA_IDEMPOTENCY` is on and
     `SOORMA_IDEMPOTENCY_TABLE` is set, and the agent's sent requests in that table when it is
     set (`soorma.requests`)."""
 

@@ -1,10 +1,15 @@
-"""Exactly-once handling with Powertools idempotency.
+"""Exactly-once handling: claims in the idempotency table, by direct conditional writes.
 
 The claim key is the envelope id plus the agent (never an SQS or EventBridge id), plus the replay
-name for EventBridge replays. The idempotent function runs the handler and returns its outgoing
-events in their stored form (`soorma.outbox`: the exact `Detail` of each, as base64), which
-Powertools stores with the completed record; a redelivery gets them back without running the
-handler, and the runtime flushes them again (same ids, same bytes).
+name for EventBridge replays. The claimed work runs the handler and returns its outgoing events in
+their stored form (`soorma.outbox`: the exact `Detail` of each, as base64), stored with the
+completed claim; a redelivery gets them back without running the handler, and the runtime flushes
+them again (same ids, same bytes).
+
+The table layout is the one Powertools idempotency (`idempotent_function`) wrote, which earlier
+runtimes used: claims they made are honoured across a deploy, and the IAM `LeadingKeys` pattern
+(`<function name>.*`) still covers every key. The writes are made directly because Powertools'
+decorator path cost about five times a direct conditional write per event (docs/performance.md).
 
 An outbox DynamoDB refuses to store (over its 400 KB item limit: the bus budgets the stored form
 at publish, so only a record from elsewhere gets here) is a permanent error: the claim is
@@ -13,13 +18,71 @@ released and the record dead-lettered with the reason, instead of staying in pro
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import time
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from soorma.outbox import StoredEvents
 from soorma.runtime.records import DeliveredEvent
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.errors import ClaimExpiredError, ClaimInProgressError, OutboxNotStorableError
+
+#: The function Powertools' key named (`<module>.<qualname>` of the idempotent function earlier
+#: runtimes decorated): part of every item key, kept so that their claims are found.
+CLAIMED_FUNCTION = "soorma.runtime.claims._run_work"
+#: Where the key's first part comes from (Lambda sets it), and Powertools' default without it.
+FUNCTION_NAME_VARIABLE = "AWS_LAMBDA_FUNCTION_NAME"
+DEFAULT_FUNCTION_NAME = "test-func"
+IN_PROGRESS = "INPROGRESS"
+COMPLETED = "COMPLETED"
+#: The item's attributes (Powertools' names, `expires_at` being the table's TTL attribute).
+KEY_ATTRIBUTE = "id"
+STATUS_ATTRIBUTE = "status"
+IN_PROGRESS_EXPIRY_ATTRIBUTE = "in_progress_expiration"
+DATA_ATTRIBUTE = "data"
+#: Claims attempted before a key whose item keeps changing under us is reported in progress.
+CLAIM_ATTEMPTS = 3
+
+_TAKEN_UNLESS = (
+    "attribute_not_exists(#id) OR #expires_at < :now OR "
+    "(#status = :in_progress AND attribute_exists(#in_progress_expiration) AND "
+    "#in_progress_expiration < :now_ms)"
+)
+_CONDITION_NAMES = {
+    "#id": KEY_ATTRIBUTE,
+    "#expires_at": TTL_ATTRIBUTE,
+    "#status": STATUS_ATTRIBUTE,
+    "#in_progress_expiration": IN_PROGRESS_EXPIRY_ATTRIBUTE,
+}
+_COMPLETE = "SET #data = :data, #expires_at = :expires_at, #status = :status"
+_COMPLETE_NAMES = {
+    "#data": DATA_ATTRIBUTE,
+    "#expires_at": TTL_ATTRIBUTE,
+    "#status": STATUS_ATTRIBUTE,
+}
+
+
+def item_id(key: str, function_name: str) -> str:
+    """The `id` of the item holding claim `key` of the Lambda function `function_name`:
+    `<function name>.<CLAIMED_FUNCTION>#<md5 of {"key": key} as sorted JSON>`, as Powertools
+    idempotency derived it (so earlier runtimes' claims are found)."""
+    # `json.dumps({"key": key}, sort_keys=True)`, without the encoder's per-call setup
+    payload = f'{{"key": {encode_basestring_ascii(key)}}}'.encode()
+    digest = hashlib.md5(payload, usedforsecurity=False).hexdigest()
+    return f"{function_name}.{CLAIMED_FUNCTION}#{digest}"
+
+
+def stored_data(events: StoredEvents) -> str:
+    """The `data` attribute of a completed claim: `json.dumps(events, sort_keys=True)`, as
+    Powertools serialised a result (`soorma.outbox` budgets its size), written directly for
+    the usual list of strings."""
+    if all(type(event) is str for event in events):
+        return "[" + ", ".join(map(encode_basestring_ascii, events)) + "]"
+    return json.dumps(events, sort_keys=True)
 
 
 def claim_key(agent: str, event_id: str, replay: str | None = None) -> str:
@@ -50,85 +113,204 @@ def refuse_if_claim_expired(delivered: DeliveredEvent, key: str, ttl_seconds: in
 
 
 class ClaimStore:
-    """Runs work at most once per key, storing its result (outgoing events) in DynamoDB."""
+    """Runs work at most once per key, storing its result (outgoing events) in DynamoDB.
+
+    Claim: a conditional `PutItem` of an `INPROGRESS` item, taken when the key is absent, its
+    `expires_at` has passed, or it is in progress past its `in_progress_expiration` (the end of
+    the invocation that claimed it, in ms). A refused put returns the item (`ALL_OLD`), so a
+    completed claim is answered without a second read. Complete: an `UpdateItem` setting
+    `status` `COMPLETED`, `data` (the stored events, serialised as Powertools serialised a
+    result) and a fresh `expires_at`. A failed run deletes its claim, so that a retry runs again.
+
+    `keep_first` is the one-write mode: the work ran already; one conditional `PutItem` stores
+    it completed unless another copy completed first.
+    """
 
     def __init__(
-        self,
-        table_name: str,
-        *,
-        expires_after_seconds: int,
-        dynamodb_client: Any = None,
-        persistence_layer: Any = None,
+        self, table_name: str, *, expires_after_seconds: int, dynamodb_client: Any = None
     ) -> None:
-        """`persistence_layer` (a Powertools `BasePersistenceLayer`) replaces the DynamoDB layer
-        on `table_name`, e.g. an in-memory one for tests; `dynamodb_client` is then unused."""
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
-        from aws_lambda_powertools.utilities.idempotency.exceptions import (
-            IdempotencyAlreadyInProgressError,
-            IdempotencyPersistenceLayerError,
-        )
+        """`dynamodb_client` defaults to the process's boto3 client (created on first use).
+        The key's function name is read from `AWS_LAMBDA_FUNCTION_NAME` now."""
+        self.table_name = table_name
+        self.expires_after_seconds = expires_after_seconds
+        self._client = dynamodb_client
+        self.function_name = os.environ.get(FUNCTION_NAME_VARIABLE, DEFAULT_FUNCTION_NAME)
+        self._remaining_ms: Callable[[], int] | None = None
 
-        self._in_progress = IdempotencyAlreadyInProgressError
-        self._not_saved = IdempotencyPersistenceLayerError
-        self.config = IdempotencyConfig(expires_after_seconds=expires_after_seconds)
-        if persistence_layer is None:
-            if dynamodb_client is None:
-                from soorma import clients
+    @property
+    def client(self) -> Any:
+        """The DynamoDB client the claims are written with."""
+        if self._client is None:
+            from soorma import clients
 
-                dynamodb_client = clients.client("dynamodb")
-            persistence_layer = DynamoDBPersistenceLayer(
-                table_name=table_name, expiry_attr=TTL_ATTRIBUTE, boto3_client=dynamodb_client
-            )
-        #: The Powertools persistence layer the claims are kept in.
-        self.persistence_layer = persistence_layer
-        self._once = idempotent_function(
-            data_keyword_argument="claim", persistence_store=persistence_layer, config=self.config
-        )(_run_work)
+            self._client = clients.client("dynamodb")
+        return self._client
 
     def register_lambda_context(self, lambda_context: Any) -> None:
-        """Let Powertools bound in-progress claims by the invocation's remaining time."""
-        if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
-            self.config.register_lambda_context(lambda_context)
+        """Bound in-progress claims by the invocation's remaining time."""
+        remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+        if remaining is not None:
+            self._remaining_ms = remaining
+
+    def item_id(self, key: str) -> str:
+        """The `id` of the item holding claim `key` (see `item_id`)."""
+        return item_id(key, self.function_name)
 
     def run_once(self, key: str, work: Callable[[], StoredEvents]) -> StoredEvents:
         """Run `work` unless `key` completed before; return its (stored) outgoing events.
 
         Raises `ClaimInProgressError` (transient) while another invocation holds the key, and
         `OutboxNotStorableError` (permanent, the claim released) when DynamoDB refuses the
-        result as too large."""
+        result as too large. An exception of `work` releases the claim and is re-raised."""
+        ident = self.item_id(key)
+        stored = self._claim(key, ident)
+        if stored is not None:
+            return stored
         try:
-            result: StoredEvents | None = self._once(claim={"key": key}, work=work)
-        except self._in_progress:
-            raise ClaimInProgressError(
-                f"event claim {key!r} is held by another invocation; it will be retried"
-            ) from None
-        except self._not_saved as exc:
+            result = work()
+        except BaseException:
+            self._release(ident)
+            raise
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={KEY_ATTRIBUTE: {"S": ident}},
+                UpdateExpression=_COMPLETE,
+                ExpressionAttributeNames=_COMPLETE_NAMES,
+                ExpressionAttributeValues={
+                    ":data": {"S": stored_data(result)},
+                    ":expires_at": {"N": str(int(time.time()) + self.expires_after_seconds)},
+                    ":status": {"S": COMPLETED},
+                },
+            )
+        except Exception as exc:
             if not _item_too_large(exc):
+                raise  # the claim stays in progress until the invocation's end: then retried
+            self._release(ident)
+            raise _not_storable(key, exc, "the claim was released") from exc
+        return result
+
+    def keep_first(self, key: str, events: StoredEvents) -> StoredEvents | None:
+        """Store `events` (work already done) as the completed claim `key`, in one conditional
+        write, unless another copy completed it first; return None when these were stored, or
+        the first copy's stored events. Raises `ClaimInProgressError` (transient) while a
+        claim-first invocation holds the key, and `OutboxNotStorableError` (permanent, nothing
+        stored) when DynamoDB refuses the events as too large."""
+        ident = self.item_id(key)
+        for _ in range(CLAIM_ATTEMPTS):
+            item = {
+                KEY_ATTRIBUTE: {"S": ident},
+                TTL_ATTRIBUTE: {"N": str(int(time.time()) + self.expires_after_seconds)},
+                STATUS_ATTRIBUTE: {"S": COMPLETED},
+                DATA_ATTRIBUTE: {"S": stored_data(events)},
+            }
+            try:
+                old = self._put_unless_held(item)
+            except Exception as exc:
+                if not _item_too_large(exc):
+                    raise
+                raise _not_storable(key, exc, "nothing was stored") from exc
+            if old is None:
+                return None
+            stored = _settled(key, old)
+            if stored is not None:
+                return stored
+        raise _in_progress(key)
+
+    def _claim(self, key: str, ident: str) -> StoredEvents | None:
+        """Take the claim (None), or the stored events of a completed one."""
+        for _ in range(CLAIM_ATTEMPTS):
+            now = time.time()
+            item = {
+                KEY_ATTRIBUTE: {"S": ident},
+                TTL_ATTRIBUTE: {"N": str(int(now) + self.expires_after_seconds)},
+                STATUS_ATTRIBUTE: {"S": IN_PROGRESS},
+            }
+            if self._remaining_ms is not None:
+                until = int((now + self._remaining_ms() / 1000) * 1000)
+                item[IN_PROGRESS_EXPIRY_ATTRIBUTE] = {"N": str(until)}
+            old = self._put_unless_held(item)
+            if old is None:
+                return None
+            stored = _settled(key, old)
+            if stored is not None:
+                return stored
+        raise _in_progress(key)
+
+    def _put_unless_held(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """Put `item` unless its key is held (completed or in progress, unexpired): None when
+        put, else the holding item ({} when it vanished between the put and the read)."""
+        now = time.time()
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression=_TAKEN_UNLESS,
+                ExpressionAttributeNames=_CONDITION_NAMES,
+                ExpressionAttributeValues={
+                    ":now": {"N": str(int(now))},
+                    ":now_ms": {"N": str(int(now * 1000))},
+                    ":in_progress": {"S": IN_PROGRESS},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as exc:
+            if _error(exc).get("Code") != "ConditionalCheckFailedException":
                 raise
-            self.persistence_layer.delete_record(data={"key": key}, exception=exc)
-            raise OutboxNotStorableError(
-                f"the events of claim {key!r} could not be stored with it: DynamoDB refused the "
-                f"idempotency record as too large ({_cause(exc)}); nothing was published and "
-                "the claim was released: publish fewer or smaller events"
-            ) from exc
-        return result if result is not None else []  # Powertools gives a stored [] back as None
+            old = getattr(exc, "response", {}).get("Item")
+            if old is None:  # a client that does not return the item: read it
+                old = self.client.get_item(
+                    TableName=self.table_name,
+                    Key={KEY_ATTRIBUTE: item[KEY_ATTRIBUTE]},
+                    ConsistentRead=True,
+                ).get("Item", {})
+            return dict(old)
+        return None
+
+    def _release(self, ident: str) -> None:
+        self.client.delete_item(TableName=self.table_name, Key={KEY_ATTRIBUTE: {"S": ident}})
 
 
-def _run_work(claim: dict[str, str], work: Callable[[], StoredEvents]) -> StoredEvents:
-    return work()
+def _settled(key: str, item: dict[str, Any]) -> StoredEvents | None:
+    """The stored events of a completed, unexpired claim item; raises `ClaimInProgressError`
+    for one in progress; None when it no longer holds the key (expired or gone: claim again)."""
+    now = time.time()
+    status = item.get(STATUS_ATTRIBUTE, {}).get("S")
+    expires = item.get(TTL_ATTRIBUTE, {}).get("N")
+    if status is None or (expires is not None and int(expires) < now):
+        return None
+    if status == COMPLETED:
+        data = item.get(DATA_ATTRIBUTE, {}).get("S")
+        stored: StoredEvents = json.loads(data) if data else []
+        return stored if stored is not None else []
+    until = item.get(IN_PROGRESS_EXPIRY_ATTRIBUTE, {}).get("N")
+    if status == IN_PROGRESS and (until is None or int(until) >= now * 1000):
+        raise _in_progress(key)
+    return None
 
 
-def _cause(exc: BaseException) -> str:
-    cause = exc.__cause__ or exc
-    return f"{type(cause).__name__}: {str(cause)[:200]}"
+def _in_progress(key: str) -> ClaimInProgressError:
+    return ClaimInProgressError(
+        f"event claim {key!r} is held by another invocation; it will be retried"
+    )
+
+
+def _not_storable(key: str, exc: BaseException, claim: str) -> OutboxNotStorableError:
+    return OutboxNotStorableError(
+        f"the events of claim {key!r} could not be stored with it: DynamoDB refused the "
+        f"idempotency record as too large ({type(exc).__name__}: {str(exc)[:200]}); nothing "
+        f"was published and {claim}: publish fewer or smaller events"
+    )
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    """The `Error` of a botocore `ClientError` ({} for any other exception)."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def _item_too_large(exc: BaseException) -> bool:
-    """Whether a failed save was DynamoDB's item size limit (a `ValidationException`)."""
-    cause = exc.__cause__
-    error = getattr(cause, "response", {}).get("Error", {}) if cause is not None else {}
+    """Whether a failed write was DynamoDB's item size limit (a `ValidationException`)."""
+    error = _error(exc)
     return error.get("Code") == "ValidationException" and "size" in str(error.get("Message"))

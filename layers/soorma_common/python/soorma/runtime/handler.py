@@ -23,12 +23,12 @@ from soorma.config import Settings, settings
 from soorma.context import PlatformContext
 from soorma.deadlines import Deadlines, requests_with_deadlines
 from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER, handling
-from soorma.outbox import StoredEvents, check_owned, restore, store
 from soorma.publishing import EventBridgePublisher, OutgoingEvent
 from soorma.registry.validation import validator_for_agent
 from soorma.requests import PendingRequests, check_reply, sent_requests
 from soorma.runtime.aws_transport import AwsTransport
-from soorma.runtime.claims import claim_key, refuse_if_claim_expired
+from soorma.runtime.claims import claim_key
+from soorma.runtime.exactly_once import ExactlyOnce
 from soorma.runtime.loops import loop_error, loop_notice
 from soorma.runtime.outcomes import HandledRecord, Outcome, OutcomeObserver, RecordOutcome
 from soorma.runtime.records import DeliveredEvent, parse_record
@@ -78,6 +78,19 @@ class LambdaRuntime:
         self.validate_payload: PayloadValidator | None = validator_for_agent(agent)
         self.telemetry = RuntimeTelemetry(agent.name)
         self._produced = agent.produced_event_names()
+        #: The agent's claims (claim-first or one-write: `agent.claims`); None without a store.
+        self.exactly_once = (
+            ExactlyOnce(
+                self.claims,
+                mode=agent.claims,
+                ttl_seconds=self.settings.idempotency_ttl_seconds,
+                source=agent.source,
+                produced=self._produced,
+                warn=lambda message, extra: self.telemetry.logger.warning(message, extra=extra),
+            )
+            if self.claims is not None
+            else None
+        )
         self._reply_topics = frozenset(s.topic for s in agent.manifest().subscriptions if s.replies)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._processor: Any = None
@@ -268,29 +281,12 @@ class LambdaRuntime:
                 return []
         if self.validate_payload is not None and not is_failure_reply(envelope.data, envelope):
             self.validate_payload(envelope.type, envelope.data)
-        if self.claims is None:
+        if self.exactly_once is None:
             return self.run_handler(spec, delivered, lambda_context)
-
-        ran: list[list[OutgoingEvent]] = []
         key = claim_key(self.agent.name, envelope.id, delivered.replay_name)
-
-        def work() -> StoredEvents:  # runs only when the event has no claim
-            ttl = self.settings.idempotency_ttl_seconds
-            # (a replay is old and handled again on purpose)
-            if delivered.replay_name is None and refuse_if_claim_expired(delivered, key, ttl):
-                self.telemetry.logger.warning(
-                    "event older than the claim TTL, with no claim: handled as new",
-                    extra={"claim": key, "claim_ttl_seconds": ttl},
-                )
-            ran.append(self.run_handler(spec, delivered, lambda_context))
-            return store(ran[0])
-
-        stored = self.claims.run_once(key, work)
-        if ran:
-            return ran[0]
-        # A redelivery of a completed claim: its stored events are flushed again (same ids,
-        # the very bytes of the first put).
-        return check_owned(restore(stored, key), key, self.agent.source, self._produced)
+        return self.exactly_once.run(
+            key, delivered, lambda: self.run_handler(spec, delivered, lambda_context)
+        )
 
     def run_handler(
         self, spec: HandlerSpec, delivered: DeliveredEvent, lambda_context: Any

@@ -1,14 +1,16 @@
 """The runtime's one I/O seam: where events are put, where dead letters go, where claims live.
 
 `LambdaRuntime` does all its I/O through a `Transport`. The default, `AwsTransport`, is boto3
-(EventBridge PutEvents, the queue's DLQ on SQS, Powertools idempotency on DynamoDB); tests, the
+(EventBridge PutEvents, the queue's DLQ on SQS, conditional claims on DynamoDB); tests, the
 in-memory bus, the local cloud and the benchmarks pass their own. A transport is three things:
 
 - `put_entries(entries)`: one PutEvents request of 1 to 10 entries -> the positions that failed,
   with their error codes (the runtime's publisher batches and retries on top of it);
 - `dead_letter(record, error)`: send a raw SQS record to its queue's DLQ, with the permanent
   error that condemned it;
-- `claims`: the exactly-once claim store, or None to run without idempotency.
+- `claims`: the exactly-once claim store, or None to run without idempotency. A store that also
+  has `keep_first(key, events) -> StoredEvents | None` (as `ClaimStore` has) serves agents in
+  the one-write mode (`soorma.runtime.exactly_once`); without it they are claimed first.
 """
 
 from __future__ import annotations
