@@ -53,12 +53,14 @@ RUNTIME_PROBE = """
 import json, sys
 import handler
 import soorma.runtime.handler
-unwanted = ("soorma.registry", "soorma.manifests", "aws_lambda_powertools.utilities.batch")
+unwanted = (
+    "soorma.registry", "soorma.manifests", "soorma.memory", "aws_lambda_powertools.utilities.batch"
+)
 print(json.dumps(sorted(m for m in sys.modules if m.startswith(unwanted))))
 """
 
 
-def test_the_runtime_loads_neither_the_registry_nor_powertools_batch(tmp_path: Path) -> None:
+def test_the_runtime_loads_neither_registry_memory_nor_powertools_batch(tmp_path: Path) -> None:
     """What only tooling needs stays off the runtime's cold start (the batch loop is our own)."""
     (tmp_path / "handler.py").write_text(textwrap.dedent(AGENT))
     done = subprocess.run(

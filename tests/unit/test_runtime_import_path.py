@@ -1,6 +1,7 @@
 """What the runtime's cold start imports: `soorma.runtime.handler` reaches, through imports run at
 import time, neither the registry package, nor the manifest tooling, nor Powertools' batch
-utility, nor asyncio (an async handler brings it).
+utility, nor the memory package (a handler's `context.memory` brings it), nor asyncio (an async
+handler brings it).
 
 The layer is parsed, not imported: an edge counts when it runs at import (module level, `try`
 and `if` blocks), not inside a function and not under `if TYPE_CHECKING:`. Importing `a.b.c`
@@ -116,7 +117,14 @@ def test_the_runtime_import_path_leaves_out_what_only_tooling_needs() -> None:
     unwanted = sorted(
         name
         for name in closure
-        if name.startswith(("soorma.registry", "soorma.manifests", "soorma_common.manifest_reader"))
+        if name.startswith(
+            (
+                "soorma.registry",
+                "soorma.manifests",
+                "soorma.memory",
+                "soorma_common.manifest_reader",
+            )
+        )
         or name.startswith("aws_lambda_powertools.utilities.batch")
         or name == "asyncio"
     )

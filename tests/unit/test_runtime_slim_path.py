@@ -167,3 +167,18 @@ def test_an_undeclared_event_type_is_refused_every_time_after_a_declared_one() -
         assert isinstance(outcomes[refused].error, UndeclaredEventError)
     assert len(transport.details) == 2
     assert [type(e) for e in transport.dead] == [UndeclaredEventError] * 2
+
+
+def test_the_handled_scope_is_the_memory_packages_and_nests() -> None:
+    from soorma.handled_scope import DEFAULT_USER, handling
+    from soorma.memory.keys import OWNERLESS_USER
+    from soorma.memory.scope import handled_scope
+
+    assert DEFAULT_USER == OWNERLESS_USER
+    assert handled_scope() is None
+    with handling("acme", "u-1"):
+        with pytest.raises(RuntimeError), handling("other", "u-2"):
+            assert handled_scope() == ("other", "u-2")
+            raise RuntimeError("the scope is restored on the way out")
+        assert handled_scope() == ("acme", "u-1")
+    assert handled_scope() is None

@@ -188,7 +188,7 @@ class PlatformContext:
     def memory(self) -> MemoryClient:
         """Plans, sessions and working memory of the handled event's tenant and user (the
         defaults when the event carries none)."""
+        from soorma.handled_scope import DEFAULT_TENANT, DEFAULT_USER
         from soorma.memory.client import MemoryClient
-        from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER
 
         return MemoryClient(self.tenant_id or DEFAULT_TENANT, self.user_id or DEFAULT_USER)

@@ -20,7 +20,7 @@ from soorma.bus import BusClient, PayloadValidator
 from soorma.config import Settings, settings
 from soorma.context import PlatformContext
 from soorma.deadlines import Deadlines, requests_with_deadlines
-from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER, handling
+from soorma.handled_scope import DEFAULT_TENANT, DEFAULT_USER, handling
 from soorma.outbox import StoredEvents, check_owned, restore, store
 from soorma.payload_checks import validator_for_agent
 from soorma.publishing import EventBridgePublisher, OutgoingEvent
