@@ -87,8 +87,8 @@ PADDED = ("handwritten_handler", "lambda_handler", LEAN_CLAIMS_HOOK, {})
 TARGET = 0.9
 
 
-def sample(name: str, batch_file: str) -> dict[str, float]:
-    """One cold start of `name` in a new interpreter."""
+def sample(name: str, batch_file: str, extra_env: dict[str, str]) -> dict[str, float]:
+    """One cold start of `name` in a new interpreter (`extra_env` added to every candidate's)."""
     module, entry, hook, extra = CANDIDATES.get(name) or PADDED
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -103,6 +103,7 @@ def sample(name: str, batch_file: str) -> dict[str, float]:
         "SOORMA_IDEMPOTENCY_TABLE": "bench-idempotency",
         "IDEMPOTENCY_TABLE": "bench-idempotency",
         **extra,
+        **extra_env,
     }
     code = SAMPLE.format(module=module, entry=entry, hook=hook)
     done = subprocess.run(
@@ -122,6 +123,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=7)
     parser.add_argument("--padded", action="store_true", help="add the padded hand-written one")
+    parser.add_argument(
+        "--no-pydantic-plugins",
+        action="store_true",
+        help="set PYDANTIC_DISABLE_PLUGINS=__all__ (pydantic then skips its plugin discovery, "
+        "a scan of every installed distribution's entry points, at the first model)",
+    )
     args = parser.parse_args()
 
     import tempfile
@@ -129,6 +136,7 @@ def main() -> None:
     sys.path[:0] = PYTHONPATH.split(os.pathsep)
     from runtime_overhead import sqs_batches
 
+    extra_env = {"PYDANTIC_DISABLE_PLUGINS": "__all__"} if args.no_pydantic_plugins else {}
     names = [*CANDIDATES, *(["padded hand-written, claims on"] if args.padded else [])]
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     with tempfile.NamedTemporaryFile("w", suffix=".json") as batch_file:
@@ -136,7 +144,7 @@ def main() -> None:
         batch_file.flush()
         for n in range(args.samples):
             for name in names[n % len(names) :] + names[: n % len(names)]:
-                samples[name].append(sample(name, batch_file.name))
+                samples[name].append(sample(name, batch_file.name, extra_env))
 
     def median(name: str, key: str) -> float:
         return statistics.median(s[key] for s in samples[name])
@@ -145,6 +153,7 @@ def main() -> None:
         f"samples: {args.samples} fresh interpreters each, interleaved (median); tracing off; "
         "command: .venv/bin/python benchmarks/cold_import.py "
         f"--samples {args.samples}{' --padded' if args.padded else ''}"
+        f"{' --no-pydantic-plugins' if args.no_pydantic_plugins else ''}"
     )
     for name in names:
         print(
