@@ -20,6 +20,13 @@ from soorma.registry import EventToolkit, RegistryClient
 from soorma.registry.client import reset_shared_clients
 from soorma_common import EventEnvelope, EventTopic
 
+#: The types `soorma.context` imports only when first used (off the runtime's cold start).
+LAZY_TYPES = {
+    "MemoryClient": MemoryClient,
+    "RegistryClient": RegistryClient,
+    "EventToolkit": EventToolkit,
+}
+
 
 def public_types() -> dict[str, object]:
     """Each public attribute of `PlatformContext` and its annotated type."""
@@ -29,7 +36,7 @@ def public_types() -> dict[str, object]:
             continue
         function = member.fget if isinstance(member, property) else member
         function = member.func if isinstance(member, cached_property) else function
-        found[name] = typing.get_type_hints(function)["return"]
+        found[name] = typing.get_type_hints(function, localns=LAZY_TYPES)["return"]
     constructor = typing.get_type_hints(PlatformContext.__init__)
     for name in ("agent", "event", "bus", "lambda_context"):
         found[name] = constructor[name]

@@ -1,7 +1,9 @@
-"""boto3 clients, created lazily once per process (per cold start on Lambda).
+"""AWS clients, created lazily once per process (per cold start on Lambda).
 
-boto3 honours `AWS_ENDPOINT_URL` (the local cloud sets it), so no endpoint is configured here.
-`reset()` forgets the clients, for tests that change the environment.
+They are botocore clients from one botocore session: what `boto3.client` returns for these
+services (boto3 adds client behaviour for S3 only), without importing boto3 and s3transfer on
+the cold start. botocore honours `AWS_ENDPOINT_URL` (the local cloud sets it), so no endpoint is
+configured here. `reset()` forgets the clients, for tests that change the environment.
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ from typing import Any
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
+_session: Any = None
 
 
 def client(service: str) -> Any:
-    """The process-wide boto3 client for `service` ("events", "sqs", "dynamodb", ...)."""
+    """The process-wide client for `service` ("events", "sqs", "dynamodb", ...)."""
     found = _clients.get(service)
     if found is not None:
         return found
+    global _session
     with _lock:
         if service not in _clients:
-            import boto3
             from botocore.config import Config
+            from botocore.session import get_session
 
-            _clients[service] = boto3.client(
+            if _session is None:
+                _session = get_session()
+            _clients[service] = _session.create_client(
                 service, config=Config(retries={"mode": "standard", "max_attempts": 3})
             )
         return _clients[service]
@@ -31,5 +37,7 @@ def client(service: str) -> Any:
 
 def reset() -> None:
     """Forget every client (the next `client()` call builds a new one from the environment)."""
+    global _session
     with _lock:
         _clients.clear()
+        _session = None

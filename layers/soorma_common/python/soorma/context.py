@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from soorma.agent_spec import AgentSpec
 from soorma.bus import BusClient
-from soorma.memory.client import MemoryClient
-from soorma.memory.scope import DEFAULT_TENANT, DEFAULT_USER
-from soorma.registry.client import RegistryClient
-from soorma.registry.toolkit import EventToolkit
 from soorma_common.envelope import EventEnvelope
+
+if TYPE_CHECKING:  # pragma: no cover
+    # Imported where first used: a handler that touches neither keeps them off the cold start.
+    from soorma.memory.client import MemoryClient
+    from soorma.registry.client import RegistryClient
+    from soorma.registry.toolkit import EventToolkit
 
 #: What `exc_info=` accepts, as in `logging`.
 ExcInfo: TypeAlias = (
@@ -110,22 +112,42 @@ class PlatformContext:
 
     `bus` publishes (buffered until the handler succeeds); `logger` logs with the event's
     correlation id; `registry`, `toolkit` and `memory` are built on first use, `memory` scoped to
-    the handled event's tenant and user.
+    the handled event's tenant and user. The runtime passes `bus_factory` instead of `bus`: the
+    bus is then built when the handler first touches it.
     """
 
     def __init__(
         self,
         agent: AgentSpec,
         event: EventEnvelope,
-        bus: BusClient,
+        bus: BusClient | None = None,
         lambda_context: LambdaContext | None = None,
         logger: HandlerLogger | None = None,
+        *,
+        bus_factory: Callable[[], BusClient] | None = None,
     ) -> None:
+        if bus is None and bus_factory is None:
+            raise TypeError("PlatformContext needs a bus or a bus_factory")
         self.agent: AgentSpec = agent
         self.event: EventEnvelope = event
-        self.bus: BusClient = bus
+        self._bus = bus
+        self._bus_factory = bus_factory
         self.lambda_context: LambdaContext | None = lambda_context
         self._logger = logger
+
+    @property
+    def bus(self) -> BusClient:
+        """The buffered publisher of this invocation (built on first use)."""
+        bus = self._bus
+        if bus is None:
+            assert self._bus_factory is not None
+            bus = self._bus = self._bus_factory()
+        return bus
+
+    @property
+    def built_bus(self) -> BusClient | None:
+        """The bus if it was built (the handler touched it), else None: nothing was published."""
+        return self._bus
 
     @property
     def logger(self) -> HandlerLogger:
@@ -151,15 +173,22 @@ class PlatformContext:
     def registry(self) -> RegistryClient:
         """The registry client (events and agents, discovery, run-time registration): the
         process-wide client of `SOORMA_REGISTRY_TABLE` (the registry is not tenant-scoped)."""
+        from soorma.registry.client import RegistryClient
+
         return RegistryClient.from_env()
 
     @cached_property
     def toolkit(self) -> EventToolkit:
         """`EventToolkit` over the registry: discovery and LLM-ready descriptions of events."""
+        from soorma.registry.toolkit import EventToolkit
+
         return EventToolkit(self.registry)
 
     @cached_property
     def memory(self) -> MemoryClient:
         """Plans, sessions and working memory of the handled event's tenant and user (the
         defaults when the event carries none)."""
+        from soorma.handled_scope import DEFAULT_TENANT, DEFAULT_USER
+        from soorma.memory.client import MemoryClient
+
         return MemoryClient(self.tenant_id or DEFAULT_TENANT, self.user_id or DEFAULT_USER)

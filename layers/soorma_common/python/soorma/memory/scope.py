@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 
-from soorma.memory.keys import OWNERLESS_USER, check_id
+from soorma.handled_scope import DEFAULT_TENANT, DEFAULT_USER, HANDLED, handling
+from soorma.memory.keys import check_id
 from soorma.memory.table import MemoryTable
 from soorma_common.errors import TenantIsolationError
 
-#: The tenant and user of events that carry none (single-tenant applications, scripts).
-DEFAULT_TENANT = "default"
-DEFAULT_USER = OWNERLESS_USER
+__all__ = [
+    "DEFAULT_TENANT",
+    "DEFAULT_USER",
+    "MemoryScope",
+    "ScopedMemory",
+    "check_construction",
+    "handled_scope",
+    "handling",
+    "table_of",
+]
 
 
 @dataclass(frozen=True)
@@ -41,21 +46,7 @@ class MemoryScope:
             )
 
 
-#: The tenant and user of the event being handled, while a handler runs (None outside one).
-_HANDLED: ContextVar[tuple[str, str] | None] = ContextVar("soorma_handled_scope", default=None)
-
-
-@contextmanager
-def handling(tenant_id: str, user_id: str) -> Iterator[None]:
-    """Mark the code inside as a handler of an event of `tenant_id` / `user_id` (the runtime
-    wraps every handler call in it): a `MemoryClient` for another tenant or user cannot be
-    built inside (`TenantIsolationError`). Ids that cannot form a memory key are accepted here
-    (a handler that uses no memory must still run); no client can be built for them."""
-    token = _HANDLED.set((tenant_id, user_id))
-    try:
-        yield
-    finally:
-        _HANDLED.reset(token)
+_HANDLED = HANDLED  # defined with `handling` in `soorma.handled_scope` (a leaf)
 
 
 def handled_scope() -> tuple[str, str] | None:
