@@ -182,3 +182,15 @@ def test_the_handled_scope_is_the_memory_packages_and_nests() -> None:
             raise RuntimeError("the scope is restored on the way out")
         assert handled_scope() == ("acme", "u-1")
     assert handled_scope() is None
+
+
+def test_a_client_of_ones_own_is_the_process_client_until_reset() -> None:
+    from soorma import clients
+
+    own = object()
+    clients.use("events", own)
+    try:
+        assert clients.client("events") is own
+    finally:
+        clients.reset()
+    assert clients.client("events") is not own

@@ -71,5 +71,10 @@ class FastSession(boto3.session.Session):  # type: ignore[misc]
 
 
 def install_default_session(store: FastStore) -> None:
-    """Make `boto3.client("events")` and `boto3.client("sqs")` of this process the store's."""
+    """Make the `events` and `sqs` clients of this process the store's: `boto3.client(...)`'s
+    and the runtime's own (`soorma.clients`, botocore clients without boto3)."""
+    from soorma import clients
+
     boto3.DEFAULT_SESSION = FastSession(store)
+    clients.use("events", store.eventbridge)
+    clients.use("sqs", store.sqs)

@@ -3,7 +3,8 @@
 They are botocore clients from one botocore session: what `boto3.client` returns for these
 services (boto3 adds client behaviour for S3 only), without importing boto3 and s3transfer on
 the cold start. botocore honours `AWS_ENDPOINT_URL` (the local cloud sets it), so no endpoint is
-configured here. `reset()` forgets the clients, for tests that change the environment.
+configured here. `use()` installs a client of one's own for a service; `reset()` forgets the
+clients, for tests that change the environment.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ def client(service: str) -> Any:
                 service, config=Config(retries={"mode": "standard", "max_attempts": 3})
             )
         return _clients[service]
+
+
+def use(service: str, client_: Any) -> None:
+    """Make `client_` this process's client for `service` (local tools route a service
+    elsewhere, e.g. the local cloud's fast mode keeps `events` and `sqs` in process)."""
+    with _lock:
+        _clients[service] = client_
 
 
 def reset() -> None:
