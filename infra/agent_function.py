@@ -6,11 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -18,6 +17,7 @@ from constructs import Construct
 
 from infra.bundling import function_code
 from infra.deadlines import RequestDeadlines
+from infra.function_parts import function_log_group, lambda_role
 from infra.nag import acknowledge, acknowledge_runtime, acknowledge_tracing
 from infra.permissions import (
     IDEMPOTENCY_ACTIONS,
@@ -172,19 +172,8 @@ class AgentFunction(Construct):
         visibility = Duration.seconds(props.visibility_timeout())
         function_name = naming.function_name(stage, manifest.name)
 
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Soorma agent {manifest.name} ({stage})",
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=props.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.role = lambda_role(self, f"Soorma agent {manifest.name} ({stage})")
+        self.log_group = function_log_group(self, function_name, props.log_retention)
         self.function = lambda_.Function(
             self,
             "Function",

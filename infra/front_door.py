@@ -30,6 +30,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bundling import function_code
+from infra.function_parts import function_log_group, lambda_role
 from infra.nag import acknowledge_runtime, acknowledge_tracing
 from infra.paths import FUNCTIONS_ROOT
 from infra.permissions import table_statement
@@ -203,20 +204,10 @@ class FrontDoor(Construct):
         props.check()
         self.props = props
         function_name = naming.platform_function_name(stage, FRONT_DOOR)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Soorma front door ({stage}): publish as soorma.front-door, read "
-            "workflows",
+        self.role = lambda_role(
+            self, f"Soorma front door ({stage}): publish as soorma.front-door, read workflows"
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=props.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = function_log_group(self, function_name, props.log_retention)
         self.function = lambda_.Function(
             self,
             "Function",

@@ -35,39 +35,28 @@ def agent_alarms(
         depth = subscription.dead_letter_queue.metric_approximate_number_of_messages_visible(
             period=PERIOD, statistic="Maximum"
         )
+        dlq = subscription.dead_letter_queue_name
         alarms.append(
-            depth.create_alarm(
+            _above_zero(
                 scope,
                 naming.logical_id(subscription.topic.value, "dead-letters", "alarm"),
-                alarm_name=f"{subscription.dead_letter_queue_name}-not-empty",
-                alarm_description=(
-                    f"Dead letters in {subscription.dead_letter_queue_name}: inspect and redrive "
-                    "with `soorma dlq`"
-                ),
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                depth,
+                f"{dlq}-not-empty",
+                f"Dead letters in {dlq}: inspect and redrive with `soorma dlq`",
             )
         )
     function_name = naming.function_name(agent.props.stage, agent.props.manifest.name)
     errors = agent.function.metric_errors(period=Duration.minutes(5), statistic="Sum")
     alarms.append(
-        errors.create_alarm(
+        _above_zero(
             scope,
             "FunctionErrorsAlarm",
-            alarm_name=f"{function_name}-errors",
-            alarm_description=f"Invocation errors of agent {agent.props.manifest.name}",
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            errors,
+            f"{function_name}-errors",
+            f"Invocation errors of agent {agent.props.manifest.name}",
         )
     )
-    for alarm in alarms:
-        for action in actions:
-            alarm.add_alarm_action(action)
-    return alarms
+    return _notify(alarms, actions)
 
 
 def stall_sweep_alarms(
@@ -85,30 +74,45 @@ def stall_sweep_alarms(
     )
     name = sweep.function_name
     alarms = [
-        stalled.create_alarm(
+        _above_zero(
             scope,
             "StalledWorkflowsAlarm",
-            alarm_name=f"{name}-stalled-workflows",
-            alarm_description=(
-                "Open plans without progress: see the workflow.stalled events on system-events "
-                "(`soorma trace <correlation id>`)"
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            stalled,
+            f"{name}-stalled-workflows",
+            "Open plans without progress: see the workflow.stalled events on system-events "
+            "(`soorma trace <correlation id>`)",
         ),
-        sweep.function.metric_errors(period=period, statistic="Sum").create_alarm(
+        _above_zero(
             scope,
             "StallSweepErrorsAlarm",
-            alarm_name=f"{name}-errors",
-            alarm_description="Invocation errors of the stall sweep",
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            sweep.function.metric_errors(period=period, statistic="Sum"),
+            f"{name}-errors",
+            "Invocation errors of the stall sweep",
         ),
     ]
+    return _notify(alarms, actions)
+
+
+def _above_zero(
+    scope: Construct, construct_id: str, metric: cloudwatch.IMetric, name: str, description: str
+) -> cloudwatch.Alarm:
+    """An alarm when `metric` is above 0 in one period; no data is not a breach."""
+    return cloudwatch.Alarm(
+        scope,
+        construct_id,
+        metric=metric,
+        alarm_name=name,
+        alarm_description=description,
+        threshold=0,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+
+
+def _notify(
+    alarms: list[cloudwatch.Alarm], actions: Sequence[cloudwatch.IAlarmAction]
+) -> list[cloudwatch.Alarm]:
     for alarm in alarms:
         for action in actions:
             alarm.add_alarm_action(action)

@@ -15,14 +15,14 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy
+from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bundling import function_code
+from infra.function_parts import function_log_group, lambda_role
 from infra.nag import acknowledge_runtime
 from infra.paths import FUNCTIONS_ROOT
 from infra.permissions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS, table_statement
@@ -78,15 +78,8 @@ class RegistrySync(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         manifests_json = manifests_property(manifests)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Soorma registry sync: read and write the registry table",
-        )
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
-        )
+        self.role = lambda_role(self, "Soorma registry sync: read and write the registry table")
+        self.log_group = function_log_group(self, None, log_retention)
         self.function = lambda_.Function(
             self,
             "Function",

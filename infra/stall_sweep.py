@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -26,6 +26,7 @@ from constructs import Construct
 
 from infra.bundling import function_code
 from infra.deadlines import RequestDeadlines
+from infra.function_parts import function_log_group, lambda_role
 from infra.nag import acknowledge_runtime
 from infra.paths import FUNCTIONS_ROOT
 from infra.permissions import table_statement
@@ -117,19 +118,10 @@ class StallSweep(Construct):
         self.props = props
         function_name = naming.platform_function_name(stage, naming.STALL_SWEEP)
         self.function_name = function_name
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Soorma stall sweep ({stage}): read open plans, report stalled ones",
+        self.role = lambda_role(
+            self, f"Soorma stall sweep ({stage}): read open plans, report stalled ones"
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=props.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = function_log_group(self, function_name, props.log_retention)
         self.function = lambda_.Function(
             self,
             "Function",
