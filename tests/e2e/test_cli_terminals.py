@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,14 @@ def test_a_scenario_whose_expectations_fail_exits_non_zero(tmp_path: Path) -> No
 # ---- a running local cloud and the other terminals ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """`soorma dev examples/poison-message` running in the background, as its README says."""
-    cwd = tmp_path_factory.mktemp("terminal")
+@contextmanager
+def background_dev(cwd: Path, *options: str) -> Iterator[dict[str, Any]]:
+    """`soorma dev examples/poison-message [options]` running in the background in `cwd`,
+    until the block ends (then Ctrl-C)."""
     log = (cwd / "dev.log").open("w")
     scenario = REPO / "examples" / "poison-message"
     process = subprocess.Popen(
-        [*SOORMA, "dev", str(scenario), "--time-scale", str(1 / 180)],
+        [*SOORMA, "dev", str(scenario), *options, "--time-scale", str(1 / 180)],
         cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -94,7 +95,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     deadline = time.monotonic() + 120
     while not (cwd / STATE_FILE).exists():
         assert process.poll() is None, (cwd / "dev.log").read_text()
-        assert time.monotonic() < deadline, "soorma dev did not start in 120 s"
+        assert time.monotonic() < deadline, f"soorma dev {' '.join(options)} did not start in 120 s"
         time.sleep(0.1)
     try:
         yield {"cwd": cwd, "process": process, "log": cwd / "dev.log"}
@@ -106,6 +107,13 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             except subprocess.TimeoutExpired:
                 process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`soorma dev examples/poison-message` running in the background, as its README says."""
+    with background_dev(tmp_path_factory.mktemp("terminal")) as cloud:
+        yield cloud
 
 
 def poll(check: Any, what: str, timeout: float = 60) -> Any:

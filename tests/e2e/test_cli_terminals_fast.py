@@ -4,10 +4,6 @@ in the fast mode; and the one refusal (`--http-port`: the front door is the fait
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +11,8 @@ import pytest
 
 from tests.e2e.test_cli_terminals import (
     REPO,
-    SOORMA,
     STATE_FILE,
+    background_dev,
     soorma,
     test_send_trace_and_dead_letters_from_other_terminals,
     test_unknown_correlation_id_is_an_error_not_a_traceback,
@@ -31,32 +27,8 @@ __all__ = [
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`soorma dev examples/poison-message --fast` running in the background."""
-    cwd = tmp_path_factory.mktemp("terminal-fast")
-    log = (cwd / "dev.log").open("w")
-    scenario = REPO / "examples" / "poison-message"
-    process = subprocess.Popen(
-        [*SOORMA, "dev", str(scenario), "--fast", "--time-scale", str(1 / 180)],
-        cwd=cwd,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    deadline = time.monotonic() + 120
-    while not (cwd / STATE_FILE).exists():
-        assert process.poll() is None, (cwd / "dev.log").read_text()
-        assert time.monotonic() < deadline, "soorma dev --fast did not start in 120 s"
-        time.sleep(0.1)
-    try:
-        yield {"cwd": cwd, "process": process, "log": cwd / "dev.log"}
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        log.close()
+    with background_dev(tmp_path_factory.mktemp("terminal-fast"), "--fast") as cloud:
+        yield cloud
 
 
 def test_the_cloud_runs_in_the_fast_mode(running: dict[str, Any]) -> None:
