@@ -47,7 +47,8 @@ class LocalCloud(CloudOperations):
     """The whole platform on this machine: `with LocalCloud([...]) as cloud: cloud.send(...)`.
 
     `time_scale` multiplies visibility timeouts (0.1: a failed record returns after 18 s instead
-    of 180 s); SQS visibility is whole seconds, so it never goes below 1 s.
+    of 180 s); SQS visibility is whole seconds, so it never goes below 1 s. The remaining time a
+    handler is given is capped at two of those (`invocation_seconds`).
 
     A worker process that dies is reported to `report_worker` (one line, default stderr) and
     restarted, as Lambda starts a new execution environment; `restart_workers=False` makes a
@@ -98,6 +99,14 @@ class LocalCloud(CloudOperations):
         self.function_timeout_seconds = function_timeout_seconds
         self.visibility_timeout_seconds = max(
             1, round(visibility_timeout_for(function_timeout_seconds) * time_scale)
+        )
+        #: The invocation's time as the handler (and its claims) see it: the function timeout,
+        #: but at most two scaled visibility timeouts. On AWS a claim held by a crashed
+        #: invocation expires at its timeout, before the record's next delivery; with the
+        #: visibility scaled and the timeout not, it would outlive every receive of the record
+        #: and the record would be dead-lettered as "in progress".
+        self.invocation_seconds = min(
+            float(function_timeout_seconds), 2.0 * self.visibility_timeout_seconds
         )
         self.server = MotoServer(
             port,
@@ -258,7 +267,7 @@ class LocalCloud(CloudOperations):
                 function_name=function_name(self.stage, manifest.name),
                 queues=[QueueSpec(t.value, url, arn) for t, (url, arn, _) in queues.items()],
                 activity_path=str(activity.path),
-                timeout_seconds=float(self.function_timeout_seconds),
+                timeout_seconds=self.invocation_seconds,
                 record_handled=manifest.kind != AgentKind.PLATFORM,
                 fast_database=str(self.fast_store.path) if self.fast_store else None,
             )

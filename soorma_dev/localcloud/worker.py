@@ -64,10 +64,10 @@ def observe_outcomes(agent: Any, outcomes: RecordOutcomes, store: FastStore | No
     """Give the agent a runtime that reports each record's outcome (and why it failed or was
     dead-lettered) to `outcomes`, keeping the transport and settings of the runtime it has.
 
-    In the fast mode (`store`), the default transport becomes a `FastTransport`, and the claims
-    of any other transport the store's (its `events` and `sqs` clients are the store's through
-    the process's boto3 session). Agents whose runtime is not a `LambdaRuntime` (a
-    `lambda_handler` of their own) are pumped without reasons.
+    In the fast mode (`store`), the default transport becomes a `FastTransport`, and any other
+    transport gets the store's claims (`WithStoreClaims`; its `events` and `sqs` clients are
+    the store's through the process's boto3 session and `soorma.clients`). Agents whose runtime
+    is not a `LambdaRuntime` (a `lambda_handler` of their own) are pumped without reasons.
     """
     from soorma.runtime import AwsTransport, LambdaRuntime
 
@@ -79,12 +79,14 @@ def observe_outcomes(agent: Any, outcomes: RecordOutcomes, store: FastStore | No
         from soorma_dev.localcloud.fast.transport import FastTransport
 
         transport = FastTransport(store, runtime.settings)
+    elif store is not None and transport.claims is not None:
+        from soorma_dev.localcloud.fast.transport import WithStoreClaims
+
+        ttl = runtime.settings.idempotency_ttl_seconds
+        transport = WithStoreClaims(transport, store.claims(expires_after_seconds=ttl))
     observed = LambdaRuntime(
         agent, transport=transport, on_outcome=outcomes.observe, conf=runtime.settings
     )
-    if store is not None and observed.claims is not None and transport is runtime.transport:
-        ttl = runtime.settings.idempotency_ttl_seconds
-        observed.claims = store.claims(expires_after_seconds=ttl)
     agent.use_runtime(observed)
 
 

@@ -80,7 +80,12 @@ def test_ten_thousand_events_with_a_worker_killed_mid_run(tmp_path_factory) -> N
         assert len(handled) + len(dead) == EVENTS
         poison = {e.id for e in sent if e.data.get("poison")}
         doomed = {e.id for e in sent if e.data.get("doomed")}
-        assert dead == poison | doomed
+        unexpected = [
+            (d.envelope.id, d.agent, d.kind, d.reason)
+            for d in letters
+            if d.envelope and d.envelope.id not in poison | doomed
+        ]
+        assert dead == poison | doomed, unexpected
         assert len(poison) == POISON and len(doomed) == DOOMED
         by_type = {t: {e.id for e in sent if e.type == t} for t in ("cons.a", "cons.b", "cons.c")}
         assert set(effects(store, "cons-alpha")) == by_type["cons.a"]

@@ -46,3 +46,8 @@ def test_the_run_was_fast_mode(run) -> None:
         )["Attributes"]
         assert attributes["ApproximateNumberOfMessages"] == "0"
     assert not [w for w in cloud.workers if w.spec.agent == "event-log"]
+    # the claims too (the agents' own transport included): in SQLite, none in moto's table
+    table = cloud.platform.tables["idempotency"]
+    assert cloud.session.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"] == 0
+    database = cloud.fast_store.database.connection()
+    assert database.execute("SELECT COUNT(*) FROM claims").fetchone()[0] >= len(sent)

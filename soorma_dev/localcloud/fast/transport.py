@@ -53,6 +53,32 @@ class FastTransport:
         self._dead_letters.send(record, error)
 
 
+class WithStoreClaims:
+    """A transport of the agent's own (a `Transport` subclass or wrapper) with the fast
+    store's claims: every other attribute is the wrapped transport's."""
+
+    def __init__(self, inner: Any, claims: ClaimKeeper) -> None:
+        self._inner = inner
+        self._claims = claims
+
+    @property
+    def claims(self) -> ClaimKeeper:
+        """The SQLite claim keeper."""
+        return self._claims
+
+    def put_entries(self, entries: Sequence[PutEventsEntry]) -> Mapping[int, str]:
+        """The wrapped transport's PutEvents (its `events` client is the store's)."""
+        result: Mapping[int, str] = self._inner.put_entries(entries)
+        return result
+
+    def dead_letter(self, record: SqsRecord, error: PermanentError) -> None:
+        """The wrapped transport's dead letter (its `sqs` client is the store's)."""
+        self._inner.dead_letter(record, error)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 class FastSession(boto3.session.Session):  # type: ignore[misc]
     """A boto3 session whose `events` and `sqs` clients are the fast store's; every other
     service is a real client (of the moto server, through `AWS_ENDPOINT_URL`)."""
