@@ -6,6 +6,10 @@ the invocation's remaining time at the moment it was taken (Lambda-context-aware
 claim in progress is `ClaimInProgressError` (transient); a completed one returns its stored
 events without running the work; work that raises releases the claim. Outcomes DynamoDB could
 not store (over its item size limit) are refused as the DynamoDB store refuses them.
+
+`keep_first` is the one-write mode (`Agent(..., claims="one-write")`): the work ran already; one
+conditional write stores it completed unless another copy completed it first, whose events are
+returned instead.
 """
 
 from __future__ import annotations
@@ -21,6 +25,18 @@ from soorma_dev.localcloud.fast.database import Database
 
 IN_PROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"
+#: Writes attempted before a key whose row keeps changing under us is reported in progress
+#: (as `soorma.runtime.claims.CLAIM_ATTEMPTS`).
+CLAIM_ATTEMPTS = 3
+#: The conditional write both modes make: taken when absent, expired, or in progress past the
+#: remaining time of the invocation that took it (the DynamoDB store's condition).
+_TAKE = (
+    "INSERT INTO claims VALUES (:key, :status, :expires, :until, :result) "
+    "ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
+    "expires_at = excluded.expires_at, in_progress_until = excluded.in_progress_until, "
+    "result = excluded.result WHERE claims.expires_at < :now "
+    "OR (claims.status = :in_progress AND claims.in_progress_until < :now)"
+)
 
 
 class SqliteClaimKeeper:
@@ -43,47 +59,21 @@ class SqliteClaimKeeper:
         in_progress_until = (
             now + context.get_remaining_time_in_millis() / 1000 if context is not None else None
         )
-        connection = self.database.connection()
-        # One conditional write, as the DynamoDB store's put: taken when absent, expired, or
-        # in progress past the remaining time of the invocation that took it.
-        taken = connection.execute(
-            "INSERT INTO claims VALUES (:key, :status, :expires, :until, NULL) "
-            "ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
-            "expires_at = excluded.expires_at, in_progress_until = excluded.in_progress_until, "
-            "result = NULL WHERE claims.expires_at < :now "
-            "OR (claims.status = :status AND claims.in_progress_until < :now)",
-            {
-                "key": key,
-                "status": IN_PROGRESS,
-                "expires": now + self.expires_after_seconds,
-                "until": in_progress_until,
-                "now": now,
-            },
-        ).rowcount
-        if not taken:
-            row = connection.execute(
-                "SELECT status, result FROM claims WHERE key = ?", (key,)
-            ).fetchone()
-            if row is not None and row[0] == COMPLETED:
-                stored: StoredEvents = json.loads(row[1]) if row[1] else []
+        if not self._take(key, IN_PROGRESS, in_progress_until, None, now):
+            stored = self._settled(key)
+            if stored is not None:
                 return stored
-            # in progress (or released since the write: retried all the same)
-            raise ClaimInProgressError(
-                f"event claim {key!r} is held by another invocation; it will be retried"
-            )
+            raise _in_progress(key)  # released since the write: retried all the same
         try:
             stored = work()
         except BaseException:
             self._release(key)
             raise
-        text = json.dumps(stored, sort_keys=True)
-        if len(text) > MAX_STORED_OUTBOX_BYTES:
+        try:
+            text = _storable(key, stored, "the claim was released")
+        except OutboxNotStorableError:
             self._release(key)
-            raise OutboxNotStorableError(
-                f"the events of claim {key!r} could not be stored with it: {len(text)} bytes, "
-                f"over the {MAX_STORED_OUTBOX_BYTES} a DynamoDB item keeps; nothing was "
-                "published and the claim was released: publish fewer or smaller events"
-            )
+            raise
         self.database.connection().execute(
             "UPDATE claims SET status = ?, expires_at = ?, in_progress_until = NULL, "
             "result = ? WHERE key = ?",
@@ -91,5 +81,77 @@ class SqliteClaimKeeper:
         )
         return stored
 
+    def keep_first(self, key: str, events: StoredEvents) -> StoredEvents | None:
+        """Store `events` (work already done) as the completed claim `key` in one conditional
+        write, unless another copy completed it first: None when these were stored, else the
+        first copy's events. Raises `ClaimInProgressError` (transient) while a claim-first
+        invocation holds the key, `OutboxNotStorableError` when the events are too large for a
+        DynamoDB item (nothing stored)."""
+        text = _storable(key, events, "nothing was stored")
+        for _ in range(CLAIM_ATTEMPTS):
+            now = time.time()
+            if self._take(key, COMPLETED, None, text, now):
+                return None
+            stored = self._settled(key)
+            if stored is not None:
+                return stored
+        raise _in_progress(key)
+
+    def _take(
+        self, key: str, status: str, until: float | None, result: str | None, now: float
+    ) -> bool:
+        """The conditional write: whether `key` was taken with this row."""
+        taken: int = (
+            self.database.connection()
+            .execute(
+                _TAKE,
+                {
+                    "key": key,
+                    "status": status,
+                    "expires": now + self.expires_after_seconds,
+                    "until": until,
+                    "result": result,
+                    "now": now,
+                    "in_progress": IN_PROGRESS,
+                },
+            )
+            .rowcount
+        )
+        return taken > 0
+
+    def _settled(self, key: str) -> StoredEvents | None:
+        """The stored events of the completed claim holding `key`; `ClaimInProgressError` when
+        one is in progress; None when the row is gone (released since the write)."""
+        row = (
+            self.database.connection()
+            .execute("SELECT status, result FROM claims WHERE key = ?", (key,))
+            .fetchone()
+        )
+        if row is None:
+            return None
+        if row[0] == COMPLETED:
+            stored: StoredEvents = json.loads(row[1]) if row[1] else []
+            return stored
+        raise _in_progress(key)
+
     def _release(self, key: str) -> None:
         self.database.connection().execute("DELETE FROM claims WHERE key = ?", (key,))
+
+
+def _storable(key: str, events: StoredEvents, outcome: str) -> str:
+    """`events` as stored (`json.dumps`, sorted keys), or `OutboxNotStorableError` when over
+    what a DynamoDB item keeps."""
+    text = json.dumps(events, sort_keys=True)
+    if len(text) > MAX_STORED_OUTBOX_BYTES:
+        raise OutboxNotStorableError(
+            f"the events of claim {key!r} could not be stored with it: {len(text)} bytes, "
+            f"over the {MAX_STORED_OUTBOX_BYTES} a DynamoDB item keeps; nothing was "
+            f"published and {outcome}: publish fewer or smaller events"
+        )
+    return text
+
+
+def _in_progress(key: str) -> ClaimInProgressError:
+    return ClaimInProgressError(
+        f"event claim {key!r} is held by another invocation; it will be retried"
+    )

@@ -33,7 +33,7 @@ class ExactlyOnce:
     """Runs an agent's handler under its claims; `run` gives the events to publish.
 
     `produced` and `source` check that stored events are the agent's to re-send; a claim store
-    without `keep_first` (e.g. one of the local cloud's) runs one-write agents claim-first."""
+    without `keep_first` (e.g. a custom transport's) runs one-write agents claim-first."""
 
     def __init__(
         self,
