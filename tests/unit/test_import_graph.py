@@ -13,6 +13,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "soorma_common" / "python"
 PACKAGES = ("soorma", "soorma_common")
 
@@ -150,3 +152,14 @@ def test_memory_is_storage_only() -> None:
         or target.startswith("soorma.agents")
     )
     assert wrong == []
+
+
+def test_the_contract_s_declaration_models_load_on_first_use() -> None:
+    import soorma_common
+    from soorma_common import definitions, manifest, subscription
+
+    assert soorma_common.AgentManifest is manifest.AgentManifest
+    assert soorma_common.EventDefinition is definitions.EventDefinition
+    assert soorma_common.Subscription is subscription.Subscription is manifest.Subscription
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = soorma_common.Nope  # type: ignore[attr-defined]

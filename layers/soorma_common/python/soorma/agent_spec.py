@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from soorma_common.envelope import EventEnvelope
-from soorma_common.manifest import AgentManifest, Subscription
 from soorma_common.routing import WILDCARD
+from soorma_common.subscription import Subscription
+
+if TYPE_CHECKING:  # pragma: no cover
+    from soorma_common.manifest import AgentManifest
 
 #: A handler: `(event, context)`, `def` or `async def`.
 Handler = Callable[..., Any]
@@ -95,6 +98,10 @@ class AgentSpec(Protocol):
     def transitions_for(self, from_state: str, to_state: str) -> Iterable[TransitionHandler]:
         """The plan-transition handlers that want `from_state -> to_state` (none for agents
         that are not planners)."""
+        ...
+
+    def subscriptions(self) -> list[Subscription]:
+        """What the agent's handlers subscribe to, each once."""
         ...
 
     def manifest(self) -> AgentManifest:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from soorma.config import settings
-from soorma_common.definitions import EventDefinition
 
 if TYPE_CHECKING:  # pragma: no cover
     from soorma.registry.validation import PayloadValidator
@@ -19,6 +18,10 @@ if TYPE_CHECKING:  # pragma: no cover
 def has_declared_schema(agent: Any) -> bool:
     """Whether any event the agent consumes or produces is declared with a payload schema."""
     events = [*agent.events_consumed, *(agent.events_produced or ())]
+    if all(isinstance(d, str) for d in events):
+        return False  # (an `EventDefinition` means its module is loaded already)
+    from soorma_common.definitions import EventDefinition
+
     return any(isinstance(d, EventDefinition) and d.payload_schema is not None for d in events)
 
 

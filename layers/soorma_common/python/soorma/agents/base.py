@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from soorma.agent_spec import CLAIM_FIRST, CLAIM_MODES, Handler, HandlerSpec, TransitionHandler
-from soorma_common.definitions import EventDefinition
+from soorma_common.agent_kind import AgentKind
 from soorma_common.envelope import EventEnvelope
-from soorma_common.manifest import AgentKind, AgentManifest, Subscription
 from soorma_common.naming import check_agent_name, event_source
+from soorma_common.subscription import Subscription
 from soorma_common.topics import EventTopic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,7 +18,12 @@ if TYPE_CHECKING:  # pragma: no cover
     # imported lazily there; the runtime sees an agent only as `soorma.agent_spec.AgentSpec`.
     from soorma.runtime import LambdaRuntime
 
-EventDeclaration = str | EventDefinition
+    # The manifest's models are built by `manifest()` (tooling), not on the cold start.
+    from soorma_common.definitions import EventDefinition
+    from soorma_common.manifest import AgentManifest
+
+#: An event an agent declares: its type, or an `EventDefinition` (with a payload schema).
+EventDeclaration: TypeAlias = "str | EventDefinition"
 
 
 class Agent:
@@ -136,15 +141,22 @@ class Agent:
             return None
         return frozenset(_name_of(e) for e in self.events_produced)
 
+    def subscriptions(self) -> list[Subscription]:
+        """What the agent's handlers subscribe to, each once, in the order declared."""
+        return _unique(h.subscription for h in self.handlers)
+
     def manifest(self) -> AgentManifest:
         """The typed, JSON-serializable record of this agent (for CDK, local cloud, registry)."""
+        from soorma_common.definitions import EventDefinition
+        from soorma_common.manifest import AgentManifest
+
         produced = self.produced_event_names()
         return AgentManifest(
             name=self.name,
             kind=self.kind,
             description=self.description,
             capabilities=self.capabilities,
-            subscriptions=_unique(h.subscription for h in self.handlers),
+            subscriptions=self.subscriptions(),
             events_consumed=[e for e in self.events_consumed if isinstance(e, EventDefinition)],
             events_produced=[
                 e for e in self.events_produced or () if isinstance(e, EventDefinition)
@@ -203,6 +215,10 @@ class Agent:
 
 
 def _name_of(declared: EventDeclaration) -> str:
+    if isinstance(declared, str):
+        return declared
+    from soorma_common.definitions import EventDefinition
+
     return declared.event_name if isinstance(declared, EventDefinition) else str(declared)
 
 

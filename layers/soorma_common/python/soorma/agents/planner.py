@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from soorma.agent_spec import CLAIM_FIRST, Handler, TransitionHandler
 from soorma.agents.base import EventDeclaration
 from soorma.agents.worker import Worker
-from soorma_common.manifest import AgentKind
+from soorma_common.agent_kind import AgentKind
 from soorma_common.topics import EventTopic
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from soorma.agent_spec import CLAIM_FIRST, Handler
 from soorma.agents.base import Agent, EventDeclaration
-from soorma_common.manifest import AgentKind
+from soorma_common.agent_kind import AgentKind
 from soorma_common.topics import EventTopic
 
 

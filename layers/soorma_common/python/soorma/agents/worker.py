@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from soorma.agent_spec import Handler
 from soorma.agents.base import Agent
-from soorma_common.manifest import AgentKind
+from soorma_common.agent_kind import AgentKind
 from soorma_common.topics import EventTopic
 
 

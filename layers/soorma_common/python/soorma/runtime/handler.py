@@ -92,7 +92,7 @@ class LambdaRuntime:
             if self.claims is not None
             else None
         )
-        self._reply_topics = frozenset(s.topic for s in agent.manifest().subscriptions if s.replies)
+        self._reply_topics = frozenset(s.topic for s in agent.subscriptions() if s.replies)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- the batch ------------------------------------------------------------------------
