@@ -33,9 +33,19 @@ class WorkerProcess:
         self.ready = threading.Event()
         self._log: IO[str] | None = None
         self._drain: threading.Thread | None = None
+        # Starting, stopping and asking how the process ended are one at a time: the supervisor
+        # restarts a dead worker while a caller may be stopping or restarting it on purpose.
+        self._lifecycle = threading.RLock()
 
     def start(self) -> None:
-        """Start the process (returns at once; see `wait_ready`)."""
+        """Start the process (returns at once; see `wait_ready`); one still running is stopped
+        first, so that a worker never has two."""
+        with self._lifecycle:
+            if self.process is not None:
+                self.stop()
+            self._start()
+
+    def _start(self) -> None:
         self.ready.clear()
         self.spec.dump(self.spec_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,17 +58,20 @@ class WorkerProcess:
             text=True,
             env=child_environment(self.env),
         )
-        self._drain = threading.Thread(target=self._copy_output, daemon=True)
+        self._drain = threading.Thread(
+            target=self._copy_output, args=(self.process, self._log), daemon=True
+        )
         self._drain.start()
 
-    def _copy_output(self) -> None:
-        assert self.process is not None and self.process.stdout is not None and self._log
-        for line in self.process.stdout:
+    def _copy_output(self, process: subprocess.Popen[str], log: IO[str]) -> None:
+        """Copy one process's output into its log (until its pipe ends), noting READY."""
+        assert process.stdout is not None
+        for line in process.stdout:
             if line.startswith(f"READY {self.spec.agent}"):
                 self.ready.set()
             else:
-                self._log.write(line)
-                self._log.flush()
+                log.write(line)
+                log.flush()
 
     def wait_ready(self, deadline: float) -> None:
         """Wait until the worker pumps, or raise `WorkerError` (with its log) at `deadline`."""
@@ -75,9 +88,10 @@ class WorkerProcess:
     def death(self) -> str | None:
         """How the process ended (`signal 9`, `exit code 1`), reaping it; None while it runs or
         before it started."""
-        if self.process is None:
-            return None
-        code = self.process.poll()
+        with self._lifecycle:
+            if self.process is None:
+                return None
+            code = self.process.poll()
         if code is None:
             return None
         return f"signal {-code}" if code < 0 else f"exit code {code}"
@@ -85,7 +99,6 @@ class WorkerProcess:
     def restart(self, deadline: float) -> None:
         """Reap the ended process and start a new one (as Lambda starts a new execution
         environment); raise `WorkerError` if the new one does not pump by `deadline`."""
-        self.stop()
         self.start()
         self.wait_ready(deadline)
 
@@ -107,14 +120,16 @@ class WorkerProcess:
 
     def stop(self) -> None:
         """Stop the process (stdin closed + SIGTERM, then SIGKILL) and reap it."""
-        if self.process is not None:
-            self.request_stop()
-            stop_process(self.process, timeout=5.0 + self.spec.wait_seconds)
-            if self._drain:
-                self._drain.join(2.0)
-            if self.process.stdout:
-                self.process.stdout.close()
-            self.process = None
-        if self._log:
-            self._log.close()
-            self._log = None
+        with self._lifecycle:
+            process = self.process
+            if process is not None:
+                self.request_stop()
+                stop_process(process, timeout=5.0 + self.spec.wait_seconds)
+                if self._drain:
+                    self._drain.join(2.0)  # the pipe ended with the process
+                if process.stdout:
+                    process.stdout.close()
+                self.process = None
+            if self._log:
+                self._log.close()
+                self._log = None
