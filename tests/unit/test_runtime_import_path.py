@@ -122,7 +122,8 @@ def test_the_runtime_import_path_leaves_out_what_only_tooling_needs() -> None:
                 "soorma.registry",
                 "soorma.manifests",
                 "soorma.memory",
-                "soorma_common.manifest_reader",
+                "soorma_common.manifest",  # and manifest_reader
+                "soorma_common.definitions",
             )
         )
         or name.startswith("aws_lambda_powertools.utilities.batch")
