@@ -12,23 +12,14 @@ from pathlib import Path
 import pytest
 
 from soorma import Agent
-from soorma.config import Settings
 from soorma.outbox import MAX_STORED_OUTBOX_BYTES
-from soorma.runtime import LambdaRuntime
-from soorma_common import naming
 from soorma_common.errors import ClaimInProgressError, OutboxNotStorableError
 from soorma_common.topics import EventTopic
-from soorma_dev.localcloud.fast.store import FastStore, create_store
-from soorma_dev.localcloud.fast.transport import FastTransport
+from soorma_dev.localcloud.fast.store import FastStore
 from soorma_dev.localcloud.lambda_context import LocalLambdaContext
 from soorma_dev.sqs_events import lambda_event, queue_region
-from tests.integration.test_localcloud_fast_store import (
-    STAGE,
-    envelope,
-    make_agents,
-    platform_for,
-    put,
-)
+from tests.integration.test_localcloud_fast_store import envelope, fast_store, put
+from tests.integration.test_localcloud_fast_transport import fast_runtime
 
 FACTS = EventTopic.BUSINESS_FACTS
 CLAIM_WRITES = ("INSERT INTO CLAIMS", "UPDATE CLAIMS", "DELETE FROM CLAIMS")
@@ -36,14 +27,7 @@ CLAIM_WRITES = ("INSERT INTO CLAIMS", "UPDATE CLAIMS", "DELETE FROM CLAIMS")
 
 @pytest.fixture
 def store(tmp_path: Path) -> FastStore:
-    agents = make_agents()
-    return create_store(
-        tmp_path / "fast.sqlite3",
-        platform_for(*agents),
-        [a.manifest() for a in agents],
-        visibility_timeout_seconds=30,
-        event_log_agent=None,
-    )
+    return fast_store(tmp_path)
 
 
 def test_the_first_copy_s_events_are_kept_and_a_later_copy_gets_them(store) -> None:
@@ -125,36 +109,21 @@ def test_the_runtime_makes_one_claim_write_per_event_and_re_sends_them_on_redeli
     def heard(event, context):  # pragma: no cover - routing only
         pass
 
-    platform = platform_for(scorer, listener)
-    store = create_store(
-        tmp_path / "fast.sqlite3",
-        platform,
-        [scorer.manifest(), listener.manifest()],
-        visibility_timeout_seconds=30,
-        event_log_agent=None,
-    )
-    conf = Settings.from_env(
-        {
-            "SOORMA_STAGE": STAGE,
-            "SOORMA_IDEMPOTENCY_TABLE": naming.table_name(STAGE, "idempotency"),
-            "SOORMA_PUBLISH_BACKOFF_SECONDS": "0",
-        }
-    )
-    runtime = LambdaRuntime(scorer, transport=FastTransport(store, conf), conf=conf)
+    fast, platform, runtime = fast_runtime(tmp_path, scorer, listener)
     placed = [envelope("order.placed") for _ in range(3)]
-    put(store, *placed)
+    put(fast, *placed)
     url, arn, _dlq = platform.agents["scorer"].queues[FACTS]
-    messages = store.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    messages = fast.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     batch = lambda_event(messages, arn, queue_region(arn))
 
     statements: list[str] = []
-    store.database.connection().set_trace_callback(statements.append)
+    fast.database.connection().set_trace_callback(statements.append)
     try:
         assert runtime.handle_batch(batch, LocalLambdaContext("scorer", 30.0)) == {
             "batchItemFailures": []
         }
     finally:
-        store.database.connection().set_trace_callback(None)
+        fast.database.connection().set_trace_callback(None)
     claim_writes = [s for s in statements if s.lstrip().upper().startswith(CLAIM_WRITES)]
     assert len(claim_writes) == len(placed)
 
@@ -162,7 +131,7 @@ def test_the_runtime_makes_one_claim_write_per_event_and_re_sends_them_on_redeli
 
     def scored() -> dict[str, object]:
         """Each event on the listener's queue: its id -> the handler run that made it."""
-        got = store.sqs.receive_message(QueueUrl=listener_url, MaxNumberOfMessages=10)
+        got = fast.sqs.receive_message(QueueUrl=listener_url, MaxNumberOfMessages=10)
         details = [json.loads(m["Body"])["detail"] for m in got["Messages"]]
         return {detail["id"]: detail["data"]["run"] for detail in details}
 

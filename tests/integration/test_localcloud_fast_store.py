@@ -72,6 +72,11 @@ def make_agents() -> tuple[Agent, Agent, Agent]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> FastStore:
+    return fast_store(tmp_path)
+
+
+def fast_store(tmp_path: Path) -> FastStore:
+    """A fast store for billing, shipping and the event log (`make_agents`)."""
     agents = make_agents()
     return create_store(
         tmp_path / "fast.sqlite3",

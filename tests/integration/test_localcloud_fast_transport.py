@@ -19,6 +19,7 @@ from soorma_common.topics import EventTopic
 from soorma_dev.localcloud.fast.store import FastStore, create_store
 from soorma_dev.localcloud.fast.transport import FastTransport
 from soorma_dev.localcloud.lambda_context import LocalLambdaContext
+from soorma_dev.provision import Platform
 from soorma_dev.sqs_events import lambda_event, queue_region
 from tests.integration.test_localcloud_fast_store import STAGE, envelope, platform_for, put
 
@@ -43,11 +44,18 @@ def world(tmp_path: Path):
     def heard(event, context):  # pragma: no cover - routing only
         pass
 
-    platform = platform_for(billing, listener)
+    return (*fast_runtime(tmp_path, billing, listener), calls)
+
+
+def fast_runtime(
+    tmp_path: Path, agent: Agent, *others: Agent
+) -> tuple[FastStore, Platform, LambdaRuntime]:
+    """A fast store routing between `agent` and `others`, and `agent`'s real runtime on it."""
+    platform = platform_for(agent, *others)
     store = create_store(
         tmp_path / "fast.sqlite3",
         platform,
-        [billing.manifest(), listener.manifest()],
+        [a.manifest() for a in (agent, *others)],
         visibility_timeout_seconds=30,
         event_log_agent=None,
     )
@@ -58,8 +66,7 @@ def world(tmp_path: Path):
             "SOORMA_PUBLISH_BACKOFF_SECONDS": "0",
         }
     )
-    runtime = LambdaRuntime(billing, transport=FastTransport(store, conf), conf=conf)
-    return store, platform, runtime, calls
+    return store, platform, LambdaRuntime(agent, transport=FastTransport(store, conf), conf=conf)
 
 
 def received(store: FastStore, platform, agent: str) -> tuple[list[dict], str]:
