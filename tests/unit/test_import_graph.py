@@ -161,5 +161,6 @@ def test_the_contract_s_declaration_models_load_on_first_use() -> None:
     assert soorma_common.AgentManifest is manifest.AgentManifest
     assert soorma_common.EventDefinition is definitions.EventDefinition
     assert soorma_common.Subscription is subscription.Subscription is manifest.Subscription
+    assert {"AgentManifest", "EventDefinition", "EventEnvelope"} <= set(dir(soorma_common))
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = soorma_common.Nope  # type: ignore[attr-defined]
