@@ -33,12 +33,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from soorma_common.naming import WILDCARD, event_source, rule_name
 from soorma_common.subscription import Subscription
+from soorma_common.topics import EventTopic
 
 if TYPE_CHECKING:  # pragma: no cover
     from soorma_common.manifest import AgentManifest
-from soorma_common.naming import WILDCARD, event_source, rule_name
-from soorma_common.topics import EventTopic
 
 __all__ = [
     "MAX_PATTERN_CHARS",
