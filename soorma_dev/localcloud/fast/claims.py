@@ -20,7 +20,11 @@ from collections.abc import Callable
 from typing import Any
 
 from soorma.outbox import MAX_STORED_OUTBOX_BYTES, StoredEvents
-from soorma_common.errors import ClaimInProgressError, OutboxNotStorableError
+from soorma_common.errors import (
+    ClaimInProgressError,
+    OutboxNotStorableError,
+    UnreadableClaimError,
+)
 from soorma_dev.localcloud.fast.database import Database
 
 IN_PROGRESS = "INPROGRESS"
@@ -130,9 +134,13 @@ class SqliteClaimKeeper:
         if row is None:
             return None
         if row[0] == COMPLETED:
-            stored: StoredEvents = json.loads(row[1]) if row[1] else []
-            return stored
-        raise _in_progress(key)
+            return _stored_events(key, row[1])
+        if row[0] == IN_PROGRESS:
+            raise _in_progress(key)
+        raise UnreadableClaimError(
+            f"the idempotency record {key!r} has status {row[0]!r}, which the runtime never "
+            "writes (INPROGRESS or COMPLETED); delete it to handle the event again"
+        )
 
     def _release(self, key: str) -> None:
         self.database.connection().execute("DELETE FROM claims WHERE key = ?", (key,))
@@ -149,6 +157,22 @@ def _storable(key: str, events: StoredEvents, outcome: str) -> str:
             f"published and {outcome}: publish fewer or smaller events"
         )
     return text
+
+
+def _stored_events(key: str, result: str | None) -> StoredEvents:
+    """A completed row's stored events (a JSON list), or `UnreadableClaimError` naming it."""
+    try:
+        stored = json.loads(result) if result else []
+    except ValueError:
+        stored = result
+    if stored is None:
+        return []
+    if not isinstance(stored, list):
+        raise UnreadableClaimError(
+            f"the idempotency record {key!r} holds {str(result)[:60]!r} where a JSON list of "
+            "stored events belongs; delete it to handle the event again"
+        )
+    return stored
 
 
 def _in_progress(key: str) -> ClaimInProgressError:

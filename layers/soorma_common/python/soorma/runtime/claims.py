@@ -29,7 +29,12 @@ from typing import Any
 from soorma.outbox import StoredEvents
 from soorma.runtime.records import DeliveredEvent
 from soorma_common.delivery import TTL_ATTRIBUTE
-from soorma_common.errors import ClaimExpiredError, ClaimInProgressError, OutboxNotStorableError
+from soorma_common.errors import (
+    ClaimExpiredError,
+    ClaimInProgressError,
+    OutboxNotStorableError,
+    UnreadableClaimError,
+)
 
 #: The function Powertools' key named (`<module>.<qualname>` of the idempotent function earlier
 #: runtimes decorated): part of every item key, kept so that their claims are found.
@@ -273,20 +278,45 @@ class ClaimStore:
 
 def _settled(key: str, item: dict[str, Any]) -> StoredEvents | None:
     """The stored events of a completed, unexpired claim item; raises `ClaimInProgressError`
-    for one in progress; None when it no longer holds the key (expired or gone: claim again)."""
+    for one in progress; None when it no longer holds the key (expired or gone: claim again).
+    An unexpired item this runtime cannot have written (another status, none, stored events
+    that are not a list) is `UnreadableClaimError` (permanent), naming the claim."""
+    if not item:
+        return None
     now = time.time()
     status = item.get(STATUS_ATTRIBUTE, {}).get("S")
     expires = item.get(TTL_ATTRIBUTE, {}).get("N")
-    if status is None or (expires is not None and int(expires) < now):
+    if expires is not None and int(expires) < now:
         return None
     if status == COMPLETED:
-        data = item.get(DATA_ATTRIBUTE, {}).get("S")
-        stored: StoredEvents = json.loads(data) if data else []
-        return stored if stored is not None else []
-    until = item.get(IN_PROGRESS_EXPIRY_ATTRIBUTE, {}).get("N")
-    if status == IN_PROGRESS and (until is None or int(until) >= now * 1000):
-        raise _in_progress(key)
-    return None
+        return _stored_events(key, item.get(DATA_ATTRIBUTE, {}).get("S"))
+    if status == IN_PROGRESS:
+        until = item.get(IN_PROGRESS_EXPIRY_ATTRIBUTE, {}).get("N")
+        if until is None or int(until) >= now * 1000:
+            raise _in_progress(key)
+        return None
+    raise UnreadableClaimError(
+        f"the idempotency record {key!r} has status {status!r}, which this runtime never "
+        "writes (INPROGRESS or COMPLETED): the record was not written by it; delete it to "
+        "handle the event again"
+    )
+
+
+def _stored_events(key: str, data: str | None) -> StoredEvents:
+    """The stored events of a completed claim (`data`: a JSON list; absent or null: none)."""
+    try:
+        stored = json.loads(data) if data else []
+    except ValueError:
+        stored = data
+    if stored is None:
+        return []
+    if not isinstance(stored, list):
+        raise UnreadableClaimError(
+            f"the idempotency record {key!r} holds {str(data)[:60]!r} where a JSON list of "
+            "stored events belongs: the record was not written by this runtime; delete it to "
+            "handle the event again"
+        )
+    return stored
 
 
 def _in_progress(key: str) -> ClaimInProgressError:
