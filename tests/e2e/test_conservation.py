@@ -19,7 +19,6 @@ faults can pass or fail by chance. The 10,000-event run with a worker killed mid
 
 from __future__ import annotations
 
-import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -37,8 +36,27 @@ TIME_SCALE = 1 / 90  # 2 s visibility timeout
 SLOW_SECONDS = 2.6  # longer than the visibility timeout
 SLOW_POSITIONS = (100, 850, 1600)  # cons.b events (position % 3 == 1) slower than the timeout
 
-COMMON = """
+#: Deterministic fault choices for agent code: `chosen` (by a hash of the event id) and
+#: `first_time` (a marker file under `STORE / "markers"`, so a fault fires once per name).
+FAULTS = """
 import hashlib
+import os
+
+
+def chosen(event_id, salt, per_mille):
+    digest = hashlib.sha256(f"{salt}:{event_id}".encode()).hexdigest()
+    return int(digest[:8], 16) % 1000 < per_mille
+
+
+def first_time(name):
+    try:
+        os.close(os.open(STORE / "markers" / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+"""
+
+COMMON = """
 import os
 import time
 from pathlib import Path
@@ -51,22 +69,9 @@ from soorma_common.topics import EventTopic
 STORE = Path(os.environ.get("CONSERVATION_STORE", "."))
 
 
-def chosen(event_id, salt, per_mille):
-    digest = hashlib.sha256(f"{salt}:{event_id}".encode()).hexdigest()
-    return int(digest[:8], 16) % 1000 < per_mille
-
-
 def fixed():
     '''The fix of the poison and doomed events is deployed (the 10,000-event run's second act).'''
     return (STORE / "fixed").exists()
-
-
-def first_time(name):
-    try:
-        os.close(os.open(STORE / "markers" / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return False
-    return True
 
 
 def side_effect(agent, event):
@@ -173,7 +178,7 @@ def conservation_cloud(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalC
     paths = []
     for name, source in {"alpha": ALPHA, "beta": BETA, "gamma": GAMMA}.items():
         (root / name).mkdir()
-        (root / name / "handler.py").write_text(textwrap.dedent(COMMON) + textwrap.dedent(source))
+        (root / name / "handler.py").write_text(COMMON + FAULTS + source)
         paths.append(root / name)
     cloud = LocalCloud(
         paths,

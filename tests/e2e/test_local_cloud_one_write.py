@@ -11,7 +11,6 @@ first events are also put on the bus twice).
 
 from __future__ import annotations
 
-import textwrap
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
 from soorma_dev.localcloud import LocalCloud
+from tests.e2e.test_conservation import FAULTS
 
 SENT = 200
 TIME_SCALE = 1 / 90  # 2 s visibility timeout
@@ -29,7 +29,6 @@ SLOW_POSITIONS = (40, 130)
 DUPLICATED = 20  # the first events are put on the bus twice (EventBridge delivers at least once)
 
 COMMON = """
-import hashlib
 import os
 import time
 import uuid
@@ -40,19 +39,6 @@ from soorma_common.errors import TransientError
 from soorma_common.topics import EventTopic
 
 STORE = Path(os.environ.get("ONE_WRITE_STORE", "."))
-
-
-def chosen(event_id, salt, per_mille):
-    digest = hashlib.sha256(f"{salt}:{event_id}".encode()).hexdigest()
-    return int(digest[:8], 16) % 1000 < per_mille
-
-
-def first_time(name):
-    try:
-        os.close(os.open(STORE / "markers" / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return False
-    return True
 
 
 def append(log, line):
@@ -102,7 +88,7 @@ def run(
     paths = []
     for name, source in {"scorer": SCORER, "echo": ECHO}.items():
         (root / name).mkdir()
-        (root / name / "handler.py").write_text(textwrap.dedent(COMMON) + textwrap.dedent(source))
+        (root / name / "handler.py").write_text(COMMON + FAULTS + source)
         paths.append(root / name)
     cloud = LocalCloud(
         paths,

@@ -8,7 +8,6 @@ Real worker processes, no queues (nothing to pump), no AWS.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -56,9 +55,8 @@ def test_stopping_and_starting_a_watched_worker_leaves_exactly_one_process(
         timeout_seconds=5.0,
         wait_seconds=0,
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd()]))}
-    worker = WorkerProcess(spec, env, tmp_path / "run")
     (tmp_path / "run").mkdir()
+    worker = WorkerProcess(spec, {}, tmp_path / "run")  # its environment: child_environment
     worker.start()
     worker.wait_ready(time.monotonic() + 60)
     supervisor = WorkerSupervisor([worker], report=lambda _line: None)

@@ -20,18 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 from soorma.outbox import MAX_STORED_OUTBOX_BYTES, StoredEvents
-from soorma_common.errors import (
-    ClaimInProgressError,
-    OutboxNotStorableError,
-    UnreadableClaimError,
-)
+from soorma.runtime.claims import CLAIM_ATTEMPTS, claim_held, stored_events, unknown_status
+from soorma_common.errors import OutboxNotStorableError
 from soorma_dev.localcloud.fast.database import Database
 
 IN_PROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"
-#: Writes attempted before a key whose row keeps changing under us is reported in progress
-#: (as `soorma.runtime.claims.CLAIM_ATTEMPTS`).
-CLAIM_ATTEMPTS = 3
 #: The conditional write both modes make: taken when absent, expired, or in progress past the
 #: remaining time of the invocation that took it (the DynamoDB store's condition).
 _TAKE = (
@@ -67,7 +61,7 @@ class SqliteClaimKeeper:
             stored = self._settled(key)
             if stored is not None:
                 return stored
-            raise _in_progress(key)  # released since the write: retried all the same
+            raise claim_held(key)  # released since the write: retried all the same
         try:
             stored = work()
         except BaseException:
@@ -99,7 +93,7 @@ class SqliteClaimKeeper:
             stored = self._settled(key)
             if stored is not None:
                 return stored
-        raise _in_progress(key)
+        raise claim_held(key)
 
     def _take(
         self, key: str, status: str, until: float | None, result: str | None, now: float
@@ -134,13 +128,10 @@ class SqliteClaimKeeper:
         if row is None:
             return None
         if row[0] == COMPLETED:
-            return _stored_events(key, row[1])
+            return stored_events(key, row[1])
         if row[0] == IN_PROGRESS:
-            raise _in_progress(key)
-        raise UnreadableClaimError(
-            f"the idempotency record {key!r} has status {row[0]!r}, which the runtime never "
-            "writes (INPROGRESS or COMPLETED); delete it to handle the event again"
-        )
+            raise claim_held(key)
+        raise unknown_status(key, row[0])
 
     def _release(self, key: str) -> None:
         self.database.connection().execute("DELETE FROM claims WHERE key = ?", (key,))
@@ -157,25 +148,3 @@ def _storable(key: str, events: StoredEvents, outcome: str) -> str:
             f"published and {outcome}: publish fewer or smaller events"
         )
     return text
-
-
-def _stored_events(key: str, result: str | None) -> StoredEvents:
-    """A completed row's stored events (a JSON list), or `UnreadableClaimError` naming it."""
-    try:
-        stored = json.loads(result) if result else []
-    except ValueError:
-        stored = result
-    if stored is None:
-        return []
-    if not isinstance(stored, list):
-        raise UnreadableClaimError(
-            f"the idempotency record {key!r} holds {str(result)[:60]!r} where a JSON list of "
-            "stored events belongs; delete it to handle the event again"
-        )
-    return stored
-
-
-def _in_progress(key: str) -> ClaimInProgressError:
-    return ClaimInProgressError(
-        f"event claim {key!r} is held by another invocation; it will be retried"
-    )

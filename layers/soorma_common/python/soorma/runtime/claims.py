@@ -220,7 +220,7 @@ class ClaimStore:
             stored = _settled(key, old)
             if stored is not None:
                 return stored
-        raise _in_progress(key)
+        raise claim_held(key)
 
     def _claim(self, key: str, ident: str) -> StoredEvents | None:
         """Take the claim (None), or the stored events of a completed one."""
@@ -240,7 +240,7 @@ class ClaimStore:
             stored = _settled(key, old)
             if stored is not None:
                 return stored
-        raise _in_progress(key)
+        raise claim_held(key)
 
     def _put_unless_held(self, item: dict[str, Any]) -> dict[str, Any] | None:
         """Put `item` unless its key is held (completed or in progress, unexpired): None when
@@ -289,21 +289,27 @@ def _settled(key: str, item: dict[str, Any]) -> StoredEvents | None:
     if expires is not None and int(expires) < now:
         return None
     if status == COMPLETED:
-        return _stored_events(key, item.get(DATA_ATTRIBUTE, {}).get("S"))
+        return stored_events(key, item.get(DATA_ATTRIBUTE, {}).get("S"))
     if status == IN_PROGRESS:
         until = item.get(IN_PROGRESS_EXPIRY_ATTRIBUTE, {}).get("N")
         if until is None or int(until) >= now * 1000:
-            raise _in_progress(key)
+            raise claim_held(key)
         return None
-    raise UnreadableClaimError(
+    raise unknown_status(key, status)
+
+
+def unknown_status(key: str, status: object) -> UnreadableClaimError:
+    """The permanent error of a claim record whose status this runtime never writes."""
+    return UnreadableClaimError(
         f"the idempotency record {key!r} has status {status!r}, which this runtime never "
         "writes (INPROGRESS or COMPLETED): the record was not written by it; delete it to "
         "handle the event again"
     )
 
 
-def _stored_events(key: str, data: str | None) -> StoredEvents:
-    """The stored events of a completed claim (`data`: a JSON list; absent or null: none)."""
+def stored_events(key: str, data: str | None) -> StoredEvents:
+    """The stored events of completed claim `key` (`data`: a JSON list; absent or null: none),
+    or `UnreadableClaimError` (permanent) for anything else."""
     try:
         stored = json.loads(data) if data else []
     except ValueError:
@@ -319,7 +325,8 @@ def _stored_events(key: str, data: str | None) -> StoredEvents:
     return stored
 
 
-def _in_progress(key: str) -> ClaimInProgressError:
+def claim_held(key: str) -> ClaimInProgressError:
+    """The transient error of a claim another invocation holds."""
     return ClaimInProgressError(
         f"event claim {key!r} is held by another invocation; it will be retried"
     )
