@@ -169,17 +169,21 @@ def events_to_send(count: int = SENT) -> list[EventEnvelope]:
     return envelopes
 
 
+def agent_folders(root: Path, common: str, sources: dict[str, str]) -> list[Path]:
+    """One function folder per agent under `root`: `common`, the fault choices, its source."""
+    for name, source in sources.items():
+        (root / name).mkdir()
+        (root / name / "handler.py").write_text(common + FAULTS + source)
+    return [root / name for name in sources]
+
+
 def conservation_cloud(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalCloud, Path]:
     """The three agents in a local cloud (not started yet) and their side-effect store."""
     store = tmp_path_factory.mktemp("conservation-store")
     for sub in ["markers", "effects/cons-alpha", "effects/cons-beta", "effects/cons-gamma"]:
         (store / sub).mkdir(parents=True)
     root = tmp_path_factory.mktemp("conservation-agents")
-    paths = []
-    for name, source in {"alpha": ALPHA, "beta": BETA, "gamma": GAMMA}.items():
-        (root / name).mkdir()
-        (root / name / "handler.py").write_text(COMMON + FAULTS + source)
-        paths.append(root / name)
+    paths = agent_folders(root, COMMON, {"alpha": ALPHA, "beta": BETA, "gamma": GAMMA})
     cloud = LocalCloud(
         paths,
         time_scale=TIME_SCALE,

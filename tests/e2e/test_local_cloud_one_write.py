@@ -20,7 +20,7 @@ import pytest
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
 from soorma_dev.localcloud import LocalCloud
-from tests.e2e.test_conservation import FAULTS
+from tests.e2e.test_conservation import agent_folders
 
 SENT = 200
 TIME_SCALE = 1 / 90  # 2 s visibility timeout
@@ -85,11 +85,7 @@ def run(
     store = tmp_path_factory.mktemp("one-write-store")
     (store / "markers").mkdir()
     root = tmp_path_factory.mktemp("one-write-agents")
-    paths = []
-    for name, source in {"scorer": SCORER, "echo": ECHO}.items():
-        (root / name).mkdir()
-        (root / name / "handler.py").write_text(COMMON + FAULTS + source)
-        paths.append(root / name)
+    paths = agent_folders(root, COMMON, {"scorer": SCORER, "echo": ECHO})
     cloud = LocalCloud(
         paths,
         time_scale=TIME_SCALE,
