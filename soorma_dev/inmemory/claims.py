@@ -3,6 +3,7 @@ its calls with DynamoDB's semantics (the conditional put, `ALL_OLD` on a refused
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -52,15 +53,17 @@ class InMemoryClaimTable:
         self,
         *,
         Key: dict[str, Any],
+        UpdateExpression: str,
         ExpressionAttributeNames: dict[str, str],
         ExpressionAttributeValues: dict[str, Any],
         **_: Any,
     ) -> dict[str, Any]:
-        """`SET #name = :name, ...` (the claim store names each value after its attribute)."""
+        """`SET #name = :value, ...` on the claim this invocation still holds (the claim
+        store's completion condition); refused (with the item) otherwise."""
         with self._lock:
-            item = self.items.setdefault(Key[KEY_ATTRIBUTE]["S"], dict(Key))
-            for placeholder, name in ExpressionAttributeNames.items():
-                item[name] = ExpressionAttributeValues[":" + placeholder[1:]]
+            item = self._still_held(Key, ExpressionAttributeValues)
+            for placeholder, value in re.findall(r"(#\w+) = (:\w+)", UpdateExpression):
+                item[ExpressionAttributeNames[placeholder]] = ExpressionAttributeValues[value]
         return {}
 
     def get_item(self, *, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -69,11 +72,27 @@ class InMemoryClaimTable:
             item = self.items.get(Key[KEY_ATTRIBUTE]["S"])
         return {"Item": dict(item)} if item else {}
 
-    def delete_item(self, *, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
-        """Remove the item, if any."""
+    def delete_item(
+        self, *, Key: dict[str, Any], ExpressionAttributeValues: dict[str, Any], **_: Any
+    ) -> dict[str, Any]:
+        """Remove the claim this invocation still holds; refused (with the item) otherwise."""
         with self._lock:
-            self.items.pop(Key[KEY_ATTRIBUTE]["S"], None)
+            self._still_held(Key, ExpressionAttributeValues)
+            del self.items[Key[KEY_ATTRIBUTE]["S"]]
         return {}
+
+    def _still_held(self, key: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """The item at `key` if it is the in-progress claim `values` describe (`:held_expires`,
+        `:held_until` or none), else `ConditionalCheckFailed`."""
+        item = self.items.get(key[KEY_ATTRIBUTE]["S"], {})
+        held = (
+            item.get(STATUS_ATTRIBUTE) == values[":in_progress"]
+            and item.get(TTL_ATTRIBUTE) == values[":held_expires"]
+            and item.get(IN_PROGRESS_EXPIRY_ATTRIBUTE) == values.get(":held_until")
+        )
+        if not held:
+            raise ConditionalCheckFailed(dict(item))
+        return item
 
 
 def _held(item: dict[str, Any], now: float) -> bool:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import json
 import math
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -498,12 +499,6 @@ def test_one_write_takes_over_a_claim_only_once_its_invocation_is_over_in_both_s
         assert taken == [None], name  # the copy stored its events: the claim was stale
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the claim-first completion (claims.py ClaimStore.run_once's UpdateItem, "
-    "fast/claims.py run_once's UPDATE) is unconditional: a holder whose claim was taken over "
-    "replaces the stored events the new owner already published, same ids, other bytes",
-)
 def test_a_holder_whose_claim_was_taken_over_does_not_replace_the_new_owner_s_events(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -528,6 +523,72 @@ def test_a_holder_whose_claim_was_taken_over_does_not_replace_the_new_owner_s_ev
     # the events already published stay the stored ones; the late holder gets them or a refusal
     assert stored == {"dynamodb": ["bmV3"], "sqlite": ["bmV3"]}
     assert all(outcome in (["bmV3"], "refused") for outcome in late.values())
+
+
+def copy_holding_the_claim(copy: Any, key: str) -> tuple[threading.Event, Callable[[], Any]]:
+    """Start `copy.run_once(key, ...)` in a thread whose work returns `["bmV3"]` once the
+    returned event is set; returns (that event, a call joining the thread for its result),
+    after the copy's work has started (the copy then holds the claim)."""
+    running, release = threading.Event(), threading.Event()
+    outcome: list[Any] = []
+
+    def work() -> list[str]:
+        running.set()
+        assert release.wait(30)
+        return ["bmV3"]
+
+    thread = threading.Thread(target=lambda: outcome.append(copy.run_once(key, work)), daemon=True)
+    thread.start()
+    assert running.wait(30)
+
+    def result() -> Any:
+        release.set()
+        thread.join(30)
+        return outcome[0]
+
+    return release, result
+
+
+def test_a_holder_failing_after_its_claim_was_taken_over_leaves_the_new_owner_s_claim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, (holder, copy) in keeper_pairs(tmp_path, monkeypatch).items():
+        # the holder's invocation looks over: a copy takes its claim over and is still running
+        holder.register_lambda_context(LambdaContextStub("a", timeout_ms=-1_000))
+        copy.register_lambda_context(LambdaContextStub("b", timeout_ms=600_000))
+        copies: list[Callable[[], Any]] = []
+
+        def fails_late(copy: Any = copy, copies: list[Callable[[], Any]] = copies) -> list[str]:
+            copies.append(copy_holding_the_claim(copy, "scorer#e-1")[1])
+            raise RuntimeError("handler failed")
+
+        with pytest.raises(RuntimeError):
+            holder.run_once("scorer#e-1", fails_late)
+        # the failure released only the holder's own claim: the copy's still holds the key
+        with pytest.raises(ClaimInProgressError):
+            holder.run_once("scorer#e-1", lambda: pytest.fail("the copy holds the claim"))
+        assert copies[0]() == ["bmV3"], name
+        assert holder.run_once("scorer#e-1", lambda: ["b2xk"]) == ["bmV3"], name
+
+
+def test_a_holder_taken_over_by_a_copy_still_running_is_refused_not_completed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, (holder, copy) in keeper_pairs(tmp_path, monkeypatch).items():
+        holder.register_lambda_context(LambdaContextStub("a", timeout_ms=-1_000))
+        copy.register_lambda_context(LambdaContextStub("b", timeout_ms=600_000))
+        copies: list[Callable[[], Any]] = []
+
+        def overtaken(copy: Any = copy, copies: list[Callable[[], Any]] = copies) -> list[str]:
+            copies.append(copy_holding_the_claim(copy, "scorer#e-1")[1])
+            return ["b2xk"]
+
+        # completing a claim the copy holds now is refused (transient): retried, the
+        # redelivery gets the copy's events
+        with pytest.raises(ClaimInProgressError):
+            holder.run_once("scorer#e-1", overtaken)
+        assert copies[0]() == ["bmV3"], name
+        assert holder.run_once("scorer#e-1", lambda: ["b2xk"]) == ["bmV3"], name
 
 
 # ---- the one-write mode against failures and claim-first copies ---------------------------------
@@ -690,12 +751,6 @@ def test_one_write_replay_is_handled_again_with_new_ids_and_redelivered_with_the
     assert len(harness.idempotency_records()) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: claims.claim_key joins agent, id and replay with '#' and envelope ids may hold "
-    "'#': an event whose id is '<id>#replay=<name>' takes the claim of replay <name> of <id>, "
-    "which is then skipped (the other event's stored events re-put instead)",
-)
 def test_an_event_id_spelling_a_replay_key_does_not_take_that_replay_s_claim() -> None:
     runs: list[str] = []
     harness = MotoHarness([scorer(CLAIM_FIRST, runs)])

@@ -36,6 +36,9 @@ _TAKE = (
     "OR (claims.status = :in_progress AND claims.in_progress_until < :now)"
 )
 
+#: The claim a call took is still its own: the row it wrote (key, status, expiry, until).
+_STILL_HELD = "key = ? AND status = ? AND expires_at = ? AND in_progress_until IS ?"
+
 
 class SqliteClaimKeeper:
     """`run_once(key, work)` with the claims in a SQLite table shared by every worker."""
@@ -51,7 +54,9 @@ class SqliteClaimKeeper:
             self._lambda_context = lambda_context
 
     def run_once(self, key: str, work: Callable[[], StoredEvents]) -> StoredEvents:
-        """Run `work` unless `key` completed before; return its (stored) outgoing events."""
+        """Run `work` unless `key` completed before; return its (stored) outgoing events. The
+        completion (and a failed run's release) applies only to the claim this call took: a copy
+        that took it over past this invocation's remaining time keeps its outcome."""
         now = time.time()
         context = self._lambda_context
         in_progress_until = (
@@ -62,22 +67,29 @@ class SqliteClaimKeeper:
             if stored is not None:
                 return stored
             raise claim_held(key)  # released since the write: retried all the same
+        held = (key, IN_PROGRESS, now + self.expires_after_seconds, in_progress_until)
         try:
             stored = work()
         except BaseException:
-            self._release(key)
+            self._release(held)
             raise
         try:
             text = _storable(key, stored, "the claim was released")
         except OutboxNotStorableError:
-            self._release(key)
+            self._release(held)
             raise
-        self.database.connection().execute(
+        completed = self.database.connection().execute(
             "UPDATE claims SET status = ?, expires_at = ?, in_progress_until = NULL, "
-            "result = ? WHERE key = ?",
-            (COMPLETED, time.time() + self.expires_after_seconds, text, key),
+            f"result = ? WHERE {_STILL_HELD}",
+            (COMPLETED, time.time() + self.expires_after_seconds, text, *held),
         )
-        return stored
+        if completed.rowcount > 0:
+            return stored
+        first = self._settled(key)  # taken over: the copy's events, once it completed
+        if first is not None:
+            return first
+        first = self.keep_first(key, stored)
+        return stored if first is None else first
 
     def keep_first(self, key: str, events: StoredEvents) -> StoredEvents | None:
         """Store `events` (work already done) as the completed claim `key` in one conditional
@@ -133,8 +145,9 @@ class SqliteClaimKeeper:
             raise claim_held(key)
         raise unknown_status(key, row[0])
 
-    def _release(self, key: str) -> None:
-        self.database.connection().execute("DELETE FROM claims WHERE key = ?", (key,))
+    def _release(self, held: tuple[Any, ...]) -> None:
+        """Delete the claim `held` describes, unless another copy took it over since."""
+        self.database.connection().execute(f"DELETE FROM claims WHERE {_STILL_HELD}", held)
 
 
 def _storable(key: str, events: StoredEvents, outcome: str) -> str:

@@ -25,12 +25,11 @@ import time
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
+from urllib.parse import quote
 
 from soorma.outbox import StoredEvents
-from soorma.runtime.records import DeliveredEvent
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.errors import (
-    ClaimExpiredError,
     ClaimInProgressError,
     OutboxNotStorableError,
     UnreadableClaimError,
@@ -64,11 +63,19 @@ _CONDITION_NAMES = {
     "#in_progress_expiration": IN_PROGRESS_EXPIRY_ATTRIBUTE,
 }
 _COMPLETE = "SET #data = :data, #expires_at = :expires_at, #status = :status"
+#: A claim is still this invocation's while its item is the in-progress one it put (same
+#: `expires_at` and `in_progress_expiration`): completing or releasing a claim another copy took
+#: over (after this one's remaining time) would replace or drop that copy's outcome.
+_STILL_HELD = "#status = :in_progress AND #expires_at = :held_expires"
+_STILL_HELD_UNTIL = _STILL_HELD + " AND #in_progress_expiration = :held_until"
+_STILL_HELD_FOREVER = _STILL_HELD + " AND attribute_not_exists(#in_progress_expiration)"
 _COMPLETE_NAMES = {
     "#data": DATA_ATTRIBUTE,
     "#expires_at": TTL_ATTRIBUTE,
     "#status": STATUS_ATTRIBUTE,
+    "#in_progress_expiration": IN_PROGRESS_EXPIRY_ATTRIBUTE,
 }
+_RELEASE_NAMES = {key: name for key, name in _COMPLETE_NAMES.items() if key != "#data"}
 
 
 def item_id(key: str, function_name: str) -> str:
@@ -91,30 +98,13 @@ def stored_data(events: StoredEvents) -> str:
 
 
 def claim_key(agent: str, event_id: str, replay: str | None = None) -> str:
-    """The idempotency key of one agent handling one event (one replay counts as a new event)."""
-    return f"{agent}#{event_id}" + (f"#replay={replay}" if replay else "")
-
-
-def refuse_if_claim_expired(delivered: DeliveredEvent, key: str, ttl_seconds: int) -> bool:
-    """Raise `ClaimExpiredError` (permanent) for a redelivered event with no claim that was put
-    on the bus more than `ttl_seconds` ago: a claim made for it then has expired, so whether it
-    was handled cannot be known (a dead letter redriven after the claim TTL). An event younger
-    than the TTL with no claim was never handled: any claim made since it was put would still be
-    there. An old event that does not say it was redriven (no `SoormaRedriven` message
-    attribute: e.g. a producer's own old `Time`) is handled; returns True so the caller flags
-    it.
-    """
-    age = delivered.age_seconds()
-    if age is None or age <= ttl_seconds:
-        return False
-    if not delivered.redriven:
-        return True
-    raise ClaimExpiredError(
-        f"event {delivered.envelope.id!r} was put on the bus {age:.0f} s ago, more than the "
-        f"claim TTL ({ttl_seconds} s, SOORMA_IDEMPOTENCY_TTL_SECONDS), and has no claim "
-        f"({key!r}): it may have been handled already, so it is not handled again. Publish "
-        "it anew to have it handled, or keep claims longer"
-    )
+    """The idempotency key of one agent handling one event (one replay counts as a new event):
+    `<agent>#<event id>`, or `<agent>@<replay name>#<event id>` for a replay. Agent names have
+    neither `@` nor `#`, and the replay name is percent-encoded (EventBridge's names are left
+    as they are), so no event id, however spelled, names another event's or replay's claim."""
+    if not replay:
+        return f"{agent}#{event_id}"
+    return f"{agent}@{quote(replay, safe='')}#{event_id}"
 
 
 class ClaimStore:
@@ -168,32 +158,46 @@ class ClaimStore:
         `OutboxNotStorableError` (permanent, the claim released) when DynamoDB refuses the
         result as too large. An exception of `work` releases the claim and is re-raised."""
         ident = self.item_id(key)
-        stored = self._claim(key, ident)
+        stored, claimed = self._claim(key, ident)
         if stored is not None:
             return stored
         try:
             result = work()
         except BaseException:
-            self._release(ident)
+            self._release(claimed)
             raise
+        condition, values = _still_held(claimed)
+        values[":data"] = {"S": stored_data(result)}
+        values[":expires_at"] = {"N": str(int(time.time()) + self.expires_after_seconds)}
+        values[":status"] = {"S": COMPLETED}
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key={KEY_ATTRIBUTE: {"S": ident}},
+                Key={KEY_ATTRIBUTE: claimed[KEY_ATTRIBUTE]},
                 UpdateExpression=_COMPLETE,
+                ConditionExpression=condition,
                 ExpressionAttributeNames=_COMPLETE_NAMES,
-                ExpressionAttributeValues={
-                    ":data": {"S": stored_data(result)},
-                    ":expires_at": {"N": str(int(time.time()) + self.expires_after_seconds)},
-                    ":status": {"S": COMPLETED},
-                },
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as exc:
+            if _refused(exc):
+                return self._taken_over(key, result, self._holding_item(exc, claimed))
             if not _item_too_large(exc):
                 raise  # the claim stays in progress until the invocation's end: then retried
-            self._release(ident)
+            self._release(claimed)
             raise _not_storable(key, exc, "the claim was released") from exc
         return result
+
+    def _taken_over(self, key: str, result: StoredEvents, item: dict[str, Any]) -> StoredEvents:
+        """The events to publish when another copy took the claim over while the work ran
+        (past this invocation's remaining time): the other copy's, once it completed; these
+        (`result`), stored now, when it released the claim or let it expire."""
+        stored = _settled(key, item)
+        if stored is not None:
+            return stored
+        first = self.keep_first(key, result)
+        return result if first is None else first
 
     def keep_first(self, key: str, events: StoredEvents) -> StoredEvents | None:
         """Store `events` (work already done) as the completed claim `key`, in one conditional
@@ -222,8 +226,9 @@ class ClaimStore:
                 return stored
         raise claim_held(key)
 
-    def _claim(self, key: str, ident: str) -> StoredEvents | None:
-        """Take the claim (None), or the stored events of a completed one."""
+    def _claim(self, key: str, ident: str) -> tuple[StoredEvents | None, dict[str, Any]]:
+        """Take the claim (None, and the item put), or the stored events of a completed one
+        (and the item it tried to put)."""
         for _ in range(CLAIM_ATTEMPTS):
             now = time.time()
             item = {
@@ -236,10 +241,10 @@ class ClaimStore:
                 item[IN_PROGRESS_EXPIRY_ATTRIBUTE] = {"N": str(until)}
             old = self._put_unless_held(item)
             if old is None:
-                return None
+                return None, item
             stored = _settled(key, old)
             if stored is not None:
-                return stored
+                return stored, item
         raise claim_held(key)
 
     def _put_unless_held(self, item: dict[str, Any]) -> dict[str, Any] | None:
@@ -260,20 +265,52 @@ class ClaimStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as exc:
-            if _error(exc).get("Code") != "ConditionalCheckFailedException":
+            if not _refused(exc):
                 raise
-            old = getattr(exc, "response", {}).get("Item")
-            if old is None:  # a client that does not return the item: read it
-                old = self.client.get_item(
-                    TableName=self.table_name,
-                    Key={KEY_ATTRIBUTE: item[KEY_ATTRIBUTE]},
-                    ConsistentRead=True,
-                ).get("Item", {})
-            return dict(old)
+            return self._holding_item(exc, item)
         return None
 
-    def _release(self, ident: str) -> None:
-        self.client.delete_item(TableName=self.table_name, Key={KEY_ATTRIBUTE: {"S": ident}})
+    def _holding_item(self, exc: BaseException, item: dict[str, Any]) -> dict[str, Any]:
+        """The item that refused a conditional write of `item` ({} when it is gone): from the
+        refusal (`ALL_OLD`), or read for a client that does not return it."""
+        old = getattr(exc, "response", {}).get("Item")
+        if old is None:
+            old = self.client.get_item(
+                TableName=self.table_name,
+                Key={KEY_ATTRIBUTE: item[KEY_ATTRIBUTE]},
+                ConsistentRead=True,
+            ).get("Item", {})
+        return dict(old)
+
+    def _release(self, claimed: dict[str, Any]) -> None:
+        """Delete the claim `claimed` put, unless another copy took it over since."""
+        condition, values = _still_held(claimed)
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={KEY_ATTRIBUTE: claimed[KEY_ATTRIBUTE]},
+                ConditionExpression=condition,
+                ExpressionAttributeNames=_RELEASE_NAMES,
+                ExpressionAttributeValues=values,
+            )
+        except Exception as exc:
+            if not _refused(exc):
+                raise
+
+
+def _still_held(claimed: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The condition (and its values) that the claim item `claimed` is still the one put."""
+    values = {":in_progress": {"S": IN_PROGRESS}, ":held_expires": claimed[TTL_ATTRIBUTE]}
+    until = claimed.get(IN_PROGRESS_EXPIRY_ATTRIBUTE)
+    if until is None:
+        return _STILL_HELD_FOREVER, values
+    values[":held_until"] = until
+    return _STILL_HELD_UNTIL, values
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a failed write was its condition's refusal."""
+    return _error(exc).get("Code") == "ConditionalCheckFailedException"
 
 
 def _settled(key: str, item: dict[str, Any]) -> StoredEvents | None:

@@ -21,9 +21,9 @@ from typing import Any
 from soorma.agent_spec import ONE_WRITE
 from soorma.outbox import StoredEvents, check_owned, restore, store
 from soorma.publishing import OutgoingEvent
-from soorma.runtime.claims import refuse_if_claim_expired
 from soorma.runtime.records import DeliveredEvent
 from soorma.runtime.transport import ClaimKeeper
+from soorma_common.errors import ClaimExpiredError
 
 #: Logs an event handled as new although older than the claim TTL: (message, extra).
 Warn = Callable[[str, dict[str, Any]], None]
@@ -93,3 +93,25 @@ class ExactlyOnce:
             return False
         age = delivered.age_seconds()
         return age is not None and age > self.ttl_seconds
+
+
+def refuse_if_claim_expired(delivered: DeliveredEvent, key: str, ttl_seconds: int) -> bool:
+    """Raise `ClaimExpiredError` (permanent) for a redelivered event with no claim that was put
+    on the bus more than `ttl_seconds` ago: a claim made for it then has expired, so whether it
+    was handled cannot be known (a dead letter redriven after the claim TTL). An event younger
+    than the TTL with no claim was never handled: any claim made since it was put would still be
+    there. An old event that does not say it was redriven (no `SoormaRedriven` message
+    attribute: e.g. a producer's own old `Time`) is handled; returns True so the caller flags
+    it.
+    """
+    age = delivered.age_seconds()
+    if age is None or age <= ttl_seconds:
+        return False
+    if not delivered.redriven:
+        return True
+    raise ClaimExpiredError(
+        f"event {delivered.envelope.id!r} was put on the bus {age:.0f} s ago, more than the "
+        f"claim TTL ({ttl_seconds} s, SOORMA_IDEMPOTENCY_TTL_SECONDS), and has no claim "
+        f"({key!r}): it may have been handled already, so it is not handled again. Publish "
+        "it anew to have it handled, or keep claims longer"
+    )
