@@ -10,6 +10,7 @@ door, 200 with the reply or 202 with where to look later, never API Gateway's 50
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -38,6 +39,8 @@ def call_seconds(env: Mapping[str, str] | None = None, remaining_ms: int | None 
     configured = env.get(CALL_SECONDS)
     try:
         bound = float(configured) if configured else DEFAULT_CALL_SECONDS
+        if math.isnan(bound):
+            raise ValueError(configured)
     except ValueError:
         raise RuntimeError(
             f"{CALL_SECONDS}={configured!r} is not a number of seconds: set it to e.g. 25"

@@ -36,8 +36,13 @@ from soorma_common.topics import EventTopic
 CORRELATION_HEADER = "X-Correlation-ID"
 #: A correlation id a caller may choose: it becomes a partition key and a URL path segment.
 CORRELATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-#: Tenant and user ids become parts of memory keys (`soorma.memory.keys`): no `#`, <= 256.
-IDENTITY = re.compile(r"[^#\s]{1,256}")
+#: Tenant and user ids become parts of memory keys (`soorma.memory.keys`): no `#`, <= 256;
+#: and envelope attributes (CloudEvents strings): no control characters.
+IDENTITY = re.compile(r"[^#\s\x00-\x1f\x7f-\x9f]{1,256}")
+#: Attributes that become parts of memory keys (`soorma.memory.keys.check_id`).
+MEMORY_KEY_ATTRIBUTES = ("session_id", "plan_id")
+#: How deep `data` may nest (objects and arrays): encoders refuse past about 250 levels.
+MAX_DATA_DEPTH = 128
 
 #: Envelope attributes a body may set, besides `event_type`, `topic` and `data`.
 BODY_ATTRIBUTES = frozenset(
@@ -113,7 +118,7 @@ def caller_of(request_context: Mapping[str, Any], env: Mapping[str, str] | None 
             raise RequestError(
                 403,
                 f"the {name} the authorizer gives ({str(value)[:80]!r}) cannot be used: ids are "
-                "1-256 characters without white space or '#'",
+                "1-256 characters without white space, control characters or '#'",
                 where if name == "tenant" else None,
             )
     return Caller(str(tenant), None if user is None else str(user))
@@ -168,6 +173,10 @@ def parse_event_body(body: str | None, topics: frozenset[EventTopic]) -> EventRe
         fields = json.loads(body)
     except ValueError as exc:
         raise RequestError(400, f"the body is not JSON ({exc})") from None
+    except RecursionError:
+        raise RequestError(
+            400, f"the body nests too deep: data may nest {MAX_DATA_DEPTH} levels", "(body)"
+        ) from None
     if not isinstance(fields, dict):
         raise RequestError(
             400, f"the body must be a JSON object, not a {type(fields).__name__}", "(body)"
@@ -218,4 +227,71 @@ def parse_event_body(body: str | None, topics: frozenset[EventTopic]) -> EventRe
     except InvalidEventTypeError as exc:
         raise RequestError(400, str(exc), "event_type") from None
     attributes = {name: fields[name] for name in BODY_ATTRIBUTES if fields.get(name) is not None}
-    return EventRequest(topic, event_type, fields.get("data"), attributes)
+    _check_reply_topic(attributes.get("response_topic"), topics)
+    for name in MEMORY_KEY_ATTRIBUTES:
+        value = attributes.get(name)
+        if value is not None and not (isinstance(value, str) and IDENTITY.fullmatch(value)):
+            raise RequestError(
+                400,
+                f"{name} {str(value)[:80]!r} cannot name a {name[:-3]}: it becomes part of "
+                "memory keys, so it is 1-256 characters without white space, control "
+                "characters or '#'",
+                name,
+            )
+    data = fields.get("data")
+    _check_data(data)
+    return EventRequest(topic, event_type, data, attributes)
+
+
+def decoded_body(event: Any) -> str | None:
+    """The request's body as text (Powertools' `decoded_body`); `RequestError` (400) for a
+    base64 body that is not base64 of UTF-8 text."""
+    try:
+        body: str | None = event.decoded_body
+    except ValueError:  # binascii.Error, UnicodeDecodeError
+        raise RequestError(
+            400, "the body is marked base64 but is not base64 of UTF-8 JSON text", "(body)"
+        ) from None
+    return body
+
+
+def _check_reply_topic(topic: Any, topics: frozenset[EventTopic]) -> None:
+    """Refuse a `response_topic` the caller could not publish on itself (a reply is published
+    by the agent, as itself: the platform's topics stay closed), except `action-results`."""
+    if topic is None:
+        return
+    try:
+        parsed = EventTopic.parse(topic)
+    except (UnknownTopicError, TypeError):
+        raise RequestError(
+            400, f"unknown response_topic {str(topic)[:80]!r}", "response_topic"
+        ) from None
+    if parsed is not EventTopic.ACTION_RESULTS and parsed not in topics:
+        raise RequestError(
+            403,
+            f"replies cannot be asked for on {parsed.value!r}: a reply may go to action-results "
+            f"or a topic open to the front door ({', '.join(sorted(t.value for t in topics))})",
+            "response_topic",
+        )
+
+
+def _check_data(data: Any) -> None:
+    """Refuse `data` nested deeper than `MAX_DATA_DEPTH` or holding text UTF-8 cannot encode
+    (a lone surrogate, which JSON can escape): the bus could not carry either."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_DATA_DEPTH:
+            raise RequestError(
+                400, f"data nests deeper than {MAX_DATA_DEPTH} levels (objects and arrays)", "data"
+            )
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children)
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise RequestError(
+            400, "data holds text that is not Unicode (a lone surrogate such as \\ud800)", "data"
+        ) from None

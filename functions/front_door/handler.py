@@ -35,6 +35,7 @@ from door_requests import (
     caller_of,
     check_correlation_id,
     correlation_id_of,
+    decoded_body,
     open_topics,
     parse_event_body,
 )
@@ -159,15 +160,15 @@ def publish_event() -> Response[str]:
 def call_agent() -> Response[str]:
     """Publish a request and wait (`door_calls.call_seconds`) for its reply in the event log:
     200 with the reply, or 202 with where to read the workflow later; never a 504."""
+    # the configuration first: a misconfigured door refuses before anything is published
+    context = app.lambda_context
+    remaining = context.get_remaining_time_in_millis() if context is not None else None
+    seconds, table = call_seconds(None, remaining), _events_table()
     published = _publish_request(needs_response=True)
     if isinstance(published, Response):
         return published
     request, correlation = published
-    context = app.lambda_context
-    remaining = context.get_remaining_time_in_millis() if context is not None else None
-    reply = await_reply(
-        request, _events_table(), clients.client("dynamodb"), call_seconds(None, remaining)
-    )
+    reply = await_reply(request, table, clients.client("dynamodb"), seconds)
     if reply is None:
         logger.info("no reply yet", extra={"event_id": request.id})
         return answer(202, pending(request), correlation)
@@ -188,7 +189,7 @@ def _publish_request(
         correlation[CORRELATION_HEADER] = correlation_id
         logger.append_keys(correlation_id=correlation_id)
         caller = caller_of(event.raw_event.get("requestContext") or {})
-        request = parse_event_body(_body_within_limit(event.decoded_body), open_topics())
+        request = parse_event_body(_body_within_limit(decoded_body(event)), open_topics())
         if needs_response and not request.attributes.get("response_event"):
             raise RequestError(
                 400,
