@@ -135,7 +135,7 @@ def detail_of(body: str) -> dict[str, Any]:
     """The EventBridge `detail` (the envelope on the wire) inside an SQS body, or {} if none."""
     try:
         detail = json.loads(body).get("detail")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, too deep
         return {}
     return detail if isinstance(detail, dict) else {}
 
@@ -147,7 +147,7 @@ def envelope_of(body: str) -> EventEnvelope | None:
         return None
     try:
         return EventEnvelope.from_wire(detail)
-    except (ValueError, TypeError, SoormaError):
+    except (ValueError, TypeError, RecursionError, SoormaError):
         return None
 
 

@@ -23,6 +23,7 @@ CHANGED = {
     environment.IDEMPOTENCY_TTL_SECONDS: "7",
     environment.MAX_EVENT_BYTES: "1000",
     environment.MAX_HOPS: "7",
+    environment.BATCH_STOP_MARGIN_MS: "500",
     environment.PUBLISH_MAX_ATTEMPTS: "9",
     environment.PUBLISH_BACKOFF_SECONDS: "1.5",
     environment.SCHEMA_MODE: "strict",

@@ -41,6 +41,9 @@ DEFAULT_CLAIM_TTL_SECONDS = DLQ_RETENTION_SECONDS + SOURCE_QUEUE_RETENTION_SECON
 #: The deepest causation chain (hop count) an event may carry and still be handled: a chain of
 #: 50 request/reply steps. Deeper events are dead-lettered as a loop (`LoopDetectedError`).
 DEFAULT_MAX_HOPS = 100
+#: Left of an invocation (beyond its slowest record so far) for the batch to flush its events
+#: and answer: PutEvents with its retries, and the claims' completion.
+DEFAULT_BATCH_STOP_MARGIN_MS = 2000
 
 
 def _flag(value: str) -> bool:
@@ -67,6 +70,7 @@ class Settings:
     event_log_ttl_seconds: int
     registry_cache_seconds: float = 60.0
     max_hops: int = DEFAULT_MAX_HOPS
+    batch_stop_margin_ms: int = DEFAULT_BATCH_STOP_MARGIN_MS
     event_bus_arn: str | None = None
     deadline_role_arn: str | None = None
     schedule_group: str = "default"
@@ -97,6 +101,10 @@ class Settings:
             ),
             registry_cache_seconds=max(0.0, float(env.get(variables.REGISTRY_CACHE_SECONDS, "60"))),
             max_hops=max(1, int(env.get(variables.MAX_HOPS, str(DEFAULT_MAX_HOPS)))),
+            batch_stop_margin_ms=max(
+                0,
+                int(env.get(variables.BATCH_STOP_MARGIN_MS, str(DEFAULT_BATCH_STOP_MARGIN_MS))),
+            ),
             event_bus_arn=env.get(variables.EVENT_BUS_ARN) or None,
             deadline_role_arn=env.get(variables.DEADLINE_ROLE_ARN) or None,
             schedule_group=env.get(variables.SCHEDULE_GROUP) or "default",

@@ -26,6 +26,9 @@ IDEMPOTENCY_TTL_SECONDS = "SOORMA_IDEMPOTENCY_TTL_SECONDS"
 MAX_EVENT_BYTES = "SOORMA_MAX_EVENT_BYTES"
 #: The deepest causation chain (hop count) an event may carry and still be handled.
 MAX_HOPS = "SOORMA_MAX_HOPS"
+#: A batch stops starting records when less than this (ms), plus its slowest record so far,
+#: is left of the invocation: the records not started are retried, the handled ones flushed.
+BATCH_STOP_MARGIN_MS = "SOORMA_BATCH_STOP_MARGIN_MS"
 #: PutEvents tries for failed entries before the record fails.
 PUBLISH_MAX_ATTEMPTS = "SOORMA_PUBLISH_MAX_ATTEMPTS"
 #: The first retry delay of PutEvents, in seconds (doubles each attempt).
@@ -76,6 +79,7 @@ SETTINGS_VARIABLES: tuple[str, ...] = (
     IDEMPOTENCY_TTL_SECONDS,
     MAX_EVENT_BYTES,
     MAX_HOPS,
+    BATCH_STOP_MARGIN_MS,
     PUBLISH_MAX_ATTEMPTS,
     PUBLISH_BACKOFF_SECONDS,
     SCHEMA_MODE,

@@ -19,8 +19,10 @@ _MAX_REASON = 1000
 
 def dead_letter_reason(error: BaseException) -> str:
     """The reason a dead letter carries (`SoormaError`): the error's message, cut to 1000
-    characters, or its type when it has none."""
-    return str(error)[:_MAX_REASON] or type(error).__name__
+    characters, or its type when it has none; text UTF-8 cannot carry (a lone surrogate from
+    an escaped JSON string) is written as its escape."""
+    reason = str(error)[:_MAX_REASON] or type(error).__name__
+    return reason.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class DeadLetterSender:

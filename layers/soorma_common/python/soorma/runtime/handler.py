@@ -29,8 +29,9 @@ from soorma.runtime.claims import claim_key
 from soorma.runtime.exactly_once import ExactlyOnce
 from soorma.runtime.loops import loop_error, loop_notice
 from soorma.runtime.outcomes import HandledRecord, Outcome, OutcomeObserver, RecordOutcome
-from soorma.runtime.records import DeliveredEvent, parse_record
+from soorma.runtime.records import DeliveredEvent, parse_record, records_of
 from soorma.runtime.telemetry import RuntimeTelemetry
+from soorma.runtime.time_budget import BatchClock
 from soorma.runtime.transport import SqsRecord, Transport
 from soorma.tracing import span, tracing_active
 from soorma_common.envelope import EventEnvelope
@@ -105,15 +106,19 @@ class LambdaRuntime:
         and its import a share of the cold start): a record whose handling raises is reported
         by its message id, the others are handled; an empty list when every record is done.
         """
-        records = _records_of(event)
+        records = records_of(event)
         if self.claims is not None:
             self.claims.register_lambda_context(lambda_context)
         traced = tracing_active()  # read once per invocation, not per record
         self.telemetry.begin_batch()
         handled: list[HandledRecord] = []
         failures: list[dict[str, str]] = []
+        clock = BatchClock(lambda_context, self.settings.batch_stop_margin_ms)
         try:
-            for record in records:
+            for index, record in enumerate(records):
+                if not clock.may_start():
+                    self._not_started(records[index:], clock, failures)
+                    break
                 try:
                     result = self.handle_record(record, lambda_context, traced=traced)
                 except Exception:  # reported and logged by handle_record: retried
@@ -218,6 +223,18 @@ class LambdaRuntime:
                 self.telemetry.count("published", event_type)
             self._report(record, "handled")
         return unflushed
+
+    def _not_started(
+        self, records: list[SqsRecord], clock: BatchClock, failures: list[dict[str, str]]
+    ) -> None:
+        """Report the records a batch out of time does not start: failed, to be retried."""
+        error = clock.out_of_time(len(records))
+        self.telemetry.logger.warning(
+            "out of time: records not started", extra={"reason": str(error)}
+        )
+        for record in records:
+            failures.append({"itemIdentifier": record["messageId"]})
+            self._report(record, "failed", error)
 
     def _record_requests(self, groups: Any) -> None:
         """Keep the requests about to be put (before PutEvents: a reply never outruns them)."""
@@ -356,17 +373,6 @@ class LambdaRuntime:
                     self._loop = asyncio.new_event_loop()
                 result = self._loop.run_until_complete(_await(result))
         return result
-
-
-def _records_of(event: Any) -> list[SqsRecord]:
-    """The records of a Lambda SQS event; `ValueError` for anything else (as Powertools')."""
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list):
-        raise ValueError(
-            "Invalid event format: expected a Lambda SQS event, a dict whose 'Records' is a list "
-            f"of SQS records; got {type(event).__name__} {str(event)[:120]!r}"
-        )
-    return records
 
 
 def _annotations(envelope: EventEnvelope) -> dict[str, str | None]:

@@ -56,6 +56,11 @@ def parse_eventbridge_body(body: str) -> dict[str, Any]:
         raise MalformedRecordError(
             f"SQS body is not JSON ({exc}); expected an EventBridge event: {body[:120]!r}"
         ) from None
+    except RecursionError:
+        raise MalformedRecordError(
+            "SQS body nests deeper than JSON parsing takes (Python's recursion limit): "
+            f"{body[:120]!r}"
+        ) from None
     if not isinstance(event, dict):
         raise MalformedRecordError(
             f"SQS body is JSON {type(event).__name__}, not an EventBridge event"
@@ -64,7 +69,7 @@ def parse_eventbridge_body(body: str) -> dict[str, Any]:
         missing = [k for k in ("source", "detail-type", "detail") if k not in event]
         raise MalformedRecordError(
             f"SQS body is not an EventBridge event: missing {', '.join(missing)} "
-            f"(keys: {', '.join(sorted(event)[:10])})"
+            f"(keys: {sorted(event)[:10]!a})"
         )
     return event
 
@@ -102,3 +107,14 @@ def parse_record(record: dict[str, Any]) -> DeliveredEvent:
         envelope=envelope,
         redriven=redriven,
     )
+
+
+def records_of(event: Any) -> list[dict[str, Any]]:
+    """The records of a Lambda SQS event; `ValueError` for anything else (as Powertools')."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        raise ValueError(
+            "Invalid event format: expected a Lambda SQS event, a dict whose 'Records' is a list "
+            f"of SQS records; got {type(event).__name__} {str(event)[:120]!r}"
+        )
+    return records
