@@ -5,7 +5,10 @@ events as sorted JSON).
 
 Claim: a conditional `PutItem` of an `INPROGRESS` item (absent, expired, or in progress past its
 in-progress expiry), `ALL_OLD` on refusal so that a completed claim's events come back without a
-read; run; complete: `UpdateItem` with the events. A failed run deletes the claim.
+read; run; complete: `UpdateItem` with the events, on condition that the item still holds this
+invocation's `in_progress_expiration` (a copy that took the claim over keeps its outcome: its
+events are returned, or the claim is reported in progress). A failed run deletes the claim on
+the same condition. The same semantics as the Soorma runtime's claim store.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ NAMES = {
     "#in_progress_expiration": "in_progress_expiration",
 }
 COMPLETE = "SET #data = :data, #expires_at = :expires_at, #status = :status"
-COMPLETE_NAMES = {"#data": "data", "#expires_at": "expires_at", "#status": "status"}
+COMPLETE_NAMES = {
+    "#data": "data",
+    "#expires_at": "expires_at",
+    "#status": "status",
+    "#in_progress_expiration": "in_progress_expiration",
+}
+STILL_HELD = "#in_progress_expiration = :held_until"
+HELD_NAMES = {"#in_progress_expiration": "in_progress_expiration"}
 TTL_SECONDS = 86400
 
 
@@ -47,6 +57,7 @@ def run_once(
     """Run `work` unless `key` completed before; its (or the stored) outgoing events."""
     ident = f"{PREFIX}#{hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()}"
     now = time.time()
+    until = {"N": str(int(now * 1000) + remaining_ms)}
     try:
         client.put_item(
             TableName=table,
@@ -54,7 +65,7 @@ def run_once(
                 "id": {"S": ident},
                 "expires_at": {"N": str(int(now) + TTL_SECONDS)},
                 "status": {"S": "INPROGRESS"},
-                "in_progress_expiration": {"N": str(int(now * 1000) + remaining_ms)},
+                "in_progress_expiration": until,
             },
             ConditionExpression=CONDITION,
             ExpressionAttributeNames=NAMES,
@@ -66,28 +77,52 @@ def run_once(
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except Exception as exc:
-        response = getattr(exc, "response", {})
-        if response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        old = response.get("Item", {})
-        if old.get("status", {}).get("S") == "COMPLETED":
-            stored: list[dict[str, Any]] = json.loads(old["data"]["S"])
-            return stored
-        raise ClaimInProgress(key) from None
+        return _settled(key, exc)
     try:
         outbox = work()
     except Exception:
-        client.delete_item(TableName=table, Key={"id": {"S": ident}})
+        try:
+            client.delete_item(
+                TableName=table,
+                Key={"id": {"S": ident}},
+                ConditionExpression=STILL_HELD,
+                ExpressionAttributeNames=HELD_NAMES,
+                ExpressionAttributeValues={":held_until": until},
+            )
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") != (
+                "ConditionalCheckFailedException"
+            ):
+                raise
         raise
-    client.update_item(
-        TableName=table,
-        Key={"id": {"S": ident}},
-        UpdateExpression=COMPLETE,
-        ExpressionAttributeNames=COMPLETE_NAMES,
-        ExpressionAttributeValues={
-            ":data": {"S": json.dumps(outbox, sort_keys=True)},
-            ":expires_at": {"N": str(int(time.time()) + TTL_SECONDS)},
-            ":status": {"S": "COMPLETED"},
-        },
-    )
+    try:
+        client.update_item(
+            TableName=table,
+            Key={"id": {"S": ident}},
+            UpdateExpression=COMPLETE,
+            ConditionExpression=STILL_HELD,
+            ExpressionAttributeNames=COMPLETE_NAMES,
+            ExpressionAttributeValues={
+                ":data": {"S": json.dumps(outbox, sort_keys=True)},
+                ":expires_at": {"N": str(int(time.time()) + TTL_SECONDS)},
+                ":status": {"S": "COMPLETED"},
+                ":held_until": until,
+            },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except Exception as exc:
+        return _settled(key, exc)  # taken over: the copy's events, or retried
     return outbox
+
+
+def _settled(key: str, exc: Exception) -> list[dict[str, Any]]:
+    """The stored events of the completed claim a conditional write was refused by; raises
+    `ClaimInProgress` for any other holder, and re-raises anything but a refusal."""
+    response = getattr(exc, "response", {})
+    if response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        raise exc
+    old = response.get("Item", {})
+    if old.get("status", {}).get("S") == "COMPLETED":
+        stored: list[dict[str, Any]] = json.loads(old["data"]["S"])
+        return stored
+    raise ClaimInProgress(key) from None

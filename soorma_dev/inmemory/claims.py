@@ -82,14 +82,18 @@ class InMemoryClaimTable:
         return {}
 
     def _still_held(self, key: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-        """The item at `key` if it is the in-progress claim `values` describe (`:held_expires`,
-        `:held_until` or none), else `ConditionalCheckFailed`."""
+        """The item at `key` if it is the claim `values` describe (its `:held_until`, or, for a
+        claim without one, in progress with its `:held_expires`), else `ConditionalCheckFailed`."""
         item = self.items.get(key[KEY_ATTRIBUTE]["S"], {})
-        held = (
-            item.get(STATUS_ATTRIBUTE) == values[":in_progress"]
-            and item.get(TTL_ATTRIBUTE) == values[":held_expires"]
-            and item.get(IN_PROGRESS_EXPIRY_ATTRIBUTE) == values.get(":held_until")
-        )
+        until = item.get(IN_PROGRESS_EXPIRY_ATTRIBUTE)
+        if ":held_until" in values:
+            held = until == values[":held_until"]
+        else:
+            held = (
+                until is None
+                and item.get(STATUS_ATTRIBUTE) == values[":in_progress"]
+                and item.get(TTL_ATTRIBUTE) == values[":held_expires"]
+            )
         if not held:
             raise ConditionalCheckFailed(dict(item))
         return item

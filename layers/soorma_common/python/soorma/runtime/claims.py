@@ -63,19 +63,26 @@ _CONDITION_NAMES = {
     "#in_progress_expiration": IN_PROGRESS_EXPIRY_ATTRIBUTE,
 }
 _COMPLETE = "SET #data = :data, #expires_at = :expires_at, #status = :status"
-#: A claim is still this invocation's while its item is the in-progress one it put (same
-#: `expires_at` and `in_progress_expiration`): completing or releasing a claim another copy took
-#: over (after this one's remaining time) would replace or drop that copy's outcome.
-_STILL_HELD = "#status = :in_progress AND #expires_at = :held_expires"
-_STILL_HELD_UNTIL = _STILL_HELD + " AND #in_progress_expiration = :held_until"
-_STILL_HELD_FOREVER = _STILL_HELD + " AND attribute_not_exists(#in_progress_expiration)"
+#: A claim is still this invocation's while its item is the one it put: completing or
+#: releasing a claim another copy took over (after this one's remaining time) would replace or
+#: drop that copy's outcome. With an `in_progress_expiration`, that value alone says so: a copy
+#: takes the claim over only once it is past, so the copy's own (now + its remaining time) is
+#: later, and a one-write copy's completed item has none. Without one (no Lambda context), the
+#: in-progress status and the `expires_at` put say so.
+_STILL_HELD_UNTIL = "#in_progress_expiration = :held_until"
+_STILL_HELD_FOREVER = (
+    "#status = :in_progress AND #expires_at = :held_expires "
+    "AND attribute_not_exists(#in_progress_expiration)"
+)
 _COMPLETE_NAMES = {
     "#data": DATA_ATTRIBUTE,
     "#expires_at": TTL_ATTRIBUTE,
     "#status": STATUS_ATTRIBUTE,
     "#in_progress_expiration": IN_PROGRESS_EXPIRY_ATTRIBUTE,
 }
-_RELEASE_NAMES = {key: name for key, name in _COMPLETE_NAMES.items() if key != "#data"}
+#: The names each "still held" condition uses (a release names nothing else).
+_HELD_UNTIL_NAMES = {"#in_progress_expiration": IN_PROGRESS_EXPIRY_ATTRIBUTE}
+_HELD_FOREVER_NAMES = {key: name for key, name in _COMPLETE_NAMES.items() if key != "#data"}
 
 
 def item_id(key: str, function_name: str) -> str:
@@ -290,7 +297,9 @@ class ClaimStore:
                 TableName=self.table_name,
                 Key={KEY_ATTRIBUTE: claimed[KEY_ATTRIBUTE]},
                 ConditionExpression=condition,
-                ExpressionAttributeNames=_RELEASE_NAMES,
+                ExpressionAttributeNames=_HELD_UNTIL_NAMES
+                if condition is _STILL_HELD_UNTIL
+                else _HELD_FOREVER_NAMES,
                 ExpressionAttributeValues=values,
             )
         except Exception as exc:
@@ -300,12 +309,11 @@ class ClaimStore:
 
 def _still_held(claimed: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The condition (and its values) that the claim item `claimed` is still the one put."""
-    values = {":in_progress": {"S": IN_PROGRESS}, ":held_expires": claimed[TTL_ATTRIBUTE]}
     until = claimed.get(IN_PROGRESS_EXPIRY_ATTRIBUTE)
-    if until is None:
-        return _STILL_HELD_FOREVER, values
-    values[":held_until"] = until
-    return _STILL_HELD_UNTIL, values
+    if until is not None:
+        return _STILL_HELD_UNTIL, {":held_until": until}
+    values = {":in_progress": {"S": IN_PROGRESS}, ":held_expires": claimed[TTL_ATTRIBUTE]}
+    return _STILL_HELD_FOREVER, values
 
 
 def _refused(exc: BaseException) -> bool:
