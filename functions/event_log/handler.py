@@ -6,14 +6,25 @@ one item of the events table:
 | attribute | value |
 |---|---|
 | `pk` | `CORR#<correlation_id>` |
-| `sk` | `EVENT#<time>#<event_id>` (the envelope's ISO 8601 UTC time: queries come in time order) |
+| `sk` | `EVENT#<time>#<event_id>`: UTC time, fixed width, so queries come in time order |
 | `event_id`, `event_type`, `topic`, `source`, `causation_id` | from the envelope (for filters) |
 | `tenant_id`, `user_id` | from the envelope when it names them (what `EventLogEraser` erases by) |
-| `envelope` | the envelope's wire JSON |
+| `envelope` | the envelope's wire JSON (compact, as `EventEnvelope.to_json` writes it) |
 | `delivery.TTL_ATTRIBUTE` | TTL: now + `SOORMA_EVENT_LOG_TTL_SECONDS` (default 14 days) |
 
 Writing is naturally idempotent (a redelivered event overwrites its own item), so this function
 runs without the exactly-once claim, and writes each SQS batch with one BatchWriteItem.
+
+The sort key's time is `%Y-%m-%dT%H:%M:%S.%fZ` (`soorma.event_log.sort_key`): the wire's own
+(`...:00Z` on a whole second, `...:00.250000Z` otherwise) sorted a whole second after the rest
+of it. Items written before keep their keys until their TTL; the reader orders both.
+
+One BatchWriteItem fails whole when one of its items breaks a DynamoDB limit, so each record's
+item is built and checked alone first: a record that cannot be parsed, whose data cannot be
+written back (nested past the serialiser's depth), whose partition key is over 2,048 bytes or
+sort key over 1,024 bytes, or whose item is over 400 KB (the envelope re-serialised, plus the
+ids copied beside it) goes to the DLQ at once as a permanent error; the batch's other records
+are stored.
 """
 
 from __future__ import annotations
@@ -24,31 +35,41 @@ from typing import Any
 
 from soorma import Agent
 from soorma.agent_spec import HandlerSpec
-from soorma.event_log import SORT_PREFIX, partition_key
+from soorma.event_log import (
+    MAX_PARTITION_KEY_BYTES,
+    MAX_SORT_KEY_BYTES,
+    partition_key,
+    sort_key,
+)
 from soorma_common.delivery import TTL_ATTRIBUTE
-from soorma_common.envelope import EventEnvelope
+from soorma_common.envelope import EventEnvelope, encode_wire
+from soorma_common.errors import UnloggableEventError
 from soorma_common.manifest import AgentKind, Subscription
 from soorma_common.topics import EventTopic
 
 EVENT_LOG_AGENT = "event-log"
 DEFAULT_TTL_SECONDS = 14 * 24 * 3600
-
-
-def sort_key(envelope: EventEnvelope) -> str:
-    """The sort key of one event: time first, so a query returns the workflow in order."""
-    return f"{SORT_PREFIX}{envelope.to_wire()['time']}#{envelope.id}"
+#: DynamoDB's item size limit (400 KB, counted in bytes of 1,024), as `soorma.memory.sizing`.
+ITEM_LIMIT_BYTES = 400 * 1024
 
 
 def log_item(envelope: EventEnvelope, now: float, ttl: int = DEFAULT_TTL_SECONDS) -> dict[str, Any]:
-    """The DynamoDB item (low-level attribute values) that records one envelope."""
+    """The DynamoDB item (low-level attribute values) that records one envelope.
+
+    Raises `UnloggableEventError` when DynamoDB would refuse it (a key or the item over its
+    limits) or the envelope's data cannot be written as JSON.
+    """
+    pk, sk = partition_key(envelope.correlation_id), sort_key(envelope.time, envelope.id)
+    _check_key("partition key", "correlation id", envelope.id, pk, MAX_PARTITION_KEY_BYTES)
+    _check_key("sort key", "id", envelope.id, sk, MAX_SORT_KEY_BYTES)
     item: dict[str, Any] = {
-        "pk": {"S": partition_key(envelope.correlation_id)},
-        "sk": {"S": sort_key(envelope)},
+        "pk": {"S": pk},
+        "sk": {"S": sk},
         "event_id": {"S": envelope.id},
         "event_type": {"S": envelope.type},
         "topic": {"S": envelope.topic.value},
         "source": {"S": envelope.source},
-        "envelope": {"S": envelope.to_json()},
+        "envelope": {"S": _wire_json(envelope)},
         TTL_ATTRIBUTE: {"N": str(int(now) + ttl)},
     }
     for name, value in (
@@ -58,7 +79,62 @@ def log_item(envelope: EventEnvelope, now: float, ttl: int = DEFAULT_TTL_SECONDS
     ):
         if value:
             item[name] = {"S": value}
+    _check_item_size(envelope.id, item)
     return item
+
+
+def _check_key(key: str, attribute: str, event_id: str, value: str, limit: int) -> None:
+    size = _utf8_size(event_id, value)
+    if size > limit:
+        raise UnloggableEventError(
+            f"event {event_id[:80]!r} cannot be logged: its {key} would be {size:,} bytes, over "
+            f"DynamoDB's limit of {limit:,} bytes; keep the envelope's {attribute} shorter"
+        )
+
+
+def _utf8_size(event_id: str, text: str) -> int:
+    """The UTF-8 size of `text`; `UnloggableEventError` when UTF-8 cannot hold it."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise UnloggableEventError(
+            f"event {event_id[:80]!r} cannot be logged: its text is not valid Unicode ({exc}); "
+            "send UTF-8 text only (no lone surrogates)"
+        ) from exc
+
+
+def _wire_json(envelope: EventEnvelope) -> str:
+    """The envelope's compact wire JSON; `UnloggableEventError` when it cannot be written."""
+    try:
+        return encode_wire(envelope.to_wire())
+    except (ValueError, RecursionError) as exc:
+        raise UnloggableEventError(
+            f"event {envelope.id[:80]!r} cannot be logged: its envelope cannot be written back as "
+            f"JSON ({str(exc)[:200]}); keep data nested at most 255 levels deep (the serialiser's "
+            "limit) and JSON-serialisable"
+        ) from exc
+
+
+def _check_item_size(event_id: str, item: dict[str, Any]) -> None:
+    size = item_bytes(event_id, item)
+    if size > ITEM_LIMIT_BYTES:
+        wire = len(item["envelope"]["S"].encode("utf-8"))
+        raise UnloggableEventError(
+            f"event {event_id[:80]!r} cannot be logged: its item would be {size:,} bytes (the "
+            f"envelope's wire JSON {wire:,} bytes, plus the ids and attributes stored beside it), "
+            f"over DynamoDB's item limit of {ITEM_LIMIT_BYTES:,} bytes (400 KB); keep events "
+            "small (large content in S3, a reference in the event)"
+        )
+
+
+def item_bytes(event_id: str, item: dict[str, Any]) -> int:
+    """A log item's size as DynamoDB counts it (`soorma.memory.sizing.item_size`, whose
+    package this function does not import, for its cold start): UTF-8 names and strings, and
+    the one number (the TTL) counted as its digits, a few bytes over DynamoDB's count."""
+    return sum(
+        len(name.encode("utf-8")) + _utf8_size(event_id, str(next(iter(value.values()))))
+        for name, value in item.items()
+    )
 
 
 class EventLog(Agent):
@@ -81,12 +157,11 @@ class EventLog(Agent):
         now, ttl = time.time(), settings().event_log_ttl_seconds
         items: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         for record in event.get("Records", []):
-            try:
-                envelope = parse_record(record).envelope
+            try:  # one record's bad envelope or item fails that record alone, never the batch
+                item = log_item(parse_record(record).envelope, now, ttl)
             except PermanentError as exc:
                 _dead_letters().send(record, exc)
                 continue
-            item = log_item(envelope, now, ttl)
             items[(item["pk"]["S"], item["sk"]["S"])] = (str(record["messageId"]), item)
         failed = write_items(list(items.values()))
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -134,3 +134,8 @@ class UnreachableReplyError(PermanentError, ValueError):
 
 class DeadlinesNotConfiguredError(PermanentError):
     """`request(..., timeout=)` where no deadline can be set (no Scheduler role configured)."""
+
+
+class UnloggableEventError(PermanentError, ValueError):
+    """An event the event log cannot store as one DynamoDB item: a key or the item over
+    DynamoDB's limits, or data its serialiser cannot write back."""

@@ -161,14 +161,23 @@ class EventLogEraser(MemoryEraser):
             table = MemoryTable(name, ttl_seconds=0)
         super().__init__(table)
 
+    # The ids are filter operands, never part of a key: the log stores any tenant or user the
+    # envelope names (`#`, any length), so any non-empty string must be erasable.
     def _user_filter(self, tenant_id: str, user_id: str) -> tuple[str, dict[str, Any]]:
         return "tenant_id = :tenant AND user_id = :user", {
-            ":tenant": keys.check_id("tenant_id", tenant_id),
-            ":user": keys.check_id("user_id", user_id),
+            ":tenant": _filter_operand("tenant_id", tenant_id),
+            ":user": _filter_operand("user_id", user_id),
         }
 
     def _tenant_filter(self, tenant_id: str) -> tuple[str, dict[str, Any]]:
-        return "tenant_id = :tenant", {":tenant": keys.check_id("tenant_id", tenant_id)}
+        return "tenant_id = :tenant", {":tenant": _filter_operand("tenant_id", tenant_id)}
+
+
+def _filter_operand(kind: str, value: str | None) -> str:
+    """Return `value` if it is a non-empty string, else raise `InvalidMemoryIdError`."""
+    if not isinstance(value, str) or not value:
+        raise keys.InvalidMemoryIdError(f"{kind} must be a non-empty string, got {value!r}")
+    return value
 
 
 def _read_cursor(cursor: str | None, place: dict[str, Any]) -> dict[str, Any] | None:
