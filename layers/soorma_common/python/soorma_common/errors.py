@@ -139,3 +139,18 @@ class DeadlinesNotConfiguredError(PermanentError):
 class UnloggableEventError(PermanentError, ValueError):
     """An event the event log cannot store as one DynamoDB item: a key or the item over
     DynamoDB's limits, or data its serialiser cannot write back."""
+
+
+class RegistryNotConfiguredError(PermanentError, RuntimeError):
+    """No usable registry table: `SOORMA_REGISTRY_TABLE` is unset, or names no table (the stack
+    and the local cloud set it for every agent function)."""
+
+
+class RegistryTableNotFoundError(RegistryNotConfiguredError, LookupError):
+    """`SOORMA_REGISTRY_TABLE` (or the table a registry client was given) names a DynamoDB table
+    that does not exist in the client's account and region."""
+
+
+class RegistryEntryTooLargeError(PermanentError, ValueError):
+    """A registry entry (an event with its schemas, or an agent) over DynamoDB's 400 KB item
+    limit: refused before any write."""

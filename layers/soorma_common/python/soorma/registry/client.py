@@ -9,9 +9,11 @@ from typing import Any
 from soorma.config import settings
 from soorma.registry.compatibility import check_compatible
 from soorma.registry.entries import AgentRecord, Catalog, EventRecord, Origin
-from soorma.registry.table import RegistryTable
+from soorma.registry.llm import check_tool_name
+from soorma.registry.schemas import check_event_schemas
+from soorma.registry.table import RegistryTable, check_entry_size, fitted
 from soorma_common.definitions import EventDefinition
-from soorma_common.errors import VersionConflictError
+from soorma_common.errors import RegistryNotConfiguredError, VersionConflictError
 from soorma_common.manifest import AgentManifest
 from soorma_common.topics import EventTopic
 
@@ -21,9 +23,13 @@ DEFAULT_CACHE_SECONDS = 60.0
 #: Conditional writes `register_event` tries before giving up on a contended entry.
 REGISTER_ATTEMPTS = 5
 
-
-class RegistryNotConfiguredError(RuntimeError):
-    """No registry table: set `SOORMA_REGISTRY_TABLE` (the stack and the local cloud do)."""
+__all__ = [
+    "DEFAULT_CACHE_SECONDS",
+    "REGISTER_ATTEMPTS",
+    "RegistryClient",
+    "RegistryNotConfiguredError",  # defined in soorma_common.errors (permanent), kept importable
+    "reset_shared_clients",
+]
 
 
 class RegistryClient:
@@ -112,24 +118,31 @@ class RegistryClient:
     def register_event(self, definition: EventDefinition) -> EventRecord:
         """Register (or re-register) an event at run time, for agents deployed outside the stack.
 
-        Raises `IncompatibleSchemaError` when it would change a registered schema incompatibly.
-        The write is conditional on the entry being unchanged since it was checked: when another
-        writer got there first, the check runs again against what that writer wrote
+        Refused before any write (permanent errors): a schema that is not a valid JSON Schema
+        (`InvalidSchemaError`), an action request whose name makes no tool name
+        (`ToolNameError`, 64 characters), an entry over DynamoDB's 400 KB
+        (`RegistryEntryTooLargeError`), and a change that would break the registered schema
+        (`IncompatibleSchemaError`). Registering the registered contract again writes nothing.
+        A change keeps the replaced schemas (for a rollback) only while the entry still fits in
+        400 KB. The write is conditional on the entry being unchanged since it was checked: when
+        another writer got there first, the check runs again against what that writer wrote
         (`VersionConflictError` after `REGISTER_ATTEMPTS` lost races).
         """
-        declared = EventRecord.from_definition(definition, Origin.RUNTIME)
+        declared = self._checked(definition)
         for _ in range(REGISTER_ATTEMPTS):
             registered, revision = self.table.get_event_for_update(declared.name)
             record = declared
             if registered is not None:
                 check_compatible(registered, declared)
-                if registered.origin is Origin.DEPLOY and registered.same_contract(declared):
-                    return registered  # already deployed as declared: keep it owned by the deploy
-                record = declared.model_copy(
-                    update={
-                        "previous_payload_schema": registered.payload_schema,
-                        "previous_response_schema": registered.response_schema,
-                    }
+                if registered.same_contract(declared):
+                    return registered  # nothing to change (and a deployed entry stays deployed)
+                record = fitted(
+                    declared.model_copy(
+                        update={
+                            "previous_payload_schema": registered.payload_schema,
+                            "previous_response_schema": registered.response_schema,
+                        }
+                    )
                 )
             try:
                 self.table.put(record, expected=revision)
@@ -143,14 +156,35 @@ class RegistryClient:
         )
 
     def register_agent(self, agent: AgentManifest | Any) -> AgentRecord:
-        """Register an agent (an `AgentManifest` or an `Agent`) and its event definitions."""
+        """Register an agent (an `AgentManifest` or an `Agent`) and its event definitions.
+
+        Every definition is checked (schema, tool name, size, compatibility with the table)
+        before the first write, so a refused agent leaves no event of its own behind; raises
+        the first refusal (see `register_event`).
+        """
         manifest = agent if isinstance(agent, AgentManifest) else agent.manifest()
-        for definition in [*manifest.events_consumed, *manifest.events_produced]:
-            self.register_event(definition)
+        definitions = [*manifest.events_consumed, *manifest.events_produced]
+        for definition in definitions:
+            declared = self._checked(definition)
+            registered = self.table.get_event(declared.name)
+            if registered is not None:
+                check_compatible(registered, declared)
         record = AgentRecord.from_manifest(manifest, Origin.RUNTIME)
+        check_entry_size(record)
+        for definition in definitions:
+            self.register_event(definition)
         self.table.put(record)
         self.refresh()
         return record
+
+    @staticmethod
+    def _checked(definition: EventDefinition) -> EventRecord:
+        """The runtime record of `definition`, after the checks that need no table read."""
+        declared = EventRecord.from_definition(definition, Origin.RUNTIME)
+        check_event_schemas(declared.name, declared.payload_schema, declared.response_schema)
+        check_tool_name(declared)
+        check_entry_size(declared)
+        return declared
 
 
 _SHARED: dict[str, RegistryClient] = {}

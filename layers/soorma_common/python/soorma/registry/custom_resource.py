@@ -39,6 +39,7 @@ from collections.abc import Callable
 from typing import Any
 
 from soorma.registry.sync import SyncReport, sync_registry
+from soorma_common.errors import RegistryTableNotFoundError
 from soorma_common.manifest import AgentManifest
 
 PHYSICAL_ID_PREFIX = "soorma-registry:"
@@ -142,6 +143,8 @@ def _delete(table: str, properties: dict[str, Any], dynamodb: Any) -> SyncReport
     """Remove the deployed entries; None when the table no longer exists."""
     try:
         return sync_registry(table, [], parse_manifests(properties), dynamodb=dynamodb)
+    except RegistryTableNotFoundError:
+        return None
     except Exception as exc:
         if _error_code(exc) == "ResourceNotFoundException":
             return None

@@ -71,6 +71,11 @@ class EventRecord(BaseModel):
         default=None, description="the payload schema before the last change (allows a rollback)"
     )
     previous_response_schema: JsonSchema | None = None
+    history_dropped: bool = Field(
+        default=False,
+        description="the schemas before the last change were not kept: with them the entry "
+        "would have been over DynamoDB's 400 KB item limit",
+    )
 
     @classmethod
     def from_definition(

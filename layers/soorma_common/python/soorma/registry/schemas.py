@@ -13,6 +13,11 @@ each of these points `check_schema` runs three steps, and the first failure is a
 2. every `$ref` is a JSON Pointer into the schema itself (`#`, `#/$defs/Item`) that resolves:
    a remote `$ref` would make the compiler fetch a URL at publish time;
 3. the schema compiles (an invalid `pattern` regex, anything else the compiler refuses).
+
+A valid schema is refused too when it would hang or crash every payload check of its event
+(`schema_hazards`): a `$ref` cycle that consumes no data, a regex with nested quantifiers
+(`^(a+)+$`, a documented heuristic), or nesting past Python's recursion limit (about 1,000
+levels of objects and arrays).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from soorma.registry.draft07 import DRAFT07_META_SCHEMA
+from soorma.registry.schema_hazards import has_nested_quantifier, patterns, ref_cycle
 from soorma_common.definitions import EventDefinition
 from soorma_common.errors import PermanentError
 
@@ -68,11 +74,19 @@ def compile_checked(schema: Any, *, event: str, which: str = "payload") -> Paylo
     Compiled once per distinct schema per process (the check at an entry point and the payload
     validator share the compiled function). Raises `InvalidSchemaError`.
     """
-    check, problem = _checked(_canonical(schema))
-    if check is None:
+    try:
+        text = _canonical(schema)
+    except InvalidSchemaError as exc:
         raise InvalidSchemaError(
-            f"event {event!r}: the {which} schema is not a valid JSON Schema (draft-07) "
-            f"{problem}; fix the schema in the event's definition"
+            f"event {event!r}: the {which} schema is refused: {exc}; fix the schema in the "
+            "event's definition"
+        ) from None
+    check, problem = _checked(text)
+    if check is None:
+        verdict = "is refused" if _is_hazard(text) else "is not a valid JSON Schema (draft-07)"
+        raise InvalidSchemaError(
+            f"event {event!r}: the {which} schema {verdict} {problem}; fix the schema in the "
+            "event's definition"
         )
     return check
 
@@ -84,7 +98,10 @@ def schema_problem(schema: Any) -> str | None:
 
 def _checked(text: str) -> tuple[PayloadCheck | None, str | None]:
     """The compiled check of a canonical schema text, or None and what is wrong."""
-    problem = _static_problem(text)
+    try:
+        problem = _static_problem(text)
+    except RecursionError:
+        problem = f"(it is nested too deeply to check: {_TOO_DEEP})"
     if problem is not None:
         return None, problem
     try:
@@ -103,10 +120,43 @@ def _static_problem(text: str) -> str | None:
         _meta_check()(schema)
     except fastjsonschema.JsonSchemaValueException as exc:
         return _describe_meta_failure(exc)
+    holders = []
     for pointer, ref in _refs(schema, ""):
         reason = _unresolvable(ref, schema)
         if reason:
             return f"at {pointer}/$ref: {reason}"
+        holders.append(pointer)
+    return _hazard(schema, holders)
+
+
+def _is_hazard(text: str) -> bool:
+    """Whether the problem `_static_problem` found in a schema text is a hazard (a valid schema
+    that would hang or crash its payload checks), not a fault against draft-07."""
+    try:
+        schema = json.loads(text)
+        return _hazard(schema, [p for p, _ in _refs(schema, "")]) is not None
+    except RecursionError:
+        return True
+
+
+def _hazard(schema: Any, holders: list[str]) -> str | None:
+    """Step 4 (`schema_hazards`): a `$ref` cycle that consumes no data, a backtracking regex."""
+    cycle = ref_cycle(schema, holders)
+    if cycle is not None:
+        chain = " -> ".join(f"#{pointer}" for pointer in cycle)
+        return (
+            f"at {cycle[0] or '/'}: the $ref chain {chain} is a cycle that never reaches a check "
+            "of the data, so every payload check would recurse forever; point each $ref at a "
+            "schema that checks something"
+        )
+    for pointer, pattern in patterns(schema):
+        if has_nested_quantifier(pattern):
+            return (
+                f"at {pointer}: the pattern {pattern!r} repeats a group that itself repeats "
+                "(nested quantifiers, as in '(a+)+'), which Python's backtracking regex engine "
+                "may take exponential time to reject; rewrite it without the nesting "
+                "(e.g. '^a+$' for '^(a+)+$')"
+            )
     return None
 
 
@@ -121,11 +171,19 @@ def _meta_check() -> PayloadCheck:
     return check
 
 
+_TOO_DEEP = (
+    "nested past Python's recursion limit (about 1,000 levels of objects and arrays); "
+    "flatten it with definitions and $ref"
+)
+
+
 def _canonical(schema: Any) -> str:
     try:
         return json.dumps(schema, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidSchemaError(f"a schema must be plain JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidSchemaError(f"it is {_TOO_DEEP}") from None
 
 
 @lru_cache(maxsize=_COMPILED_SCHEMAS)

@@ -6,7 +6,10 @@ local cloud at start. It upserts every declared event and agent (origin `deploy`
 (origin `runtime`) unless the manifests now declare the same name (then the deploy takes it
 over, subject to the compatibility check). Every check runs before the first write, so a failed
 sync leaves the table as it was: each declared schema must be a valid JSON Schema
-(`InvalidSchemaError`), then each change must be compatible (`IncompatibleSchemaError`).
+(`InvalidSchemaError`), each action request's name must make a tool name of at most 64
+characters (`ToolNameError`), each change must be compatible (`IncompatibleSchemaError`), and
+each entry must fit in DynamoDB's 400 KB item (`RegistryEntryTooLargeError`; the schemas a change
+replaces are kept for a rollback only while they fit too).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from typing import Any
 
 from soorma.registry.compatibility import IncompatibleSchemaError, incompatibilities
 from soorma.registry.entries import AgentRecord, Catalog, EventRecord, Origin
+from soorma.registry.llm import ToolNameError, check_tool_name
 from soorma.registry.schemas import InvalidSchemaError, check_event_schemas
-from soorma.registry.table import RegistryTable
+from soorma.registry.table import RegistryTable, check_entry_size, fitted
+from soorma_common.errors import RegistryEntryTooLargeError
 from soorma_common.manifest import AgentManifest
 
 
@@ -55,8 +60,10 @@ def sync_registry(
     `old_manifests` (CloudFormation's `OldResourceProperties`) is the baseline for the
     compatibility check of an event that the table has lost; the table's entry is the baseline
     otherwise. Pass `manifests=[]` to remove every deployed entry (a stack delete). Raises
-    `InvalidSchemaError` naming each event whose schema is not a valid JSON Schema, and
-    `IncompatibleSchemaError` naming each event and change; either way nothing is written.
+    `InvalidSchemaError` naming each event whose schema is not a valid JSON Schema,
+    `ToolNameError` naming each action request whose name makes no tool name,
+    `IncompatibleSchemaError` naming each event and change, and `RegistryEntryTooLargeError`
+    naming each entry over 400 KB; whichever it is, nothing is written.
     """
     registry = (
         table if isinstance(table, RegistryTable) else RegistryTable(table, dynamodb=dynamodb)
@@ -74,6 +81,15 @@ def sync_registry(
     if malformed:
         raise InvalidSchemaError("the registry refuses the new manifests: " + "; ".join(malformed))
 
+    nameless: list[str] = []
+    for _, record in sorted(desired.events.items()):
+        try:
+            check_tool_name(record)
+        except ToolNameError as exc:
+            nameless.append(str(exc))
+    if nameless:
+        raise ToolNameError("the registry refuses the new manifests: " + "; ".join(nameless))
+
     problems: list[str] = []
     for name, record in sorted(desired.events.items()):
         registered = current.events.get(name) or baseline.events.get(name)
@@ -84,15 +100,26 @@ def sync_registry(
             "the registry refuses the new manifests: " + "; ".join(dict.fromkeys(problems))
         )
 
-    report = SyncReport()
-    for name, event in sorted(desired.events.items()):
-        _upsert(
-            registry,
-            f"event:{name}",
-            _with_history(event, current.events.get(name)),
-            current.events.get(name),
-            report,
+    planned = {
+        name: fitted(_with_history(event, current.events.get(name)))
+        for name, event in sorted(desired.events.items())
+    }
+    oversized: list[str] = []
+    entries: list[EventRecord | AgentRecord] = [*planned.values()]
+    entries += [agent for _, agent in sorted(desired.agents.items())]
+    for entry in entries:
+        try:
+            check_entry_size(entry)
+        except RegistryEntryTooLargeError as exc:
+            oversized.append(str(exc))
+    if oversized:
+        raise RegistryEntryTooLargeError(
+            "the registry refuses the new manifests: " + "; ".join(oversized)
         )
+
+    report = SyncReport()
+    for name, event in planned.items():
+        _upsert(registry, f"event:{name}", event, current.events.get(name), report)
     for name, agent in sorted(desired.agents.items()):
         _upsert(registry, f"agent:{name}", agent, current.agents.get(name), report)
 
@@ -113,8 +140,13 @@ def _with_history(new: EventRecord, old: EventRecord | None) -> EventRecord:
     """Keep the schemas a change replaces, so that a rollback may restore them."""
     if old is None:
         return new
+    unchanged = (old.payload_schema, old.response_schema) == (
+        new.payload_schema,
+        new.response_schema,
+    )
     return new.model_copy(
         update={
+            "history_dropped": old.history_dropped and unchanged,
             "previous_payload_schema": old.previous_payload_schema
             if old.payload_schema == new.payload_schema
             else old.payload_schema,

@@ -45,21 +45,31 @@ class EventToolkit:
 
     @overload
     def format_for_llm(
-        self, events: Sequence[EventRecord], form: Literal["text"] = "text"
+        self,
+        events: Sequence[EventRecord],
+        form: Literal["text"] = "text",
+        *,
+        max_tools: int | None = None,
     ) -> str: ...
 
     @overload
     def format_for_llm(
-        self, events: Sequence[EventRecord], form: ToolFlavor
+        self, events: Sequence[EventRecord], form: ToolFlavor, *, max_tools: int | None = None
     ) -> list[dict[str, Any]]: ...
 
     def format_for_llm(
-        self, events: Sequence[EventRecord], form: Literal["text"] | ToolFlavor = "text"
+        self,
+        events: Sequence[EventRecord],
+        form: Literal["text"] | ToolFlavor = "text",
+        *,
+        max_tools: int | None = None,
     ) -> str | list[dict[str, Any]]:
-        """`text`: a compact, deterministic description; `openai` / `bedrock`: tool specs."""
+        """`text`: a compact, deterministic description; `openai` / `bedrock`: tool specs, at
+        most `max_tools` of them (default: 128 OpenAI tools, `llm.MAX_TOOLS`; Bedrock tools
+        unbounded); `TooManyToolsError` beyond: narrow the events first."""
         if form == "text":
             return describe_events(events)
-        return tool_specs(events, form)
+        return tool_specs(events, form, max_tools=max_tools)
 
     def create_payload(self, event_name: str, data: Any) -> Any:
         """`data` checked against the event's payload schema (defaults filled in); raises

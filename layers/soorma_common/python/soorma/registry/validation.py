@@ -86,6 +86,13 @@ class PayloadValidator:
             return check(data)
         except ValidationError as exc:
             raise _from_pydantic(event_type, exc) from None
+        except RecursionError:
+            raise SchemaValidationError(
+                f"event {event_type!r}: the {'response' if self._response else 'payload'} check "
+                "recursed past Python's limit: the data is nested too deeply (about 1,000 levels "
+                "of objects and arrays), or the schema's $refs loop; flatten the data, or fix "
+                "the schema"
+            ) from None
         except Exception as exc:
             import fastjsonschema
 
