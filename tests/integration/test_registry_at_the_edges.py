@@ -20,7 +20,7 @@ import sys
 import textwrap
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -30,7 +30,6 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from soorma import clients
 from soorma.config import settings
 from soorma.registry import (
     EventToolkit,
@@ -52,8 +51,9 @@ from soorma_common.errors import (
     VersionConflictError,
 )
 from soorma_common.manifest import AgentKind, AgentManifest
-from soorma_common.naming import MAX_EVENT_TYPE_LENGTH, table_name
+from soorma_common.naming import MAX_EVENT_TYPE_LENGTH
 from soorma_dev.provision import create_table
+from tests.integration import test_registry_schema_entry
 from tests.registry_catalog import (
     ORDER_PLACED,
     OrderPlacedTotalAsText,
@@ -61,25 +61,13 @@ from tests.registry_catalog import (
     order_placed,
 )
 
-TABLE = table_name("test", "registry")
+#: The registry table on moto, as the schema-entry tests make it (the `aws` fixture, its name).
+aws = test_registry_schema_entry.aws
+TABLE = test_registry_schema_entry.TABLE
 #: DynamoDB's item limit: 400 KB, counted as the UTF-8 bytes of attribute names and values.
 ITEM_LIMIT_BYTES = 400 * 1024
 #: The most tools one OpenAI Chat Completions request may carry (`array_above_max_length`).
 OPENAI_MAX_TOOLS = 128
-
-
-@pytest.fixture
-def aws() -> Iterator[Any]:
-    with mock_aws():
-        settings.cache_clear()
-        clients.reset()
-        reset_shared_clients()
-        dynamodb = boto3.client("dynamodb")
-        create_table(dynamodb, TABLE, "registry")
-        yield dynamodb
-    settings.cache_clear()
-    clients.reset()
-    reset_shared_clients()
 
 
 def registry(dynamodb: Any = None) -> RegistryClient:
