@@ -90,9 +90,7 @@ def run_once(
                 ExpressionAttributeValues={":held_until": until},
             )
         except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") != (
-                "ConditionalCheckFailedException"
-            ):
+            if not _refused(exc):
                 raise
         raise
     try:
@@ -118,11 +116,16 @@ def run_once(
 def _settled(key: str, exc: Exception) -> list[dict[str, Any]]:
     """The stored events of the completed claim a conditional write was refused by; raises
     `ClaimInProgress` for any other holder, and re-raises anything but a refusal."""
-    response = getattr(exc, "response", {})
-    if response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+    if not _refused(exc):
         raise exc
-    old = response.get("Item", {})
+    old = getattr(exc, "response", {}).get("Item", {})
     if old.get("status", {}).get("S") == "COMPLETED":
         stored: list[dict[str, Any]] = json.loads(old["data"]["S"])
         return stored
     raise ClaimInProgress(key) from None
+
+
+def _refused(exc: Exception) -> bool:
+    """Whether a write failed on its condition (`ConditionalCheckFailedException`)."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return bool(code == "ConditionalCheckFailedException")

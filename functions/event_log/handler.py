@@ -31,10 +31,13 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from soorma import Agent
 from soorma.agent_spec import HandlerSpec
+from soorma.dynamodb_items import ITEM_LIMIT_BYTES, item_size
 from soorma.event_log import (
     MAX_PARTITION_KEY_BYTES,
     MAX_SORT_KEY_BYTES,
@@ -49,8 +52,6 @@ from soorma_common.topics import EventTopic
 
 EVENT_LOG_AGENT = "event-log"
 DEFAULT_TTL_SECONDS = 14 * 24 * 3600
-#: DynamoDB's item size limit (400 KB, counted in bytes of 1,024), as `soorma.memory.sizing`.
-ITEM_LIMIT_BYTES = 400 * 1024
 
 
 def log_item(envelope: EventEnvelope, now: float, ttl: int = DEFAULT_TTL_SECONDS) -> dict[str, Any]:
@@ -84,7 +85,8 @@ def log_item(envelope: EventEnvelope, now: float, ttl: int = DEFAULT_TTL_SECONDS
 
 
 def _check_key(key: str, attribute: str, event_id: str, value: str, limit: int) -> None:
-    size = _utf8_size(event_id, value)
+    with _unicode_only(event_id):
+        size = len(value.encode())
     if size > limit:
         raise UnloggableEventError(
             f"event {event_id[:80]!r} cannot be logged: its {key} would be {size:,} bytes, over "
@@ -92,10 +94,11 @@ def _check_key(key: str, attribute: str, event_id: str, value: str, limit: int) 
         )
 
 
-def _utf8_size(event_id: str, text: str) -> int:
-    """The UTF-8 size of `text`; `UnloggableEventError` when UTF-8 cannot hold it."""
+@contextmanager
+def _unicode_only(event_id: str) -> Iterator[None]:
+    """Turn text UTF-8 cannot hold (a lone surrogate) into `UnloggableEventError`."""
     try:
-        return len(text.encode("utf-8"))
+        yield
     except UnicodeEncodeError as exc:
         raise UnloggableEventError(
             f"event {event_id[:80]!r} cannot be logged: its text is not valid Unicode ({exc}); "
@@ -116,25 +119,16 @@ def _wire_json(envelope: EventEnvelope) -> str:
 
 
 def _check_item_size(event_id: str, item: dict[str, Any]) -> None:
-    size = item_bytes(event_id, item)
+    with _unicode_only(event_id):
+        size = item_size(item)
     if size > ITEM_LIMIT_BYTES:
-        wire = len(item["envelope"]["S"].encode("utf-8"))
+        wire = len(item["envelope"]["S"].encode())
         raise UnloggableEventError(
             f"event {event_id[:80]!r} cannot be logged: its item would be {size:,} bytes (the "
             f"envelope's wire JSON {wire:,} bytes, plus the ids and attributes stored beside it), "
             f"over DynamoDB's item limit of {ITEM_LIMIT_BYTES:,} bytes (400 KB); keep events "
             "small (large content in S3, a reference in the event)"
         )
-
-
-def item_bytes(event_id: str, item: dict[str, Any]) -> int:
-    """A log item's size as DynamoDB counts it (`soorma.memory.sizing.item_size`, whose
-    package this function does not import, for its cold start): UTF-8 names and strings, and
-    the one number (the TTL) counted as its digits, a few bytes over DynamoDB's count."""
-    return sum(
-        len(name.encode("utf-8")) + _utf8_size(event_id, str(next(iter(value.values()))))
-        for name, value in item.items()
-    )
 
 
 class EventLog(Agent):

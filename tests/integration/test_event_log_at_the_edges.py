@@ -40,7 +40,13 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from soorma import clients
-from soorma.event_log import logged_envelopes, logged_items
+from soorma.dynamodb_items import ITEM_LIMIT_BYTES
+from soorma.event_log import (
+    MAX_PARTITION_KEY_BYTES,
+    MAX_SORT_KEY_BYTES,
+    logged_envelopes,
+    logged_items,
+)
 from soorma.memory import EventLogEraser, MemoryTable
 from soorma_common.envelope import EventEnvelope
 from soorma_common.topics import EventTopic
@@ -48,6 +54,7 @@ from soorma_dev.harness import Delivery, LambdaContextStub, MotoHarness
 from soorma_dev.localcloud.trace import build_tree
 from soorma_dev.manifests import load_agent
 from soorma_dev.sqs_events import lambda_event, queue_region
+from tests.integration.test_claims_at_the_edges import dynamodb_item_size
 
 EVENT_LOG = Path(__file__).resolve().parents[2] / "functions" / "event_log"
 AGENT = "event-log"
@@ -55,11 +62,6 @@ FACTS = EventTopic.BUSINESS_FACTS
 
 #: EventBridge's PutEvents entry limit (Source, DetailType, Detail, Resources in UTF-8).
 EVENTBRIDGE_MAX_ENTRY_BYTES = 256 * 1024
-#: DynamoDB's item limit (attribute names and values, UTF-8).
-DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
-#: DynamoDB's key limits, in UTF-8 bytes.
-MAX_PARTITION_KEY_BYTES = 2048
-MAX_SORT_KEY_BYTES = 1024
 #: BatchWriteItem's limits per call.
 MAX_BATCH_WRITE_REQUESTS = 25
 MAX_BATCH_WRITE_BYTES = 16 * 1024 * 1024
@@ -206,16 +208,6 @@ def read_back(
     return logged_envelopes(dynamodb, table, correlation_id, tenant_id=tenant_id)
 
 
-def item_bytes(item: dict[str, Any]) -> int:
-    """An item's size as DynamoDB counts it: UTF-8 names plus values (strings in UTF-8,
-    numbers at most their digits)."""
-    size = 0
-    for name, value in item.items():
-        [(_, text)] = value.items()
-        size += len(name.encode()) + len(str(text).encode())
-    return size
-
-
 def request_key(request: dict[str, Any]) -> tuple[str, str]:
     """The (pk, sk) a BatchWriteItem put or delete request names."""
     if "PutRequest" in request:
@@ -257,7 +249,9 @@ class UnprocessedWrites:
             requests = [r for table_requests in call.values() for r in table_requests]
             assert 1 <= len(requests) <= MAX_BATCH_WRITE_REQUESTS
             assert len({request_key(r) for r in requests}) == len(requests)
-            size = sum(item_bytes(r["PutRequest"]["Item"]) for r in requests if "PutRequest" in r)
+            size = sum(
+                dynamodb_item_size(r["PutRequest"]["Item"]) for r in requests if "PutRequest" in r
+            )
             assert size <= MAX_BATCH_WRITE_BYTES
 
 
@@ -311,7 +305,7 @@ def test_an_envelope_at_eventbridges_entry_limit_fits_one_dynamodb_item(
 
     assert delivery.failed_ids == []
     [item] = items(harness)
-    assert item_bytes(item) <= DYNAMODB_MAX_ITEM_BYTES
+    assert dynamodb_item_size(item) <= ITEM_LIMIT_BYTES
     assert item["envelope"]["S"] == big.to_json()
     [back] = read_back(harness, big.correlation_id)
     assert back.to_wire() == big.to_wire()
@@ -348,7 +342,7 @@ def test_an_entry_that_grows_past_the_item_limit_fails_alone(
     put_envelope(harness, good)
     detail = detail_of()
     assert len(detail.encode()) < EVENTBRIDGE_MAX_ENTRY_BYTES - 1024
-    assert logged_bytes(EventEnvelope.from_json(detail)) > DYNAMODB_MAX_ITEM_BYTES
+    assert logged_bytes(EventEnvelope.from_json(detail)) > ITEM_LIMIT_BYTES
     put_raw(harness, detail)
     messages = receive_all(harness)
 

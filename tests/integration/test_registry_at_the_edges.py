@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from soorma.config import settings
+from soorma.dynamodb_items import ITEM_LIMIT_BYTES
 from soorma.registry import (
     EventToolkit,
     IncompatibleSchemaError,
@@ -54,6 +55,7 @@ from soorma_common.manifest import AgentKind, AgentManifest
 from soorma_common.naming import MAX_EVENT_TYPE_LENGTH
 from soorma_dev.provision import create_table
 from tests.integration import test_registry_schema_entry
+from tests.integration.test_claims_at_the_edges import dynamodb_item_size
 from tests.registry_catalog import (
     ORDER_PLACED,
     OrderPlacedTotalAsText,
@@ -64,8 +66,6 @@ from tests.registry_catalog import (
 #: The registry table on moto, as the schema-entry tests make it (the `aws` fixture, its name).
 aws = test_registry_schema_entry.aws
 TABLE = test_registry_schema_entry.TABLE
-#: DynamoDB's item limit: 400 KB, counted as the UTF-8 bytes of attribute names and values.
-ITEM_LIMIT_BYTES = 400 * 1024
 #: The most tools one OpenAI Chat Completions request may carry (`array_above_max_length`).
 OPENAI_MAX_TOOLS = 128
 
@@ -116,7 +116,7 @@ def nested_payload(depth: int) -> Any:
 def stored_item_bytes(dynamodb: Any, name: str) -> int:
     """The size of an event's item as DynamoDB counts it: names plus UTF-8 string values."""
     item = dynamodb.get_item(TableName=TABLE, Key={k: {"S": v} for k, v in event_key(name).items()})
-    return sum(len(k.encode()) + len(v["S"].encode()) for k, v in item["Item"].items())
+    return dynamodb_item_size(item["Item"])
 
 
 def consumer(name: str, *definitions: EventDefinition) -> AgentManifest:

@@ -5,14 +5,13 @@ event log when the event log's rules match it, in one SQLite transaction per cal
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from soorma.event_log import SORT_PREFIX, sort_time
+from soorma.event_log import SORT_PREFIX, fixed_width_time
 from soorma.publishing import PutEventsEntry, failed_entries
 from soorma_common.routing import pattern_matches
 from soorma_dev.localcloud.fast.database import Database
@@ -106,8 +105,5 @@ def log_row(detail: dict[str, Any], wire: str) -> tuple[str, str, str]:
     (`CORR#<correlation id>`, `EVENT#<time>#<id>`) and the envelope's wire JSON."""
     event_id = str(detail.get("id", ""))
     correlation_id = str(detail.get("correlationid") or event_id)
-    time_text = str(detail.get("time", ""))
-    # the event log's fixed-width time (`soorma.event_log.sort_time`): text order is time order
-    with contextlib.suppress(ValueError):
-        time_text = sort_time(datetime.fromisoformat(time_text.replace("Z", "+00:00")))
+    time_text = fixed_width_time(str(detail.get("time", "")))
     return correlation_id, f"{SORT_PREFIX}{time_text}#{event_id}", wire

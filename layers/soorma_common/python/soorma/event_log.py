@@ -95,7 +95,7 @@ def in_time_order(items: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         if time_text[:_SECOND_CHARS] != second:
             yield from _flush(group, seen)
             second = time_text[:_SECOND_CHARS]
-        group.append(((_fixed_width(time_text), event_id), item))
+        group.append(((fixed_width_time(time_text), event_id), item))
     yield from _flush(group, seen)
 
 
@@ -119,9 +119,9 @@ def _time_and_id(item: dict[str, Any]) -> tuple[str, str]:
     return time_text, str(event_id) if isinstance(event_id, str) else key_id
 
 
-def _fixed_width(time_text: str) -> str:
-    """A sort key's time in the fixed-width layout (old whole-second keys included); text that
-    is no time is kept as it is."""
+def fixed_width_time(time_text: str) -> str:
+    """A wire time (or an old sort key's, `...:00Z` on a whole second) in the sort key's
+    fixed-width layout; text that is no time is kept as it is."""
     try:
         return sort_time(datetime.fromisoformat(time_text.replace("Z", "+00:00")))
     except ValueError:
@@ -133,8 +133,7 @@ def logged_envelopes(
 ) -> list[EventEnvelope]:
     """Every envelope the event log stored for one correlation id (of one tenant, when
     `tenant_id` is given), in time order (then id order), each once."""
-    envelopes: dict[str, EventEnvelope] = {}
-    for item in logged_items(dynamodb, table, correlation_id, tenant_id=tenant_id):
-        envelope = EventEnvelope.from_json(item["envelope"]["S"])
-        envelopes.setdefault(envelope.id, envelope)
-    return list(envelopes.values())
+    return [
+        EventEnvelope.from_json(item["envelope"]["S"])
+        for item in logged_items(dynamodb, table, correlation_id, tenant_id=tenant_id)
+    ]

@@ -143,19 +143,8 @@ def _delete(table: str, properties: dict[str, Any], dynamodb: Any) -> SyncReport
     """Remove the deployed entries; None when the table no longer exists."""
     try:
         return sync_registry(table, [], parse_manifests(properties), dynamodb=dynamodb)
-    except RegistryTableNotFoundError:
+    except RegistryTableNotFoundError:  # every table call translates ResourceNotFoundException
         return None
-    except Exception as exc:
-        if _error_code(exc) == "ResourceNotFoundException":
-            return None
-        raise
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 def response_document(

@@ -25,16 +25,17 @@ from urllib.parse import unquote
 #: Keywords whose subschemas apply to the very value the schema checks (no data consumed).
 _IN_PLACE_LISTS = ("allOf", "anyOf", "oneOf")
 _IN_PLACE_SCHEMAS = ("not", "if", "then", "else")
-_MISSING = object()
 _BRACES = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
 
 
-def _escape(key: str) -> str:
+def pointer_part(key: str) -> str:
+    """A key as one part of a JSON Pointer (RFC 6901: `~` -> `~0`, `/` -> `~1`)."""
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def _resolve(pointer: str, root: Any) -> Any:
-    """The node at a JSON Pointer (`/definitions/a`; `` for the root), or `_MISSING`."""
+def resolve(pointer: str, root: Any) -> tuple[Any, str | None]:
+    """The node at a JSON Pointer (`/definitions/a`; `` for the root) and None, or None and
+    the first part that names nothing."""
     node = root
     for raw in pointer.split("/")[1:] if pointer else ():
         part = raw.replace("~1", "/").replace("~0", "~")
@@ -43,13 +44,13 @@ def _resolve(pointer: str, root: Any) -> Any:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return _MISSING
-    return node
+            return None, part
+    return node, None
 
 
 def _in_place(pointer: str, root: Any) -> Iterator[str]:
     """The pointers of the schemas applied to the same value as the schema at `pointer`."""
-    node = _resolve(pointer, root)
+    node, _ = resolve(pointer, root)
     if not isinstance(node, dict):
         return
     ref = node.get("$ref")
@@ -68,7 +69,7 @@ def _in_place(pointer: str, root: Any) -> Iterator[str]:
     if isinstance(dependencies, dict):
         for name, value in dependencies.items():
             if isinstance(value, dict):
-                yield f"{pointer}/dependencies/{_escape(str(name))}"
+                yield f"{pointer}/dependencies/{pointer_part(str(name))}"
 
 
 def ref_cycle(root: Any, holders: list[str]) -> list[str] | None:
@@ -109,7 +110,7 @@ def patterns(root: Any) -> Iterator[tuple[str, str]]:
             if isinstance(node.get("patternProperties"), dict):
                 for key in node["patternProperties"]:
                     yield f"{pointer}/patternProperties", str(key)
-            stack.extend((f"{pointer}/{_escape(str(k))}", v) for k, v in node.items())
+            stack.extend((f"{pointer}/{pointer_part(str(k))}", v) for k, v in node.items())
         elif isinstance(node, list):
             stack.extend((f"{pointer}/{i}", v) for i, v in enumerate(node))
 

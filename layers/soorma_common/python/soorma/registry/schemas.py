@@ -29,7 +29,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from soorma.registry.draft07 import DRAFT07_META_SCHEMA
-from soorma.registry.schema_hazards import has_nested_quantifier, patterns, ref_cycle
+from soorma.registry.schema_hazards import (
+    has_nested_quantifier,
+    patterns,
+    pointer_part,
+    ref_cycle,
+    resolve,
+)
 from soorma_common.definitions import EventDefinition
 from soorma_common.errors import PermanentError
 
@@ -214,8 +220,7 @@ def _refs(node: Any, pointer: str) -> Iterator[tuple[str, str]]:
         if isinstance(ref, str):
             yield pointer, ref
         for key, value in node.items():  # data keywords too: fastjsonschema resolves them all
-            escaped = str(key).replace("~", "~0").replace("/", "~1")
-            yield from _refs(value, f"{pointer}/{escaped}")
+            yield from _refs(value, f"{pointer}/{pointer_part(str(key))}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _refs(value, f"{pointer}/{index}")
@@ -232,13 +237,7 @@ def _unresolvable(ref: str, root: Any) -> str | None:
         return None
     if not ref.startswith("#/"):
         return f"{ref!r} is not a JSON Pointer ('#/$defs/Name')"
-    target = root
-    for raw in ref[2:].split("/"):
-        part = unquote(raw).replace("~1", "/").replace("~0", "~")
-        if isinstance(target, dict) and part in target:
-            target = target[part]
-        elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
-            target = target[int(part)]
-        else:
-            return f"{ref!r} does not resolve: no {part!r} in the schema"
+    _, missing = resolve(unquote(ref[1:]), root)
+    if missing is not None:
+        return f"{ref!r} does not resolve: no {missing!r} in the schema"
     return None
