@@ -218,6 +218,44 @@ def test_the_publisher_batches_by_ten_across_groups_and_retries_only_failed_entr
     assert {entry["EventBusName"] for entry in transport.requests[0]} == {"soorma-test"}
 
 
+def test_an_event_in_two_groups_is_put_once_and_its_failure_fails_both_groups() -> None:
+    transport = RecordingTransport(fail_marker='"n":1,')
+    publisher = EventBridgePublisher(
+        "soorma-test", sink=transport, max_attempts=2, sleep=lambda _: None
+    )
+    events = [
+        encode_event(
+            EventEnvelope(
+                source="soorma.a", type="x.y", topic=FACTS, data={"n": n, "m": 0}
+            ).to_wire(),
+            CONF.max_event_bytes,
+        )
+        for n in range(3)
+    ]
+    # A redelivery in the same batch re-sends the first delivery's events: same ids, same bytes.
+    copies = [
+        OutgoingEvent(e.id, e.type, e.source, e.detail.encode().decode(), e.size, e.wire)
+        for e in events
+    ]
+
+    outcome = publisher.put_groups([events[:2], [events[2]], copies[:2]])
+
+    first_request = transport.requests[0]
+    assert [json.loads(entry["Detail"])["id"] for entry in first_request] == [e.id for e in events]
+    assert outcome.failed == {0: ["InternalFailure"], 2: ["InternalFailure"]}
+
+
+def test_events_sharing_an_id_with_other_bytes_are_each_put() -> None:
+    transport = RecordingTransport()
+    publisher = EventBridgePublisher("soorma-test", sink=transport, sleep=lambda _: None)
+    wire = EventEnvelope(source="soorma.a", type="x.y", topic=FACTS, data={"n": 1}).to_wire()
+    first = encode_event(wire, CONF.max_event_bytes)
+    other = encode_event({**wire, "data": {"n": 2}}, CONF.max_event_bytes)
+
+    assert publisher.put_groups([[first], [other]]).failed == {}
+    assert [entry["Detail"] for entry in transport.requests[0]] == [first.detail, other.detail]
+
+
 def test_event_publisher_measures_once_and_puts_through_its_sink() -> None:
     transport = RecordingTransport()
     publisher = EventPublisher(

@@ -199,22 +199,34 @@ class EventBridgePublisher:
         """Publish the events of several records together, across records, in requests of at
         most 10 entries and `MAX_PUT_EVENTS_REQUEST_BYTES`; a group with entries still failing
         after every retry is in `failed` (its other entries may have been put), the others are
-        fully published."""
+        fully published.
+
+        An event in several groups (same id, same bytes: two deliveries of one event in a batch,
+        the second re-sending the first's stored events) is put once, and counts as failed for
+        every group holding it when it fails."""
         trace_header = current_trace_header()
         entries: list[PutEventsEntry] = []
         sizes: list[int] = []
-        owners: list[int] = []
+        owners: list[list[int]] = []
+        positions: dict[str, int] = {}  # event id -> its entry
         for index, group in enumerate(groups):
             for event in group:
+                seen = positions.get(event.id)
+                if seen is not None and entries[seen]["Detail"] == event.detail:
+                    if index not in owners[seen]:
+                        owners[seen].append(index)
+                    continue
+                positions[event.id] = len(entries)
                 entries.append(to_entry(event, self.bus, trace_header))
                 sizes.append(event.entry_size)
-                owners.append(index)
+                owners.append([index])
         outcome = PutOutcome()
         for chunk in request_chunks(sizes):
             for position, code in self._put_positions(entries, chunk).items():
-                codes = outcome.failed.setdefault(owners[position], [])
-                if code not in codes:
-                    codes.append(code)
+                for owner in owners[position]:
+                    codes = outcome.failed.setdefault(owner, [])
+                    if code not in codes:
+                        codes.append(code)
         return outcome
 
     def put(self, events: Sequence[OutgoingEvent]) -> None:
