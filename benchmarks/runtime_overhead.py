@@ -131,14 +131,21 @@ def build_soorma(
 
 
 def build_lean(
-    table: StubTable, put: StubPutEvents, *, claims: bool = True, direct: bool = False
+    table: StubTable,
+    put: StubPutEvents,
+    *,
+    claims: bool = True,
+    direct: bool = False,
+    model: bool = True,
 ) -> Handler:
-    """The lean handler, claiming with Powertools (default) or with direct writes (`direct`)."""
+    """The lean handler, claiming with Powertools (default) or with direct writes (`direct`),
+    validating the wire fields with its pydantic model (default) or by hand (`model=False`)."""
     lean_handler.use_stubs(table, put)
 
     def handler(event: dict[str, Any], context: Any) -> Any:
         lean_handler.use_idempotency(claims)
         lean_handler.use_direct_claims(direct)
+        lean_handler.use_wire_model(model)
         return lean_handler.lambda_handler(event, context)
 
     return handler
@@ -273,6 +280,12 @@ def main() -> None:
         "soorma one-write, claims on": (build_soorma(table, put, one_write=True), "bench-agent"),
         "soorma, claims off": (build_soorma(table, put, claims=False), "bench-agent"),
         "lean, claims off": (build_lean(table, put, claims=False), "lean"),
+        "lean no model, claims on": (build_lean(table, put, model=False), "lean"),
+        "lean-direct no model, claims on": (
+            build_lean(table, put, direct=True, model=False),
+            "lean",
+        ),
+        "lean no model, claims off": (build_lean(table, put, claims=False, model=False), "lean"),
     }
     if args.padded or args.profile == "handwritten":
         handlers["padded hand-written, claims on"] = (
@@ -321,7 +334,7 @@ def main() -> None:
     )
     for name, s in seconds.items():
         print(
-            f"{name:32s} best {args.events / min(s):6.0f} events/s "
+            f"{name:34s} best {args.events / min(s):6.0f} events/s "
             f"({min(s) / args.events * 1e6:6.1f} us/event), "
             f"median {args.events / statistics.median(s):6.0f} events/s"
         )
@@ -330,6 +343,9 @@ def main() -> None:
         ("ours/lean-direct", "soorma, claims on", "lean-direct, claims on"),
         ("ours one-write/lean-direct", "soorma one-write, claims on", "lean-direct, claims on"),
         ("ours/lean", "soorma, claims off", "lean, claims off"),
+        ("ours/lean no model", "soorma, claims on", "lean no model, claims on"),
+        ("ours/lean-direct no model", "soorma, claims on", "lean-direct no model, claims on"),
+        ("ours/lean no model", "soorma, claims off", "lean no model, claims off"),
     )
     for label, our_name, lean_name in comparisons:
         ours, lean = seconds[our_name], seconds[lean_name]
