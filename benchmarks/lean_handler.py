@@ -26,7 +26,7 @@ import os
 import uuid
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import boto3
 import lean_direct_claims
@@ -41,18 +41,17 @@ AGENT = "lean"
 SOURCE = f"soorma.{AGENT}"
 BUS = os.environ.get("SOORMA_EVENT_BUS", "soorma-bench")
 NAMESPACE = uuid.UUID("6f0b7c1e-2d0a-4a8e-9c53-50a1ec7a0b5e")
-TOPICS = frozenset(
-    (
-        "action-requests",
-        "action-results",
-        "business-facts",
-        "notification-events",
-        "plan-events",
-        "system-events",
-        "task-events",
-        "billing-events",
-    )
-)
+Topic = Literal[
+    "action-requests",
+    "action-results",
+    "business-facts",
+    "notification-events",
+    "plan-events",
+    "system-events",
+    "task-events",
+    "billing-events",
+]
+TOPICS = frozenset(get_args(Topic))
 
 wire_model = os.environ.get("LEAN_WIRE_MODEL", "on") != "off"
 if wire_model:
@@ -67,16 +66,7 @@ if wire_model:
         id: str = Field(min_length=1)
         source: str = Field(min_length=1)
         type: str = Field(min_length=1)
-        topic: Literal[
-            "action-requests",
-            "action-results",
-            "business-facts",
-            "notification-events",
-            "plan-events",
-            "system-events",
-            "task-events",
-            "billing-events",
-        ]
+        topic: Topic
         correlationid: str = Field(min_length=1)
         data: Any = None
         tenantid: str | None = None

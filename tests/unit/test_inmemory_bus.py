@@ -271,8 +271,8 @@ def test_failed_put_events_entries_are_retried_and_delivered_once(soorma_bus) ->
     assert [e.type for e in bus.handled("sink")] == ["pong.sent"]
 
 
-def test_a_duplicate_delivery_runs_the_handler_once_and_republishes_the_same_ids(soorma_bus):
-    runs: list[str] = []
+def counting_agent(runs: list[str]) -> Agent:
+    """An agent that notes each run and announces `order.counted` once per handled order."""
     agent = Agent(name="once")
 
     @agent.on_event("order.placed", topic=FACTS)
@@ -280,7 +280,12 @@ def test_a_duplicate_delivery_runs_the_handler_once_and_republishes_the_same_ids
         runs.append(event.id)
         context.bus.announce("order.counted", {})
 
-    bus = soorma_bus(agent)
+    return agent
+
+
+def test_a_duplicate_delivery_runs_the_handler_once_and_republishes_the_same_ids(soorma_bus):
+    runs: list[str] = []
+    bus = soorma_bus(counting_agent(runs))
     sent = bus.send("order.placed", {}, topic=FACTS)
     bus.run_until_idle()
     bus.put(sent)  # EventBridge and SQS deliver at least once: the same envelope again, later
@@ -293,14 +298,7 @@ def test_a_duplicate_delivery_runs_the_handler_once_and_republishes_the_same_ids
 
 def test_a_duplicate_delivery_in_the_same_batch_publishes_its_events_once(soorma_bus) -> None:
     runs: list[str] = []
-    agent = Agent(name="once")
-
-    @agent.on_event("order.placed", topic=FACTS)
-    def handle(event: EventEnvelope, context) -> None:
-        runs.append(event.id)
-        context.bus.announce("order.counted", {})
-
-    bus = soorma_bus(agent)
+    bus = soorma_bus(counting_agent(runs))
     sent = bus.send("order.placed", {}, topic=FACTS)
     bus.put(sent)
     bus.run_until_idle()
