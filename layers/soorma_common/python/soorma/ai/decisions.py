@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from soorma.ai.answer_checks import cut_off_problem, final_problem, unkeepable_problem
 from soorma.ai.providers import (
     AssistantTurn,
     LanguageModel,
@@ -113,8 +114,10 @@ def deliberate(
 ) -> Deliberation[T]:
     """Ask `model`; repair rejected answers at most `max_repairs` times (see the module).
 
-    Raises `DecisionFailedError` naming the last problem when no answer is accepted; errors of
-    the model itself (`ModelUnavailableError`, ...) propagate.
+    Raises `DecisionFailedError` naming the last problem when no answer is accepted, and at
+    once for an answer the provider blocked (`soorma.ai.answer_checks`); errors of the model
+    itself (`ModelUnavailableError`, ...) propagate. Answers cut off, malformed, nested too
+    deep or not valid Unicode are rejected and repaired before the judge sees them.
     """
     responses: list[ModelResponse] = []
     turns: list[Turn] = []
@@ -122,12 +125,24 @@ def deliberate(
     while True:
         response = model.converse(request.model_copy(update={"turns": (*request.turns, *turns)}))
         responses.append(response)
+        final = final_problem(response)
+        if final is not None:
+            raise DecisionFailedError(
+                f"the model gave no usable decision: {final}",
+                problem=final,
+                attempts=len(responses),
+                usage=total_usage(responses),
+            )
+        unkeepable = unkeepable_problem(response)
         try:
-            value = judge(response)
+            value = _judged(response, judge, unkeepable)
         except DecisionRejected as rejected:
             problem = str(rejected)
             rejections.append(problem)
-            turns.extend(_feedback(response, problem))
+            if unkeepable is None:
+                turns.extend(_feedback(response, problem))
+            else:  # not echoed: the model is only told what was wrong
+                turns.extend(_unkept_feedback(problem))
             if len(rejections) > max_repairs:
                 raise DecisionFailedError(
                     f"the model gave no acceptable decision in {len(responses)} attempts "
@@ -139,6 +154,26 @@ def deliberate(
             continue
         turns.append(assistant_turn(response))
         return Deliberation(value, responses, turns, rejections)
+
+
+def _judged(
+    response: ModelResponse, judge: Callable[[ModelResponse], T], unkeepable: str | None
+) -> T:
+    """What `judge` makes of `response`, unless it cannot be kept or was cut off."""
+    if unkeepable is not None:
+        raise DecisionRejected(unkeepable)
+    cut_off = cut_off_problem(response)
+    if cut_off is not None:
+        raise DecisionRejected(cut_off)
+    return judge(response)
+
+
+def _unkept_feedback(problem: str) -> list[Turn]:
+    """What the model is shown about an answer that cannot be sent back to it."""
+    return [
+        AssistantTurn(text="(an answer that could not be used)"),
+        UserTurn(text=f"Rejected, nothing was published: {problem}. Correct it and call one tool."),
+    ]
 
 
 def assistant_turn(response: ModelResponse) -> AssistantTurn:

@@ -8,6 +8,7 @@ the Bedrock traffic it stands for.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from soorma.ai.providers.conversation import (
@@ -111,19 +112,25 @@ def model_response(converse: dict[str, Any], *, model_id: str) -> ModelResponse:
     ignored; reasoning and other non-text, non-tool blocks are skipped)."""
     content = converse.get("output", {}).get("message", {}).get("content") or []
     texts = [block["text"] for block in content if "text" in block]
-    calls = tuple(
-        ToolCall(
-            tool_use_id=block["toolUse"]["toolUseId"],
-            name=block["toolUse"]["name"],
-            input=block["toolUse"].get("input") or {},
-        )
-        for block in content
-        if "toolUse" in block
-    )
+    calls: list[ToolCall] = []
+    malformed = []
+    for position, block in enumerate(b["toolUse"] for b in content if "toolUse" in b):
+        problem = _tool_use_problem(block)
+        if problem is None:
+            calls.append(
+                ToolCall(
+                    tool_use_id=block["toolUseId"],
+                    name=block["name"],
+                    input=block.get("input") or {},
+                )
+            )
+        else:
+            malformed.append(f"tool call {position + 1}: {problem}")
     usage = converse.get("usage") or {}
     latency = (converse.get("metrics") or {}).get("latencyMs")
     return ModelResponse(
-        tool_calls=calls,
+        tool_calls=() if malformed else tuple(calls),
+        malformed="; ".join(malformed) or None,
         text="\n".join(texts) if texts else None,
         stop_reason=converse["stopReason"],
         usage=TokenUsage(
@@ -135,6 +142,30 @@ def model_response(converse: dict[str, Any], *, model_id: str) -> ModelResponse:
         model_id=model_id,
         latency_ms=int(latency) if latency is not None else None,
     )
+
+
+#: A Converse tool name (`ToolSpecification.name`): 1-64 letters, digits, `_` or `-`.
+_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+def _tool_use_problem(block: Any) -> str | None:
+    """Why a `toolUse` block cannot be read as a tool call (None when it can). Nothing of it is
+    quoted whole: a name or input the model made up may be long or not text at all."""
+    if not isinstance(block, dict):
+        return "not a toolUse object"
+    name = block.get("name")
+    if not isinstance(name, str):
+        return "it has no name"
+    if _TOOL_NAME.fullmatch(name) is None:
+        shown = repr(name[:40]) + ("…" if len(name) > 40 else "")
+        return f"its name {shown} is not a tool name (1-64 letters, digits, '_' or '-')"
+    tool_use_id = block.get("toolUseId")
+    if not isinstance(tool_use_id, str) or _TOOL_NAME.fullmatch(tool_use_id) is None:
+        return f"{name!r} has no valid toolUseId"
+    arguments = block.get("input")
+    if arguments is not None and not isinstance(arguments, dict):
+        return f"the input of {name!r} is {type(arguments).__name__}, not a JSON object"
+    return None
 
 
 def converse_response(response: ModelResponse) -> dict[str, Any]:

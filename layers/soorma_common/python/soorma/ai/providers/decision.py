@@ -57,6 +57,10 @@ class ModelResponse(BaseModel):
     model_id: str
     #: The provider's own measure of the call, when it reports one (Converse `metrics.latencyMs`).
     latency_ms: int | None = None
+    #: Why a tool call of the answer could not be read (a name that is not a tool name, an
+    #: input that is not a JSON object), or None. Such calls are left out of `tool_calls`, and
+    #: the decision rejects the answer (`soorma.ai.answer_checks`).
+    malformed: str | None = None
 
     @property
     def is_tool_use(self) -> bool:
