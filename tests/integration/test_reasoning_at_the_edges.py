@@ -11,10 +11,8 @@ Defects are strict xfails (`DEFECT: ...`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -22,7 +20,7 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from soorma import Worker, clients
+from soorma import Worker
 from soorma.ai import (
     BedrockConverseProvider,
     ModelRequest,
@@ -31,6 +29,7 @@ from soorma.ai import (
     TokenUsage,
     ToolCall,
 )
+from soorma.ai.control_tools import MAX_CONTROL_ARGUMENT_BYTES
 from soorma.ai.plan_store import STATE_SK, ChoreographyState, ChoreographyStore
 from soorma.bus import BusClient
 from soorma.context import PlatformContext
@@ -49,6 +48,7 @@ from tests.ai_world import (
     send_goal,
     workers,
 )
+from tests.integration.test_memory_concurrency import serialize_item_writes
 
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 PLANNER = "research-planner"
@@ -316,18 +316,29 @@ def test_bedrock_access_denied_is_permanent_and_names_the_permission(
 # ---- sizes and nesting --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: the step stores a complete() result four times in the plan item, so a "
-    "110 KB result (under half of EventBridge's 256 KB) dead-letters the goal (400 KB)",
-)
-def test_a_110_kb_result_reaches_the_requester(soorma_bus, soorma_tables) -> None:
-    result = "tide " * 22_000  # 110 KB
+def test_a_result_at_the_limit_reaches_the_requester(soorma_bus, soorma_tables) -> None:
+    result = "tide " * (MAX_CONTROL_ARGUMENT_BYTES // 5 - 1)  # just under 64 KB as JSON
     model = ScriptedProvider([("complete", {"result": result})])
     bus = run(soorma_bus, soorma_tables, model)
 
     assert bus.dead_letters() == []
     assert [a.data["result"] for a in published(bus, ANSWER)] == [result]
+
+
+def test_a_110_kb_result_is_repaired_naming_the_limit_not_dead_lettered(
+    soorma_bus, soorma_tables
+) -> None:
+    # A plan keeps its result four times in its item (DynamoDB: 400 KB), so a result is
+    # bounded well under the reply's own 256 KB: the model is told the limit and shortens it.
+    model = ScriptedProvider(
+        [("complete", {"result": "tide " * 22_000}), ("complete", {"result": "tides: the Moon"})]
+    )
+    bus = run(soorma_bus, soorma_tables, model)
+
+    assert bus.dead_letters() == [] and "failed" not in outcomes(bus)
+    feedback = model.requests[1].turns[-1].results[0]
+    assert feedback.is_error and f"{MAX_CONTROL_ARGUMENT_BYTES}-byte limit" in feedback.content
+    assert [a.data["result"] for a in published(bus, ANSWER)] == ["tides: the Moon"]
 
 
 def test_a_reply_over_the_plan_item_limit_is_a_permanent_error_naming_400_kb(
@@ -573,34 +584,10 @@ def test_a_reply_forged_by_the_planner_itself_is_dead_lettered(soorma_bus, soorm
     assert len(model.requests) == 1 and state_of(bus).memory == {}
 
 
-@contextlib.contextmanager
-def writes_one_at_a_time(client: Any) -> Iterator[None]:
-    """Make each DynamoDB write of `client` one step, as DynamoDB does: it checks a write's
-    condition and writes atomically, while moto does not lock between the two (two threads'
-    conditional writes on one version could both succeed)."""
-    lock = threading.Lock()
-
-    def take(**_: Any) -> None:  # returns None: a before-call value would answer the call
-        lock.acquire()
-
-    def give_back(**_: Any) -> None:
-        lock.release()
-
-    handlers = []
-    for operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"):
-        handlers.append((f"before-call.dynamodb.{operation}", take))
-        handlers.append((f"after-call.dynamodb.{operation}", give_back))
-        handlers.append((f"after-call-error.dynamodb.{operation}", give_back))
-    for event, handler in handlers:
-        client.meta.events.register(event, handler)
-    try:
-        yield
-    finally:
-        for event, handler in handlers:
-            client.meta.events.unregister(event, handler)
-
-
-def test_concurrent_duplicate_deliveries_of_one_reply_make_one_decision(soorma_tables) -> None:
+def test_concurrent_duplicate_deliveries_of_one_reply_make_one_decision(
+    soorma_tables, monkeypatch
+) -> None:
+    serialize_item_writes(monkeypatch)  # DynamoDB's conditional writes are atomic; moto's not
     both_decided = threading.Barrier(2, timeout=60)  # a deadlock guard, not a time bound
 
     def script(request: ModelRequest) -> Any:
@@ -650,11 +637,10 @@ def test_concurrent_duplicate_deliveries_of_one_reply_make_one_decision(soorma_t
             errors.append(exc)
 
     threads = [threading.Thread(target=deliver, name=f"container-{n}") for n in range(2)]
-    with writes_one_at_a_time(clients.client("dynamodb")):
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
     assert errors == []
     first, second = outboxes.values()

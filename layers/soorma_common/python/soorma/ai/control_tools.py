@@ -22,6 +22,12 @@ DEFAULT_VAGUE_INDICATORS: tuple[str, ...] = (
     "content is complete",
 )
 
+#: The largest `result`, `prompt` or `reason` a control call may carry (its compact JSON, UTF-8).
+#: A plan's item keeps a result four times (the conversation, the result, and the stored
+#: `plan.completed` notice and reply, re-sent as they were on a retry) within DynamoDB's 400 KB,
+#: beside the rest of the conversation; 64 KB leaves that room (and fits the reply's 256 KB).
+MAX_CONTROL_ARGUMENT_BYTES = 64 * 1024
+
 #: What replaces a vague result: a working-memory key (a reply event type) or a function of the
 #: plan's working memory (reply data by event type) returning the content, or None.
 VagueFallback = str | Callable[[Mapping[str, Any]], Any]
@@ -84,7 +90,14 @@ def check_control_call(
     field = {COMPLETE: "result", WAIT_FOR_INPUT: "prompt", FAIL: "reason"}[call.name]
     value = call.input.get(field)
     if value is None or value == "":
-        raise DecisionRejected(f"{call.name} needs {field!r} (got {json.dumps(call.input)})")
+        raise DecisionRejected(f"{call.name} needs {field!r} (got {json.dumps(call.input)[:200]})")
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_CONTROL_ARGUMENT_BYTES:
+        raise DecisionRejected(
+            f"{call.name}: {field!r} takes {size} bytes, over the "
+            f"{MAX_CONTROL_ARGUMENT_BYTES}-byte limit of what a plan stores; give a shorter "
+            "one (a summary, or a reference to where the full content is)"
+        )
     if call.name != COMPLETE:
         if not isinstance(value, str):
             raise DecisionRejected(f"{call.name}: {field!r} must be a string")
