@@ -27,9 +27,11 @@ handler = planner.lambda_handler
   the input event, resumes the plan; at the deadline the timeout reply does, and the model sees
   the tool's error (`timeout`) and decides what to do.
 - Rails: an unregistered event or an invalid payload is never published (the error goes back to
-  the model, `max_repairs` times, then the plan fails with the reason); `max_actions` and
-  `token_budget` are persisted counters enforced by DynamoDB (at the limit the plan completes
-  with the reason, a `system-events` notice and a warning); a vague `complete` result
+  the model, `max_repairs` times, then the plan fails with the reason; no repair is asked for
+  past `token_budget`); `max_actions` and `token_budget` are persisted counters enforced by
+  DynamoDB on every action and wait (at a limit the plan completes with the reason, a
+  `system-events` notice and a warning); limits that make no sense are refused by the
+  constructor (`ValueError` naming the parameter); a vague `complete` result
   (`vague_indicators`) is replaced by `vague_fallback` content from the plan's working memory
   (the replies by event type), or sent back to the model.
 - The end: `plan.completed` / `plan.failed`, and the goal's requester gets the reply.
@@ -53,6 +55,7 @@ from soorma.ai.choreography_step import ChoreographyStep
 from soorma.ai.control_tools import DEFAULT_VAGUE_INDICATORS, VagueFallback
 from soorma.ai.decisions import DEFAULT_MAX_REPAIRS
 from soorma.ai.event_toolkit import EventToolkit
+from soorma.ai.plan_limits import check_limits
 from soorma.ai.plan_store import ChoreographyState, ChoreographyStore
 from soorma.ai.providers import (
     LanguageModel,
@@ -105,10 +108,17 @@ class ChoreographyPlanner(Planner):
         events_consumed: Iterable[EventDeclaration] = (),
         events_produced: Iterable[EventDeclaration] | None = None,
     ) -> None:
-        if max_actions < 1 or token_budget < 1:
-            raise ValueError(
-                f"max_actions ({max_actions}) and token_budget ({token_budget}) must be at least 1"
-            )
+        check_limits(
+            at_least_one={
+                "max_actions": max_actions,
+                "token_budget": token_budget,
+                "max_tokens": max_tokens,
+            },
+            at_least_zero={"max_repairs": max_repairs},
+        )
+        timeout_ok = isinstance(input_timeout, int | float) and not isinstance(input_timeout, bool)
+        if input_timeout is not None and not (timeout_ok and input_timeout > 0):
+            raise ValueError(f"input_timeout must be more than 0 seconds, not {input_timeout!r}")
         super().__init__(
             name,
             description=description,

@@ -36,6 +36,7 @@ from soorma.ai.decisions import (
 )
 from soorma.ai.event_toolkit import EventToolkit
 from soorma.ai.plan_effects import PlanEffects, apply_effects
+from soorma.ai.plan_limits import BudgetedModel, TokenBudgetExhausted, circuit_breaker, refusal
 from soorma.ai.plan_store import ChoreographyState, ChoreographyStore, LimitReached, StateConflict
 from soorma.ai.providers import (
     InferenceOptions,
@@ -155,8 +156,15 @@ class ChoreographyStep:
             return check_event_call(self.toolkit, events, call)
 
         base = {"memory": memory, "pending": pending, "status": "running"}
+        # Repairs stop at the plan's token budget (the first call is enforced by the commit).
+        budgeted = BudgetedModel(self.model, spent=state.tokens, budget=state.token_budget)
         try:
-            decision = deliberate(self.model, request, judge, max_repairs=self.rails.max_repairs)
+            decision = deliberate(budgeted, request, judge, max_repairs=self.rails.max_repairs)
+        except TokenBudgetExhausted as exhausted:
+            notice = circuit_breaker(state, "token_budget", exhausted.spent)
+            changes = {**base, "turns": _dump(turns)}  # the rejected answers are not kept
+            self._limit_reached(state, notice, changes, exhausted)
+            return
         except DecisionFailedError as failed:
             reason = f"no valid decision after {failed.attempts} attempts: {failed.problem}"
             self._bill(effects, state, _model_id(self.model), failed.usage, failed.attempts)
@@ -218,31 +226,34 @@ class ChoreographyStep:
             "prompt": choice.argument,
             "tool_use_id": choice.call.tool_use_id,
         }
-        tokens = decision.usage.total_tokens
         timeout = self.rails.input_timeout
+        actions = 0
         if timeout is None:
             effects.publish(EventTopic.NOTIFICATION_EVENTS, "plan.waiting_for_input", asked)
-            self._commit(state, effects, changes, tokens=tokens)
-            return
-        request_id = effects.request(INPUT_REQUESTED, asked, INPUT_PROVIDED, timeout=timeout)
-        effects.publish(
-            EventTopic.NOTIFICATION_EVENTS,
-            "plan.waiting_for_input",
-            {**asked, "request_id": request_id, "to": self.context.agent.name},
-        )
-        awaited = {"event": INPUT_REQUESTED, "tool_use_id": choice.call.tool_use_id}
-        pending = {**changes["pending"], request_id: awaited}
-        try:
+        else:
+            request_id = effects.request(INPUT_REQUESTED, asked, INPUT_PROVIDED, timeout=timeout)
+            effects.publish(
+                EventTopic.NOTIFICATION_EVENTS,
+                "plan.waiting_for_input",
+                {**asked, "request_id": request_id, "to": self.context.agent.name},
+            )
+            awaited = {"event": INPUT_REQUESTED, "tool_use_id": choice.call.tool_use_id}
+            changes = {**changes, "pending": {**changes["pending"], request_id: awaited}}
+            actions = 1
+        try:  # a wait costs tokens (and, with a deadline, an action): both limits hold
             self._commit(
                 state,
                 effects,
-                {**changes, "pending": pending},
-                actions=1,
-                tokens=tokens,
+                changes,
+                actions=actions,
+                tokens=decision.usage.total_tokens,
                 enforce_limits=True,
             )
-        except LimitReached as reached:
-            self._limit_reached(state, reached, changes, decision)
+        except LimitReached as reached:  # the refused call is not kept
+            notice = refusal(state, reached, decision.usage.total_tokens)
+            self._limit_reached(
+                state, notice, {**changes, "turns": changes["turns"][:-1]}, decision
+            )
 
     def _act(
         self,
@@ -268,8 +279,11 @@ class ChoreographyStep:
                 tokens=decision.usage.total_tokens,
                 enforce_limits=True,
             )
-        except LimitReached as reached:
-            self._limit_reached(state, reached, changes, decision)
+        except LimitReached as reached:  # the refused call is not kept
+            notice = refusal(state, reached, decision.usage.total_tokens)
+            self._limit_reached(
+                state, notice, {**changes, "turns": changes["turns"][:-1]}, decision
+            )
             return
         published = {e.id for e in self.context.bus.outbox if e.type == event.name}
         if request_id not in published:  # pragma: no cover - the bus changed how ids are made
@@ -278,44 +292,28 @@ class ChoreographyStep:
     def _limit_reached(
         self,
         state: ChoreographyState,
-        reached: LimitReached,
+        notice: dict[str, Any],
         changes: dict[str, Any],
-        decision: Deliberation[Any],
+        spending: Deliberation[Any] | TokenBudgetExhausted,
     ) -> None:
-        limit = reached.limit
-        value = state.max_actions if limit == "max_actions" else state.token_budget
-        used = reached.current.actions if limit == "max_actions" else reached.current.tokens
-        reason = (
-            f"circuit breaker: {limit} of {value} reached ({used} used); "
-            "the plan was completed with what it had"
-        )
-        self.context.logger.warning(reason, extra={"plan_id": state.plan_id, "limit": limit})
+        """The plan ends, completed with what it had: `notice` (`circuit_breaker`) says why."""
+        reason = notice["reason"]
+        extra = {"plan_id": state.plan_id, "limit": notice["limit"]}
+        self.context.logger.warning(reason, extra=extra)
         effects = PlanEffects(self.context, state.plan_id)
         if self.started:
             effects.lifecycle("plan.started", {"goal_event": state.goal.get("event_type")})
-        usage = decision.usage
-        self._bill(effects, state, decision.model_id, usage, len(decision.responses))
-        effects.publish(
-            EventTopic.SYSTEM_EVENTS,
-            "plan.circuit_breaker_tripped",
-            {
-                "plan_id": state.plan_id,
-                "agent": self.context.agent.name,
-                "limit": limit,
-                "value": value,
-                "used": used,
-                "reason": reason,
-            },
-        )
-        # The refused call is not kept: the conversation ends with the last result.
-        turns = changes["turns"][:-1]
+        usage = spending.usage
+        self._bill(effects, state, spending.model_id, usage, len(spending.responses))
+        notice = {"plan_id": state.plan_id, "agent": self.context.agent.name, **notice}
+        effects.publish(EventTopic.SYSTEM_EVENTS, "plan.circuit_breaker_tripped", notice)
         result = fallback_content(self.rails.vague_fallback, changes["memory"])
         if result is None and changes["memory"]:
             result = list(changes["memory"].values())[-1]
         self._finish(
             state,
             effects,
-            {**changes, "turns": turns, "pending": {}},
+            {**changes, "pending": {}},
             usage,
             "completed",
             reason,

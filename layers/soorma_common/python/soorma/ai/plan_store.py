@@ -7,10 +7,11 @@ working memory and persisted circuit breakers (actions taken, tokens spent), wit
 
 Every change is one conditional `UpdateItem` (`commit`): the version must be the one the
 decision was made from (two results of one plan never produce two decisions from the same
-state), and for a step that publishes an action, `actions <= max_actions - 1` and
-`tokens <= token_budget - step tokens`, so a step that would exceed a limit is refused by
-DynamoDB (`LimitReached`), whichever Lambda container makes it. The same write records the
-plan's progress in the open-work index (`soorma.memory.progress`), which the stall sweep reads.
+state), and for a step that publishes an action or waits for input, `actions <= max_actions
+- 1` (an action) and `tokens <= token_budget - step tokens`, so a step that would exceed a
+limit is refused by DynamoDB (`LimitReached`), whichever Lambda container makes it. The same
+write records the plan's progress in the open-work index (`soorma.memory.progress`), which the
+stall sweep reads.
 """
 
 from __future__ import annotations

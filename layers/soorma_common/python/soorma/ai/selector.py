@@ -13,7 +13,8 @@ def route(event, context):
 The model must call exactly one tool, one per offered event. Its choice is checked before
 anything is published; a rejected choice is fed back for at most `max_repairs` repairs, then
 `DecisionFailedError` (permanent) names the last problem. The decision's token usage goes to
-`billing-events` when it is made.
+`billing-events` when it is made. `max_tokens` below 1 or `max_repairs` below 0 is a
+`ValueError` when the selector is built.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from soorma.ai.decisions import (
     one_call,
 )
 from soorma.ai.event_toolkit import DiscoveredEvents, EventToolkit
+from soorma.ai.plan_limits import check_limits
 from soorma.ai.providers import (
     InferenceOptions,
     LanguageModel,
@@ -101,6 +103,9 @@ class EventSelector:
         max_tokens: int = 1024,
         toolkit: EventToolkit | None = None,
     ) -> None:
+        check_limits(
+            at_least_one={"max_tokens": max_tokens}, at_least_zero={"max_repairs": max_repairs}
+        )
         self.context = context
         self.topic = EventTopic.parse(topic)
         self.model: LanguageModel = model or configured_model()
