@@ -1,46 +1,46 @@
 """`LambdaRuntime`: an SQS batch of EventBridge events in, partial batch response out.
 
 Per record: parse, check the source, bind logs, refuse an event over the hop limit (a loop) and a
-reply to no request this agent sent, claim (exactly once), run the handler with a buffered bus,
-store the outgoing events with the claim; once every record is handled, record the batch's
-requests and flush the batch's events together. Permanent failures go to the queue's DLQ at once
-and count as done; transient ones are reported in `batchItemFailures`. All I/O goes through one
-`Transport`; each record's final outcome goes to the `on_outcome` observer, if any.
+reply to no request this agent sent (a platform timeout reply is never a loop), check the payload
+(a reply's before it is taken as its request's one outcome), claim (exactly once), run the
+handler with a buffered bus, store the outgoing events with the claim; once every record is
+handled, record each record's requests and flush the batch's events together. Permanent
+failures go to the queue's DLQ at once and count as done; transient ones are reported in
+`batchItemFailures`. All I/O goes through one `Transport`; each record's final outcome goes to
+the `on_outcome` observer, if any.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from soorma.agent_spec import AgentSpec, HandlerSpec
 from soorma.bus import BusClient, PayloadValidator
 from soorma.config import Settings, settings
 from soorma.context import PlatformContext
-from soorma.deadlines import Deadlines, requests_with_deadlines
-from soorma.handled_scope import DEFAULT_TENANT, DEFAULT_USER, handling
+from soorma.deadlines import Deadlines
 from soorma.payload_checks import validator_for_agent
 from soorma.publishing import EventBridgePublisher, OutgoingEvent
-from soorma.requests import PendingRequests, check_reply, sent_requests
+from soorma.requests import PendingRequests, check_reply
 from soorma.runtime.aws_transport import AwsTransport
+from soorma.runtime.calls import HandlerCalls
 from soorma.runtime.claims import claim_key
 from soorma.runtime.exactly_once import ExactlyOnce
+from soorma.runtime.failure_replies import failure_reply_events
+from soorma.runtime.flush_errors import unflushed, unrecorded
 from soorma.runtime.loops import loop_error, loop_notice
 from soorma.runtime.outcomes import HandledRecord, Outcome, OutcomeObserver, RecordOutcome
 from soorma.runtime.records import DeliveredEvent, parse_record, records_of
+from soorma.runtime.replies_path import RequestRecorder, is_platform_timeout
 from soorma.runtime.telemetry import RuntimeTelemetry
 from soorma.runtime.time_budget import BatchClock
 from soorma.runtime.transport import SqsRecord, Transport
 from soorma.tracing import span, tracing_active
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import DomainError, NoHandlerError, PermanentError, PublishError
-from soorma_common.replies import failure_reply, is_failure_reply
+from soorma_common.replies import is_failure_reply
 from soorma_common.topics import EventTopic
-
-if TYPE_CHECKING:  # pragma: no cover
-    import asyncio
 
 
 class LambdaRuntime:
@@ -70,6 +70,7 @@ class LambdaRuntime:
             self.transport, "pending_requests", None
         )
         self.deadlines: Deadlines | None = getattr(self.transport, "deadlines", None)
+        self.requests = RequestRecorder(agent.name, self.pending_requests, self.deadlines)
         self.publisher = EventBridgePublisher(
             self.settings.event_bus,
             sink=self.transport,
@@ -94,7 +95,7 @@ class LambdaRuntime:
             else None
         )
         self._reply_topics = frozenset(s.topic for s in agent.subscriptions() if s.replies)
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._call = HandlerCalls()  # in the event's tenant scope; async handlers awaited
 
     # ---- the batch ------------------------------------------------------------------------
 
@@ -180,34 +181,46 @@ class LambdaRuntime:
     def _flush(self, handled: list[HandledRecord]) -> list[str]:
         """Put the events of every handled record of the batch together (10 per PutEvents
         across records), report each record's outcome, and return the message ids of records
-        whose events could not all be put.
+        whose events could not all be put. Each record's requests are recorded first, apart: one
+        refused for good (a `PermanentError`) is dead-lettered, one that fails is retried, and
+        neither holds back the others' events.
 
         Those records' claims are complete, so their redelivery re-flushes the stored events
         (same ids) without running the handler again.
         """
         owners = [index for index, item in enumerate(handled) if item.events]
         failures: dict[int, PublishError] = {}
+        dropped: set[int] = set()
+        if owners:  # each record's requests, before its events are put (a reply never outruns
+            self.telemetry.unbind()  # them); one that cannot be kept holds back no other record
+            for position, exc in self.requests.record_each([handled[i].events for i in owners]):
+                error = self._unrecorded(handled[owners[position]], exc)
+                if error is None:
+                    dropped.add(owners[position])
+                else:
+                    failures[owners[position]] = error
+            owners = [i for i in owners if i not in dropped and i not in failures]
         if owners:
-            self.telemetry.unbind()
             try:
-                self._record_requests(handled[i].events for i in owners)
                 outcome = self.publisher.put_groups([handled[i].events for i in owners])
-                failures = {
-                    owners[group]: _unflushed(f"error codes: {', '.join(codes)}")
+                failures.update(
+                    (owners[group], unflushed(f"error codes: {', '.join(codes)}"))
                     for group, codes in outcome.failed.items()
-                }
+                )
             except Exception as exc:
                 self.telemetry.logger.exception(
                     "PutEvents failed; the batch's records will be retried"
                 )
-                lost = _unflushed(f"{type(exc).__name__}: {exc}")
+                lost = unflushed(f"{type(exc).__name__}: {exc}")
                 lost.__cause__ = exc
-                failures = dict.fromkeys(owners, lost)
-        unflushed = []
+                failures.update(dict.fromkeys(owners, lost))
+        retried = []
         for index, (record, event_type, events) in enumerate(handled):
+            if index in dropped:  # dead-lettered (and reported) when its requests were refused
+                continue
             error = failures.get(index)
             if error is not None:
-                unflushed.append(str(record.get("messageId", "")))
+                retried.append(str(record.get("messageId", "")))
                 self.telemetry.count("failed", event_type)
                 self.telemetry.logger.error(
                     "events not published; the record will be retried",
@@ -222,7 +235,7 @@ class LambdaRuntime:
             if events:
                 self.telemetry.count("published", event_type)
             self._report(record, "handled")
-        return unflushed
+        return retried
 
     def _not_started(
         self, records: list[SqsRecord], clock: BatchClock, failures: list[dict[str, str]]
@@ -236,15 +249,16 @@ class LambdaRuntime:
             failures.append({"itemIdentifier": record["messageId"]})
             self._report(record, "failed", error)
 
-    def _record_requests(self, groups: Any) -> None:
-        """Keep the requests about to be put (before PutEvents: a reply never outruns them)."""
-        if self.pending_requests is not None:
-            wires = [event.wire for group in groups for event in group]
-            requests = sent_requests(self.agent.name, wires)
-            if requests:
-                self.pending_requests.record(requests)
-                if self.deadlines is not None:  # after the record: a timeout always finds it
-                    self.deadlines.schedule(requests_with_deadlines(wires))
+    def _unrecorded(self, item: HandledRecord, exc: Exception) -> PublishError | None:
+        """A record whose requests could not be recorded: dead-lettered (None) on a
+        `PermanentError`, else the error it is retried with; its events are not put."""
+        if isinstance(exc, PermanentError):
+            try:
+                self._dead_letter(item.record, exc, item.event_type)
+                return None
+            except Exception as failed:  # the DLQ refused: retried, dead-lettered again then
+                exc = failed
+        return unrecorded(exc)
 
     def _dead_letter(self, record: SqsRecord, error: PermanentError, event_type: str) -> None:
         self.telemetry.logger.error(
@@ -269,7 +283,7 @@ class LambdaRuntime:
 
     def _handle_once(self, delivered: DeliveredEvent, lambda_context: Any) -> list[OutgoingEvent]:
         envelope = delivered.envelope
-        if envelope.hop_count is not None:
+        if envelope.hop_count is not None and not is_platform_timeout(envelope, self.agent.name):
             loop = loop_error(envelope, self.agent.name, self.settings.max_hops)
             if loop is not None:
                 name, limit = self.agent.name, self.settings.max_event_bytes
@@ -285,17 +299,22 @@ class LambdaRuntime:
         if spec.subscription.replies and self.pending_requests is not None:
             pending = self.pending_requests
             request = check_reply(envelope, self.agent.name, self.agent.source, pending)
+            self._check_payload(envelope)  # before the decision: an invalid reply wins nothing
             if request.deadline is not None and not pending.decide(request, envelope):
                 self.telemetry.late_reply(envelope)  # the timeout (or the reply) came first
                 return []
-        if self.validate_payload is not None and not is_failure_reply(envelope.data, envelope):
-            self.validate_payload(envelope.type, envelope.data)
+        else:
+            self._check_payload(envelope)
         if self.exactly_once is None:
             return self.run_handler(spec, delivered, lambda_context)
         key = claim_key(self.agent.name, envelope.id, delivered.replay_name)
         return self.exactly_once.run(
             key, delivered, lambda: self.run_handler(spec, delivered, lambda_context)
         )
+
+    def _check_payload(self, envelope: EventEnvelope) -> None:
+        if self.validate_payload is not None and not is_failure_reply(envelope.data, envelope):
+            self.validate_payload(envelope.type, envelope.data)
 
     def run_handler(
         self, spec: HandlerSpec, delivered: DeliveredEvent, lambda_context: Any
@@ -319,9 +338,11 @@ class LambdaRuntime:
         except DomainError as exc:
             if not envelope.response_event:
                 raise
-            failure_bus = self._new_bus(delivered, False)
-            self._reply(failure_bus, spec, failure_reply(str(exc)))
-            return failure_bus.outgoing_events()
+            return failure_reply_events(  # its text cut to fit one event
+                partial(self._new_bus, delivered, False),
+                lambda bus, data: self._reply(bus, spec, data),
+                str(exc),
+            )
         bus = context.built_bus
         return [] if bus is None else bus.outgoing_events()
 
@@ -362,18 +383,6 @@ class LambdaRuntime:
             topic=request.response_topic or EventTopic.ACTION_RESULTS,
         )
 
-    def _call(self, function: Callable[..., Any], envelope: Any, context: PlatformContext) -> Any:
-        # Inside, a memory client can only be the handled event's tenant and user.
-        with handling(envelope.tenant_id or DEFAULT_TENANT, envelope.user_id or DEFAULT_USER):
-            result = function(envelope, context)
-            if result is not None and inspect.isawaitable(result):
-                if self._loop is None:
-                    import asyncio  # only for async handlers: not on the cold start of def ones
-
-                    self._loop = asyncio.new_event_loop()
-                result = self._loop.run_until_complete(_await(result))
-        return result
-
 
 def _annotations(envelope: EventEnvelope) -> dict[str, str | None]:
     return {
@@ -382,15 +391,3 @@ def _annotations(envelope: EventEnvelope) -> dict[str, str | None]:
         "correlation_id": envelope.correlation_id,
         "tenant_id": envelope.tenant_id,
     }
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-def _unflushed(cause: str) -> PublishError:
-    """The error of a handled record whose events could not all be put on the bus."""
-    return PublishError(
-        f"handled, but its events could not be put on the bus (PutEvents failed: {cause}); "
-        "the record will be retried and its stored events put again"
-    )
