@@ -54,6 +54,19 @@ def due_time(schedule: dict[str, Any], time_scale: float = 1.0) -> datetime | No
     return start + (at - start) * time_scale
 
 
+def list_all_schedules(scheduler: Any) -> list[dict[str, Any]]:
+    """Every schedule's summary, page after page of `ListSchedules` (`NextToken`): a due
+    schedule may be listed behind any number of later ones."""
+    listed: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = scheduler.list_schedules(**({"NextToken": token} if token else {}))
+        listed.extend(page.get("Schedules", []))
+        token = page.get("NextToken")
+        if not token:
+            return listed
+
+
 def fire_due_schedules(
     scheduler: Any,
     events: Any,
@@ -73,7 +86,7 @@ def fire_due_schedules(
     known = {} if known is None else known
     last_fired = {} if last_fired is None else last_fired
     fired = 0
-    listed = scheduler.list_schedules().get("Schedules", [])
+    listed = list_all_schedules(scheduler)
     for gone in known.keys() - {summary["Name"] for summary in listed}:
         del known[gone]
     for summary in listed:

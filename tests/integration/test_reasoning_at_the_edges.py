@@ -522,6 +522,7 @@ def test_a_duplicated_and_a_late_reply_are_ignored_without_a_model_call(
         topic=EventTopic.ACTION_RESULTS,
         source="soorma.drafter",
         causation_id=draft.id,
+        correlation_id=draft.correlation_id,
         reply_to=PLANNER,
         tenant_id="acme",
         user_id="ada",

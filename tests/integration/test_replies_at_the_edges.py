@@ -153,7 +153,8 @@ def test_two_different_replies_to_a_request_with_a_deadline_deliver_one(soorma_m
 
 @pytest.mark.xfail(
     strict=True,
-    reason="DEFECT: without a deadline every distinct reply to one request reaches on_result",
+    reason="DESIGN GAP (docs/deadlines.md): without a deadline a request is not raced, so every "
+    "distinct reply to it reaches on_result; one conditional write per reply would close it",
 )
 def test_two_different_replies_to_a_request_without_a_deadline_deliver_one(
     soorma_moto,
@@ -248,11 +249,6 @@ def test_a_reply_from_the_requester_itself_is_refused(soorma_moto) -> None:
     assert any("requester itself" in r for r in dead_reasons(harness, "asker"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: check_reply never compares tenant_id: a reply from another tenant is "
-    "delivered, and its handler runs in that tenant",
-)
 def test_a_reply_from_another_tenant_is_refused(soorma_moto) -> None:
     harness, answers = asked(soorma_moto, {"solver": "dead"})
     harness.put(forged_reply(the_request(harness), tenant_id="evil-corp"))
@@ -261,10 +257,6 @@ def test_a_reply_from_another_tenant_is_refused(soorma_moto) -> None:
     assert any("ForgedReplyError" in r for r in dead_reasons(harness, "asker"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: check_reply never compares correlation_id: a reply moves into another workflow",
-)
 def test_a_reply_with_another_correlation_id_is_refused(soorma_moto) -> None:
     harness, answers = asked(soorma_moto, {"solver": "dead"})
     harness.put(forged_reply(the_request(harness), correlation_id="someone-elses-workflow"))
@@ -349,7 +341,6 @@ def test_a_timeout_outside_what_a_request_can_wait_is_a_permanent_error(
     assert schedules(harness) == [] and pending_items(harness) == []
 
 
-@pytest.mark.xfail(strict=True, reason="DEFECT: timeout=True is taken as a 1-second deadline")
 def test_a_boolean_timeout_is_refused(soorma_moto) -> None:
     def body(context: Any) -> None:
         context.bus.request("answer.compute", {}, "answer.computed", timeout=True)
@@ -373,11 +364,6 @@ def test_a_tiny_timeout_still_fires_once_and_never_in_the_past(soorma_moto) -> N
     assert schedule["Name"].startswith("soorma-timeout-")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: the longest timeout allowed (the claim TTL) fires after its pending "
-    "request's TTL: the timeout may find no record and be dead-lettered as forged",
-)
 def test_the_longest_timeout_does_not_outlive_its_pending_request(soorma_moto) -> None:
     """A timeout must find its pending request: the item's TTL must not come before the
     timeout arrives (Scheduler fires up to 59 s after the deadline, docs/deadlines.md; DynamoDB
@@ -428,11 +414,6 @@ def test_a_hand_set_deadline_that_is_not_the_wire_format_is_refused(
     assert schedules(harness) == [] and pending_items(harness) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: check_deadline uses strptime, which takes unpadded fields (2026-1-3T7:3:0Z)"
-    " that are not RFC 3339 and that Scheduler's at() refuses",
-)
 @pytest.mark.parametrize("deadline", ["2026-1-3T7:30:0Z", "2026-12- 3T07:30:00Z"], ids=repr)
 def test_a_hand_set_deadline_with_unpadded_fields_is_refused(soorma_moto, deadline: str) -> None:
     def body(context: Any) -> None:
@@ -450,11 +431,6 @@ def test_a_hand_set_deadline_with_unpadded_fields_is_refused(soorma_moto, deadli
     assert schedules(harness) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: a hand-set deadline skips the timeout bound: a schedule in year 2999 for a "
-    "pending request that expires in 18 days",
-)
 def test_a_hand_set_deadline_past_the_pending_requests_lifetime_is_refused(
     soorma_moto,
 ) -> None:
@@ -503,11 +479,6 @@ def test_a_response_topic_without_a_result_handler_is_refused(soorma_moto) -> No
     assert schedules(harness) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: request() from an agent with no result handler at all is accepted; its "
-    "reply (and timeout) has no rule to its queue and is silently dropped by EventBridge",
-)
 def test_a_request_from_an_agent_without_any_result_handler_is_refused(soorma_moto) -> None:
     lonely = Worker(name="lonely")
     errors: list[str] = []
@@ -588,11 +559,6 @@ def test_a_fan_out_of_hundreds_of_timed_requests_gets_one_outcome_each(soorma_mo
     assert harness.dead_letters("caller") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: fire_due_schedules reads one page of ListSchedules: due deadlines behind "
-    "50 later ones never fire (MotoHarness.fire_deadlines, the local cloud's pump)",
-)
 def test_a_due_deadline_behind_a_page_of_later_ones_fires(soorma_moto) -> None:
     def body(context: Any) -> None:
         context.bus.request("answer.compute", {"n": "soon"}, "answer.computed", timeout=60)
@@ -766,11 +732,6 @@ def test_a_scripts_timeout_out_of_range_puts_nothing(soorma_moto, timeout: float
     assert harness.published == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: EventPublisher.publish(deadline=...) is never checked: the pending request "
-    "is recorded, then the timeout reply's envelope fails on an unrelated 'time' error",
-)
 @pytest.mark.parametrize("deadline", ["tomorrow", "2999-12-31T23:59:59Z"], ids=repr)
 def test_a_scripts_hand_set_deadline_is_checked_like_a_handlers(soorma_moto, deadline: str) -> None:
     harness = soorma_moto(asker_and_solver([], {}))

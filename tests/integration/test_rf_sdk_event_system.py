@@ -40,8 +40,9 @@ def observer() -> Agent:
 def run_in_handler(body: Body, *extra: Agent) -> tuple[MotoHarness, EventEnvelope]:
     """Run `body(event, context)` as the handler of a real delivery; return the harness and the
     triggering event once every queue is idle."""
-    probe = Agent("probe")
+    probe = Worker("probe")  # with a result handler: a request's reply must reach one
     probe.on_event("probe.started", topic=FACTS)(body)
+    probe.on_result()(lambda event, context: None)
     harness = MotoHarness([probe, observer(), *extra])
     trigger = harness.send("probe.started", {}, topic=FACTS)
     harness.run_until_idle()

@@ -40,7 +40,8 @@ def sink(name: str, event_type: str = "*", topic: EventTopic = FACTS) -> Agent:
 
 
 def three_hops(fail_middle_once: bool) -> tuple[list[Agent], dict[str, Any]]:
-    first, middle = Agent("hop-one"), Worker("hop-two")
+    first, middle = Worker("hop-one"), Worker("hop-two")
+    first.on_result()(lambda event, context: None)  # a request's reply must reach one
     seen: dict[str, Any] = {"attempts": 0, "ids_in_failed_attempt": []}
 
     @first.on_event("chain.started", topic=FACTS)

@@ -17,6 +17,7 @@ from soorma.config import settings
 from soorma.deadlines import check_deadline, deadline_after
 from soorma.outbox import MAX_STORED_OUTBOX_BYTES, stored_event_size, stored_size
 from soorma.publishing import OutgoingEvent, encode_event
+from soorma.request_checks import unreachable_reply
 from soorma_common.envelope import EXTENSION_WIRE_NAMES, EventEnvelope, wire_of
 from soorma_common.errors import (
     DeadlinesNotConfiguredError,
@@ -154,8 +155,9 @@ class BusClient:
         here, so that the handler fails before anything is stored.
         """
         try:
-            if "deadline" in attributes:
-                check_deadline(attributes["deadline"])
+            if "deadline" in attributes:  # by hand, or request(timeout=)'s: one bound for both
+                most = settings().idempotency_ttl_seconds  # the pending request's lifetime
+                check_deadline(attributes["deadline"], most=most)
             return self._publish(
                 topic, event_type, data, correlation_id, response_event, response_topic, attributes
             )
@@ -263,8 +265,9 @@ class BusClient:
         timeout reply instead (`{"success": false, "error": "timeout"}` from `soorma.platform`),
         and a reply after it is not delivered: exactly one of the two is (`soorma.deadlines`).
 
-        A `response_topic` given explicitly must be one where this agent has a result handler
-        (inside the runtime), else `UnreachableReplyError` (permanent): the reply would be lost.
+        The response topic (given, or the default) must be one where this agent has a result
+        handler (inside the runtime), else `UnreachableReplyError` (permanent): the reply would
+        be lost.
         """
         if not response_event:
             raise InvalidEnvelopeError(
@@ -274,14 +277,6 @@ class BusClient:
         topic = EventTopic.ACTION_RESULTS
         if response_topic is not None:
             topic = EventTopic.parse(response_topic)
-            if self.reply_topics is not None and topic not in self.reply_topics:
-                raise UnreachableReplyError(
-                    f"request({event_type!r}, response_topic={topic.value!r}): agent "
-                    f"{self.agent!r} has no result handler on {topic.value!r} (its result "
-                    f"handlers listen on {_listing(self.reply_topics)}), so the reply would be "
-                    "lost. Leave response_topic out: replies then come on action-results, where "
-                    "@agent.on_result(...) listens"
-                )
         attributes.setdefault("reply_to", self.agent)
         if timeout is not None:
             if not self.timeouts:
@@ -292,6 +287,10 @@ class BusClient:
                 )
             most = settings().idempotency_ttl_seconds  # the pending request's lifetime
             attributes["deadline"] = deadline_after(timeout, most=most)
+        if self.reply_topics is not None and topic not in self.reply_topics:
+            raise UnreachableReplyError(
+                unreachable_reply(event_type, topic, response_topic, self.agent, self.reply_topics)
+            )
         return self.publish(
             EventTopic.ACTION_REQUESTS,
             event_type,
@@ -352,10 +351,6 @@ class BusClient:
             if value is not None and name not in fields:
                 fields[name] = value
         return fields
-
-
-def _listing(topics: frozenset[EventTopic]) -> str:
-    return ", ".join(sorted(t.value for t in topics)) or "no topic"
 
 
 def _python_names(attributes: dict[str, Any]) -> dict[str, Any]:

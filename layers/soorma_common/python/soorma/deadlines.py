@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -33,13 +34,22 @@ from soorma_common.replies import failure_reply
 TIMEOUT_ERROR = "timeout"
 #: How the wire writes a deadline (Scheduler's `at()` takes it without the `Z`).
 DEADLINE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: The one spelling of a deadline accepted: every field zero-padded, whole seconds, `Z`
+#: (`strptime` alone also takes `2026-1-3T7:30:0Z`, which Scheduler's `at()` refuses).
+DEADLINE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+#: How long a pending request with a deadline outlives it (`soorma.requests`): Scheduler fires
+#: up to 59 s after the deadline and retries a failed put for up to 24 hours (its default retry
+#: policy), and the timeout reply may then wait on the requester's queue (redeliveries, a
+#: consumer down): two days, so that the timeout always finds its pending request.
+DEADLINE_MARGIN_SECONDS = 2 * 86_400
 _NAMESPACE = uuid.UUID("0d5c1f44-5e0b-4f0a-9a3c-2f6c5b1d7e21")
 
 
 def deadline_after(timeout: float, *, now: datetime | None = None, most: float) -> str:
     """The deadline `timeout` seconds from now, as the wire carries it (`...Z`, whole seconds:
-    Scheduler's `at()` has one-second resolution). `InvalidEnvelopeError` outside (0, most]."""
-    if not isinstance(timeout, int | float) or not 0 < timeout <= most:
+    Scheduler's `at()` has one-second resolution). `InvalidEnvelopeError` outside (0, most],
+    or for a bool (`timeout=True` is no number of seconds)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= most:
         raise InvalidEnvelopeError(
             f"timeout must be more than 0 and at most {most:g} seconds (the pending request's "
             f"lifetime), got {timeout!r}"
@@ -49,17 +59,29 @@ def deadline_after(timeout: float, *, now: datetime | None = None, most: float) 
     return rounded.strftime(DEADLINE_FORMAT)
 
 
-def check_deadline(value: Any) -> str:
-    """`value` if it is a deadline as the wire carries it (`YYYY-MM-DDTHH:MM:SSZ`), else
-    `InvalidEnvelopeError` (set deadlines with `request(..., timeout=)`)."""
+def check_deadline(value: Any, *, most: float | None = None, now: datetime | None = None) -> str:
+    """`value` if it is a deadline as the wire carries it (exactly `YYYY-MM-DDTHH:MM:SSZ`: every
+    field zero-padded, whole seconds, UTC) and, given `most` (the pending request's lifetime,
+    `SOORMA_IDEMPOTENCY_TTL_SECONDS`), at most `most` seconds from now (one more second for the
+    rounding of `deadline_after`); else `InvalidEnvelopeError` (set deadlines with
+    `request(..., timeout=)`). A deadline in the past passes: it fires at once."""
     try:
-        datetime.strptime(value, DEADLINE_FORMAT)
+        if not isinstance(value, str) or not DEADLINE_PATTERN.fullmatch(value):
+            raise ValueError(value)
+        at = datetime.strptime(value, DEADLINE_FORMAT).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         raise InvalidEnvelopeError(
-            f"deadline {str(value)[:60]!r} is not a UTC time like 2026-12-03T07:30:00Z: give "
+            f"deadline {str(value)[:60]!r} is not a UTC time like 2026-12-03T07:30:00Z (exactly "
+            "YYYY-MM-DDTHH:MM:SSZ, every field zero-padded, whole seconds): give "
             "request(..., timeout=seconds) instead"
         ) from None
-    return str(value)
+    if most is not None and at > (now or datetime.now(UTC)) + timedelta(seconds=most + 1):
+        raise InvalidEnvelopeError(
+            f"deadline {value!r} is more than {most:g} seconds from now, past the pending "
+            "request's lifetime (SOORMA_IDEMPOTENCY_TTL_SECONDS): its timeout reply would find "
+            "no request to answer. Give request(..., timeout=seconds) of at most that"
+        )
+    return value
 
 
 def not_in_the_past(deadline: str, *, now: datetime | None = None) -> str:

@@ -5,6 +5,8 @@ recorded as the agent's pending request before it is put (`soorma.requests`), so
 accepts its reply. With a `timeout` it also gets a deadline, as `bus.request(timeout=)` inside
 a handler: after the record, a one-time EventBridge Scheduler schedule puts the timeout reply,
 and the agent's result handler gets exactly one of the reply and the timeout (docs/deadlines.md).
+A `deadline` set by hand is checked as a handler's is (`check_deadline`) before anything is
+recorded or put.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from soorma.config import settings
-from soorma.deadlines import Deadlines, deadline_after, requests_with_deadlines
+from soorma.deadlines import Deadlines, check_deadline, deadline_after, requests_with_deadlines
 from soorma_common.errors import InvalidEnvelopeError
 from soorma_common.naming import agent_of_source
 
@@ -54,8 +56,14 @@ class PublishedRequests:
         return deadline_after(timeout, most=settings().idempotency_ttl_seconds)
 
     def record(self, source: str, wires: Sequence[WireEvent]) -> None:
-        """Before the put: keep the agent's requests among `wires` pending, then schedule the
-        deadlines of those that carry one (after the record: a timeout always finds it)."""
+        """Before the put: check every `deadline` among `wires` as a handler's are (format, at
+        most the pending request's lifetime: `InvalidEnvelopeError`, nothing recorded), keep
+        the agent's requests pending, then schedule the deadlines of those that carry one
+        (after the record: a timeout always finds it)."""
+        most = settings().idempotency_ttl_seconds
+        for wire in wires:
+            if "deadline" in wire:
+                check_deadline(wire["deadline"], most=most)
         agent = agent_of_source(source)
         if agent is None or not any(wire.get("replyto") == agent for wire in wires):
             return
@@ -65,17 +73,16 @@ class PublishedRequests:
         pending = self._pending() if requests else None
         if pending is None:
             return
-        pending.record(requests)
         timed = [w for w in requests_with_deadlines(wires) if w.get("replyto") == agent]
-        if not timed:
-            return
-        scheduler = self._scheduler()
-        if scheduler is None:
+        scheduler = self._scheduler() if timed else None
+        if timed and scheduler is None:
             raise InvalidEnvelopeError(
                 f"{len(timed)} request(s) carry a deadline but no scheduler is configured "
                 "(SOORMA_EVENT_BUS_ARN, SOORMA_DEADLINE_ROLE_ARN); nothing was published"
             )
-        scheduler.schedule(timed)
+        pending.record(requests)
+        if scheduler is not None:
+            scheduler.schedule(timed)
 
     def _pending(self) -> Any:
         if self._pending_requests is None:

@@ -322,7 +322,9 @@ class EventPublisher:
 
         Raises `SchemaValidationError` (nothing is put) when `data` breaks the event's schema,
         `EventTooLargeError` when the envelope is over `SOORMA_MAX_EVENT_BYTES`,
-        `InvalidEnvelopeError` for a timeout on anything else or without a scheduler.
+        `InvalidEnvelopeError` for a timeout on anything else or without a scheduler, and for
+        a `deadline` set by hand that a handler could not set either (not exactly
+        `YYYY-MM-DDTHH:MM:SSZ`, or past the pending request's lifetime, the claim TTL).
         """
         if timeout is not None:
             attributes["deadline"] = self._requests.deadline(self.source, timeout, attributes)
@@ -355,8 +357,8 @@ class EventPublisher:
 
     def publish_envelopes(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Publish ready-made envelopes, in requests of at most 10 entries and 256 KB, after
-        checking every payload and size (a `SchemaValidationError` or `EventTooLargeError` puts
-        none of them)."""
+        checking every payload, size and `deadline` (a `SchemaValidationError`,
+        `EventTooLargeError` or `InvalidEnvelopeError` records and puts none of them)."""
         validate = self.validate_payload
         if validate is not None:
             for envelope in envelopes:

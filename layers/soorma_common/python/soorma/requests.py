@@ -2,15 +2,18 @@
 
 **The record.** One *pending request* item per request, in the idempotency table, keyed
 `<agent>#request#<request id>` (`pending_request_key`), with `status` `PENDING`, the request's
-type, `response_event` (when it names one), `response_topic`, correlation id, `sent_at` and
-`expires_at` (the claim TTL). A request is an event on `action-requests` addressed back to its
-publisher (`replyto` = the agent of its source). The runtime writes the items of a batch's
-requests when it flushes them, and `EventPublisher` (a caller outside Lambda publishing as
-`soorma.<agent>`) when it publishes them, *before* PutEvents (a reply can never arrive before
-its record), with a conditional put that never overwrites an item (a re-flush of stored events
-writes nothing new). A reply is checked with one consistent `GetItem`. Request timeouts (issue
-15) reuse the item (`soorma.deadlines`): the reply and the timeout each try one conditional
-`UpdateItem` `status = PENDING -> ANSWERED | TIMED_OUT`; the one that succeeds is delivered.
+type, `response_event` (when it names one), `response_topic`, correlation id, tenant and user
+(`tenant_id`, `user_id`: NULL when the request has none), `deadline` (when it has one),
+`sent_at` and `expires_at`: the claim TTL, or, for a request with a deadline, at least
+`DEADLINE_MARGIN_SECONDS` past it (so the timeout reply always finds its item). A request is
+an event on `action-requests` addressed back to its publisher (`replyto` = the agent of its
+source). The runtime writes the items of a batch's requests when it flushes them, and
+`EventPublisher` (a caller outside Lambda publishing as `soorma.<agent>`) when it publishes
+them, *before* PutEvents (a reply can never arrive before its record), with a conditional put
+that never overwrites an item (a re-flush of stored events writes nothing new). A reply is
+checked with one consistent `GetItem`. Request timeouts (issue 15) reuse the item
+(`soorma.deadlines`): the reply and the timeout each try one conditional `UpdateItem`
+`status = PENDING -> ANSWERED | TIMED_OUT`; the one that succeeds is delivered.
 
 **Who may reply** (requests are addressed by event type, not by agent): a reply to request R
 of agent A is accepted by A only if
@@ -18,7 +21,12 @@ of agent A is accepted by A only if
 2. its type is R's `response_event` when R names one (what A asked for; a failure reply travels
    under it too; without one, the responder's default reply type is accepted),
 3. its source is not A's own (a requester does not answer itself), or it is the platform's
-   (`PLATFORM_SOURCE`, e.g. the timeout replies of issue 15).
+   (`PLATFORM_SOURCE`, e.g. the timeout replies of issue 15),
+4. its `correlation_id`, `tenant_id` and `user_id` are R's (a reply stays in its request's
+   workflow, tenant and user: a responder's bus carries them over; a timeout reply copies
+   them). An item written before tenant and user were stored (no `tenant_id` attribute: the
+   previous version, for at most the claim TTL after a deploy) has its tenant and user
+   unchecked, as before; its correlation id is checked.
 The responder is not named further: any agent that may put R's `response_event` may answer.
 Which agents may is enforced by IAM: each agent may put only its own source and the detail-types
 it declares in `events_produced` (`infra/permissions.py`), so a third agent can answer R only if
@@ -30,8 +38,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from soorma.deadlines import DEADLINE_FORMAT, DEADLINE_MARGIN_SECONDS
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import ForgedReplyError
@@ -53,6 +63,11 @@ class SentRequest:
     correlation_id: str
     #: When the timeout reply is due (`soorma.deadlines`), or None: no deadline.
     deadline: str | None = None
+    #: The request's tenant and user: its reply must carry the same.
+    tenant_id: str | None = None
+    user_id: str | None = None
+    #: False for an item written before tenant and user were stored: they are not checked.
+    scoped: bool = True
 
 
 def sent_requests(agent: str, wires: Iterable[Mapping[str, Any]]) -> list[SentRequest]:
@@ -71,6 +86,8 @@ def sent_requests(agent: str, wires: Iterable[Mapping[str, Any]]) -> list[SentRe
                     str(wire.get("responsetopic") or "action-results"),
                     str(wire.get("correlationid") or wire["id"]),
                     str(wire["deadline"]) if wire.get("deadline") else None,
+                    _optional(wire.get("tenantid")),
+                    _optional(wire.get("userid")),
                 )
             )
     return found
@@ -81,7 +98,7 @@ class PendingRequests(Protocol):
 
     def record(self, requests: Sequence[SentRequest]) -> None:
         """Keep these requests (an existing item is left as it is). Raises when it cannot
-        (the batch's records are then retried)."""
+        (the record that sent them is then retried, or dead-lettered for a `PermanentError`)."""
         ...
 
     def find(self, requester: str, request_id: str) -> SentRequest | None:
@@ -118,7 +135,7 @@ class DynamoDBPendingRequests:
             try:
                 self.client.put_item(
                     TableName=self.table,
-                    Item=_item(request, now, now + self.ttl_seconds),
+                    Item=_item(request, now, expires_at(request, now, self.ttl_seconds)),
                     ConditionExpression="attribute_not_exists(id)",
                 )
             except self.client.exceptions.ConditionalCheckFailedException:
@@ -141,6 +158,9 @@ class DynamoDBPendingRequests:
             item["response_topic"]["S"],
             item["correlation_id"]["S"],
             item["deadline"]["S"] if "deadline" in item else None,
+            item.get("tenant_id", {}).get("S"),
+            item.get("user_id", {}).get("S"),
+            scoped="tenant_id" in item,
         )
 
     def decide(self, request: SentRequest, reply: EventEnvelope) -> bool:
@@ -198,6 +218,13 @@ def check_reply(
             f"causation_id {reply.causation_id!r}, which is no request {agent!r} sent: a reply's "
             "causation_id must be its request's id (context.bus.respond sets it)"
         )
+    differs = _differences(request, reply)
+    if differs:
+        raise ForgedReplyError(
+            f"reply {reply.id!r} ({reply.type!r} from {reply.source!r}) to request "
+            f"{request.request_id!r} of {agent!r} has {'; '.join(differs)}: a reply carries its "
+            "request's correlation_id, tenant_id and user_id (context.bus.respond keeps them)"
+        )
     if reply.source == PLATFORM_SOURCE:
         return request
     if request.response_event is not None and reply.type != request.response_event:
@@ -213,6 +240,45 @@ def check_reply(
     return request
 
 
+def expires_at(request: SentRequest, now: int, ttl_seconds: int) -> int:
+    """When a pending request's item may go (its TTL attribute): `ttl_seconds` from now, and for
+    a request with a deadline at least `DEADLINE_MARGIN_SECONDS` after it (Scheduler fires late
+    and retries; DynamoDB may delete an item any time after its TTL)."""
+    ttl = now + ttl_seconds
+    if request.deadline is None:
+        return ttl
+    try:
+        due = datetime.strptime(request.deadline, DEADLINE_FORMAT).replace(tzinfo=UTC)
+    except ValueError:  # refused before it is recorded (`check_deadline`); keep the TTL
+        return ttl
+    return max(ttl, int(due.timestamp()) + DEADLINE_MARGIN_SECONDS)
+
+
+def _differences(request: SentRequest, reply: EventEnvelope) -> list[str]:
+    """What of correlation, tenant and user `reply` does not share with `request`, as text."""
+    pairs: list[tuple[str, str | None, str | None]] = [
+        ("correlation_id", request.correlation_id, reply.correlation_id)
+    ]
+    if request.scoped:
+        pairs += [
+            ("tenant_id", request.tenant_id, reply.tenant_id),
+            ("user_id", request.user_id, reply.user_id),
+        ]
+    return [
+        f"{name} {str(got)[:80]!r} where the request has {str(want)[:80]!r}"
+        for name, want, got in pairs
+        if got != want
+    ]
+
+
+def _optional(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _string_or_null(value: str | None) -> dict[str, Any]:
+    return {"NULL": True} if value is None else {"S": value}
+
+
 def _item(request: SentRequest, now: int, expires_at: int) -> dict[str, Any]:
     item = {
         "id": {"S": pending_request_key(request.requester, request.request_id)},
@@ -221,6 +287,8 @@ def _item(request: SentRequest, now: int, expires_at: int) -> dict[str, Any]:
         "request_type": {"S": request.request_type},
         "response_topic": {"S": request.response_topic},
         "correlation_id": {"S": request.correlation_id},
+        "tenant_id": _string_or_null(request.tenant_id),
+        "user_id": _string_or_null(request.user_id),
         "sent_at": {"N": str(now)},
         TTL_ATTRIBUTE: {"N": str(expires_at)},
     }
