@@ -96,3 +96,24 @@ def send_goal(bus: Any, text: str = "Why are there tides?", **attributes: Any) -
 def published(bus: Any, event_type: str) -> list[EventEnvelope]:
     """The events of one type the bus carried, in order."""
     return [e for e in bus.published if e.type == event_type]
+
+
+def run_plan(
+    soorma_bus: Any, tables: dict[str, str], model: Any, *agents: Any, **options: Any
+) -> Any:
+    """The planner over `model` with the research workers (or `agents`), one goal, until idle."""
+    everyone = [planner(model, **options), *(agents or workers())]
+    register(tables, everyone)
+    bus = soorma_bus(*everyone)
+    send_goal(bus)
+    bus.run_until_idle()
+    return bus
+
+
+def plan_state(bus: Any) -> Any:
+    """The choreography state of the one plan the bus started (tenant acme)."""
+    from soorma.ai.plan_store import ChoreographyStore
+    from soorma.memory import MemoryTable
+
+    [started] = published(bus, "plan.started")
+    return ChoreographyStore(MemoryTable.from_settings(), "acme").load(started.data["plan_id"])

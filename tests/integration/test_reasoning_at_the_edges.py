@@ -48,6 +48,7 @@ from tests.ai_world import (
     send_goal,
     workers,
 )
+from tests.ai_world import run_plan as run
 from tests.integration.test_memory_concurrency import serialize_item_writes
 
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -62,16 +63,6 @@ DYNAMODB_MAX_NESTING = 32
 
 
 # ---- the world ----------------------------------------------------------------------------------
-
-
-def run(soorma_bus: Any, tables: dict[str, str], model: Any, *agents: Any, **options: Any) -> Any:
-    """The planner over `model` with the research workers (or `agents`), one goal, until idle."""
-    everyone = [planner(model, **options), *(agents or workers())]
-    register(tables, everyone)
-    bus = soorma_bus(*everyone)
-    send_goal(bus)
-    bus.run_until_idle()
-    return bus
 
 
 def plan_id_of(bus: Any) -> str:

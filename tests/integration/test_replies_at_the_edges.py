@@ -249,17 +249,16 @@ def test_a_reply_from_the_requester_itself_is_refused(soorma_moto) -> None:
     assert any("requester itself" in r for r in dead_reasons(harness, "asker"))
 
 
-def test_a_reply_from_another_tenant_is_refused(soorma_moto) -> None:
+@pytest.mark.parametrize(
+    "forged",
+    [{"tenant_id": "evil-corp"}, {"correlation_id": "someone-elses-workflow"}],
+    ids=["another-tenant", "another-correlation-id"],
+)
+def test_a_reply_outside_its_requests_workflow_is_refused(
+    soorma_moto, forged: dict[str, str]
+) -> None:
     harness, answers = asked(soorma_moto, {"solver": "dead"})
-    harness.put(forged_reply(the_request(harness), tenant_id="evil-corp"))
-    harness.run_until_idle()
-    assert answers == []
-    assert any("ForgedReplyError" in r for r in dead_reasons(harness, "asker"))
-
-
-def test_a_reply_with_another_correlation_id_is_refused(soorma_moto) -> None:
-    harness, answers = asked(soorma_moto, {"solver": "dead"})
-    harness.put(forged_reply(the_request(harness), correlation_id="someone-elses-workflow"))
+    harness.put(forged_reply(the_request(harness), **forged))
     harness.run_until_idle()
     assert answers == []
     assert any("ForgedReplyError" in r for r in dead_reasons(harness, "asker"))
@@ -392,6 +391,8 @@ def test_the_longest_timeout_does_not_outlive_its_pending_request(soorma_moto) -
         "2026-12-03T25:30:00Z",
         "2026-12-03T07:30:00Z\n",
         "2026-12-03T07:30:00Z\x00",
+        "2026-1-3T7:30:0Z",  # unpadded fields: strptime takes them, Scheduler's at() does not
+        "2026-12- 3T07:30:00Z",
     ],
     ids=repr,
 )
@@ -412,23 +413,6 @@ def test_a_hand_set_deadline_that_is_not_the_wire_format_is_refused(
     [error] = errors
     assert error.startswith("InvalidEnvelopeError: ")
     assert schedules(harness) == [] and pending_items(harness) == []
-
-
-@pytest.mark.parametrize("deadline", ["2026-1-3T7:30:0Z", "2026-12- 3T07:30:00Z"], ids=repr)
-def test_a_hand_set_deadline_with_unpadded_fields_is_refused(soorma_moto, deadline: str) -> None:
-    def body(context: Any) -> None:
-        context.bus.publish(
-            "action-requests",
-            "answer.compute",
-            {},
-            response_event="answer.computed",
-            reply_to="caller",
-            deadline=deadline,
-        )
-
-    harness, errors, _ = in_a_handler(soorma_moto, body)
-    assert len(errors) == 1 and "not a UTC time" in errors[0]
-    assert schedules(harness) == []
 
 
 def test_a_hand_set_deadline_past_the_pending_requests_lifetime_is_refused(

@@ -7,8 +7,6 @@ import itertools
 from typing import Any
 
 from soorma.ai import ModelRequest, ScriptedProvider, estimate_tokens
-from soorma.ai.plan_store import ChoreographyStore
-from soorma.memory import MemoryTable
 from soorma_common import EventTopic
 from tests.ai_world import (
     ANSWER,
@@ -21,21 +19,8 @@ from tests.ai_world import (
     send_goal,
     workers,
 )
-
-
-def run(soorma_bus: Any, soorma_tables: dict[str, str], model: Any, **options: Any) -> Any:
-    agents = [planner(model, **options), *workers()]
-    register(soorma_tables, agents)
-    bus = soorma_bus(*agents)
-    send_goal(bus)
-    bus.run_until_idle()
-    return bus
-
-
-def state_of(bus: Any) -> Any:
-    [started] = published(bus, "plan.started")
-    return ChoreographyStore(MemoryTable.from_settings(), "acme").load(started.data["plan_id"])
-
+from tests.ai_world import plan_state as state_of
+from tests.ai_world import run_plan as run
 
 NORMAL = [
     (RESEARCH_TOOL, {"topic": "tides"}),

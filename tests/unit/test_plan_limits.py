@@ -17,24 +17,10 @@ from soorma.ai import (
     UserTurn,
 )
 from soorma.ai.plan_limits import BudgetedModel, TokenBudgetExhausted, check_limits
-from soorma.ai.plan_store import ChoreographyStore
-from soorma.memory import MemoryTable
 from soorma_common.errors import PermanentError
-from tests.ai_world import ANSWER, planner, published, register, send_goal, workers
-
-
-def run(soorma_bus: Any, soorma_tables: dict[str, str], model: Any, **options: Any) -> Any:
-    agents = [planner(model, **options), *workers()]
-    register(soorma_tables, agents)
-    bus = soorma_bus(*agents)
-    send_goal(bus)
-    bus.run_until_idle()
-    return bus
-
-
-def state_of(bus: Any) -> Any:
-    [started] = published(bus, "plan.started")
-    return ChoreographyStore(MemoryTable.from_settings(), "acme").load(started.data["plan_id"])
+from tests.ai_world import ANSWER, planner, published
+from tests.ai_world import plan_state as state_of
+from tests.ai_world import run_plan as run
 
 
 def costing(tokens: int, answer: Any) -> Any:
