@@ -30,6 +30,7 @@ from soorma_common.front_door import (
     TOPICS,
     USER_CLAIM,
 )
+from soorma_common.json_values import first_non_utf8, nests_deeper_than
 from soorma_common.naming import check_event_type
 from soorma_common.topics import EventTopic
 
@@ -278,20 +279,11 @@ def _check_reply_topic(topic: Any, topics: frozenset[EventTopic]) -> None:
 def _check_data(data: Any) -> None:
     """Refuse `data` nested deeper than `MAX_DATA_DEPTH` or holding text UTF-8 cannot encode
     (a lone surrogate, which JSON can escape): the bus could not carry either."""
-    pending: list[tuple[Any, int]] = [(data, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if not isinstance(value, (dict, list)):
-            continue
-        if depth > MAX_DATA_DEPTH:
-            raise RequestError(
-                400, f"data nests deeper than {MAX_DATA_DEPTH} levels (objects and arrays)", "data"
-            )
-        children = value.values() if isinstance(value, dict) else value
-        pending.extend((child, depth + 1) for child in children)
-    try:
-        json.dumps(data, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
+    if nests_deeper_than(data, MAX_DATA_DEPTH):
+        raise RequestError(
+            400, f"data nests deeper than {MAX_DATA_DEPTH} levels (objects and arrays)", "data"
+        )
+    if first_non_utf8(data) is not None:
         raise RequestError(
             400, "data holds text that is not Unicode (a lone surrogate such as \\ud800)", "data"
-        ) from None
+        )

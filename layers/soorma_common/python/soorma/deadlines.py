@@ -59,6 +59,11 @@ def deadline_after(timeout: float, *, now: datetime | None = None, most: float) 
     return rounded.strftime(DEADLINE_FORMAT)
 
 
+def deadline_time(deadline: str) -> datetime:
+    """The UTC time a wire deadline (`DEADLINE_FORMAT`) names; `ValueError` for other text."""
+    return datetime.strptime(deadline, DEADLINE_FORMAT).replace(tzinfo=UTC)
+
+
 def check_deadline(value: Any, *, most: float | None = None, now: datetime | None = None) -> str:
     """`value` if it is a deadline as the wire carries it (exactly `YYYY-MM-DDTHH:MM:SSZ`: every
     field zero-padded, whole seconds, UTC) and, given `most` (the pending request's lifetime,
@@ -68,7 +73,7 @@ def check_deadline(value: Any, *, most: float | None = None, now: datetime | Non
     try:
         if not isinstance(value, str) or not DEADLINE_PATTERN.fullmatch(value):
             raise ValueError(value)
-        at = datetime.strptime(value, DEADLINE_FORMAT).replace(tzinfo=UTC)
+        at = deadline_time(value)
     except (TypeError, ValueError):
         raise InvalidEnvelopeError(
             f"deadline {str(value)[:60]!r} is not a UTC time like 2026-12-03T07:30:00Z (exactly "
@@ -88,7 +93,7 @@ def not_in_the_past(deadline: str, *, now: datetime | None = None) -> str:
     """`deadline`, or a few seconds from now when it has passed (a request flushed again after
     its deadline): Scheduler may refuse a one-time schedule in the past."""
     soonest = (now or datetime.now(UTC)) + timedelta(seconds=5)
-    at = datetime.strptime(deadline, DEADLINE_FORMAT).replace(tzinfo=UTC)
+    at = deadline_time(deadline)
     return deadline if at >= soonest else soonest.strftime(DEADLINE_FORMAT)
 
 

@@ -38,10 +38,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from soorma.deadlines import DEADLINE_FORMAT, DEADLINE_MARGIN_SECONDS
+from soorma.deadlines import DEADLINE_MARGIN_SECONDS, deadline_time
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import ForgedReplyError
@@ -248,7 +247,7 @@ def expires_at(request: SentRequest, now: int, ttl_seconds: int) -> int:
     if request.deadline is None:
         return ttl
     try:
-        due = datetime.strptime(request.deadline, DEADLINE_FORMAT).replace(tzinfo=UTC)
+        due = deadline_time(request.deadline)
     except ValueError:  # refused before it is recorded (`check_deadline`); keep the TTL
         return ttl
     return max(ttl, int(due.timestamp()) + DEADLINE_MARGIN_SECONDS)

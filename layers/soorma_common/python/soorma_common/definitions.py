@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from soorma_common.json_values import first_non_utf8
 from soorma_common.naming import check_event_type
 from soorma_common.topics import EventTopic
 
@@ -68,7 +69,7 @@ class EventDefinition(BaseModel):
         """Refuse text that is not valid Unicode (a lone surrogate such as `json.loads` makes
         of `"\\ud800"`): it cannot be written as UTF-8, so no registry or bus could store it."""
         for field in ("description", "payload_schema", "response_schema", "metadata"):
-            where = _not_utf8(getattr(self, field))
+            where = first_non_utf8(getattr(self, field))
             if where is not None:
                 raise ValueError(
                     f"{field}{where} is not valid Unicode text (it holds a lone surrogate, such "
@@ -86,29 +87,6 @@ class EventDefinition(BaseModel):
     def response_model(self) -> type[BaseModel] | None:
         """The pydantic model the response schema came from, if it came from one."""
         return self._response_model
-
-
-def _not_utf8(value: Any) -> str | None:
-    """Where in `value` (JSON: dicts, lists, strings) a string or key is not encodable as UTF-8
-    (`""` for `value` itself, `" at /properties/note"` inside: a JSON Pointer, escaped), or None.
-    Iterative, so that a deeply nested schema reaches the schema check's clearer refusal."""
-    stack: list[tuple[str, Any]] = [("", value)]
-    while stack:
-        where, node = stack.pop()
-        if isinstance(node, str):
-            if not node.isascii():
-                try:
-                    node.encode("utf-8")
-                except UnicodeEncodeError:
-                    shown = where.encode("utf-8", "backslashreplace").decode()
-                    return f" at {shown}" if where else ""
-        elif isinstance(node, dict):
-            for key, inner in node.items():
-                stack.append((f"{where}/{key}", key))
-                stack.append((f"{where}/{key}", inner))
-        elif isinstance(node, list | tuple):
-            stack.extend((f"{where}/{index}", inner) for index, inner in enumerate(node))
-    return None
 
 
 def _model_or_none(schema: Any) -> type[BaseModel] | None:

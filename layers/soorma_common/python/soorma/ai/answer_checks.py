@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from soorma.ai.providers import ModelResponse
+from soorma_common.json_values import first_non_utf8, nests_deeper_than
 
 #: Stop reasons after which the answer is not repaired: asking again gives the same.
 FINAL_STOP_REASONS = frozenset(
@@ -50,7 +51,7 @@ def unkeepable_problem(response: ModelResponse) -> str | None:
     """Why `response` cannot be kept or sent back (see the module), or None."""
     if response.malformed is not None:
         return f"a tool call could not be read: {response.malformed}; call one tool, by its name"
-    if response.text is not None and not _valid_unicode(response.text):
+    if response.text is not None and first_non_utf8(response.text) is not None:
         return _INVALID_UNICODE
     for call in response.tool_calls:
         problem = _input_problem(call.input)
@@ -78,30 +79,12 @@ _TOO_DEEP = (
     f"nests more than {MAX_TOOL_INPUT_DEPTH} levels of objects and arrays (the most a plan can "
     "store: DynamoDB keeps 32 levels); send it flatter"
 )
-_NOT_UNICODE = "holds text that is not valid Unicode (a lone surrogate)"
 
 
 def _input_problem(value: Any) -> str | None:
-    """What is wrong with a tool input (too deep, invalid Unicode), walked without recursion."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > MAX_TOOL_INPUT_DEPTH:
-                return _TOO_DEEP
-            if isinstance(item, dict):
-                if not all(_valid_unicode(key) for key in item if isinstance(key, str)):
-                    return _NOT_UNICODE
-                item = item.values()
-            stack.extend((child, depth + 1) for child in item)
-        elif isinstance(item, str) and not _valid_unicode(item):
-            return _NOT_UNICODE
+    """What is wrong with a tool input (too deep, invalid Unicode), or None."""
+    if nests_deeper_than(value, MAX_TOOL_INPUT_DEPTH):
+        return _TOO_DEEP
+    if first_non_utf8(value) is not None:
+        return "holds text that is not valid Unicode (a lone surrogate)"
     return None
-
-
-def _valid_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
