@@ -39,3 +39,11 @@ def test_an_envelope_without_time_takes_eventbridges_so_redeliveries_are_identic
 def test_an_envelope_with_time_keeps_its_own() -> None:
     detail = {**DETAIL_WITHOUT_TIME, "time": "2026-01-02T03:04:05Z"}
     assert parse_record(record(detail)).envelope.to_wire()["time"].startswith("2026-01-02T03:04:05")
+
+
+def test_an_envelope_with_a_null_time_takes_eventbridges_as_an_absent_one() -> None:
+    detail = {**DETAIL_WITHOUT_TIME, "time": None}
+    first = parse_record(record(detail)).envelope
+    again = parse_record(record(detail)).envelope
+    assert first.time == again.time
+    assert first.to_wire()["time"].startswith("2026-11-27T10:00:00")

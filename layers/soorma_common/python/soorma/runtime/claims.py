@@ -214,14 +214,15 @@ class ClaimStore:
         stored) when DynamoDB refuses the events as too large."""
         ident = self.item_id(key)
         for _ in range(CLAIM_ATTEMPTS):
+            now = time.time()
             item = {
                 KEY_ATTRIBUTE: {"S": ident},
-                TTL_ATTRIBUTE: {"N": str(int(time.time()) + self.expires_after_seconds)},
+                TTL_ATTRIBUTE: {"N": str(int(now) + self.expires_after_seconds)},
                 STATUS_ATTRIBUTE: {"S": COMPLETED},
                 DATA_ATTRIBUTE: {"S": stored_data(events)},
             }
             try:
-                old = self._put_unless_held(item)
+                old = self._put_unless_held(item, now)
             except Exception as exc:
                 if not _item_too_large(exc):
                     raise
@@ -246,7 +247,7 @@ class ClaimStore:
             if self._remaining_ms is not None:
                 until = int((now + self._remaining_ms() / 1000) * 1000)
                 item[IN_PROGRESS_EXPIRY_ATTRIBUTE] = {"N": str(until)}
-            old = self._put_unless_held(item)
+            old = self._put_unless_held(item, now)
             if old is None:
                 return None, item
             stored = _settled(key, old)
@@ -254,10 +255,10 @@ class ClaimStore:
                 return stored, item
         raise claim_held(key)
 
-    def _put_unless_held(self, item: dict[str, Any]) -> dict[str, Any] | None:
-        """Put `item` unless its key is held (completed or in progress, unexpired): None when
-        put, else the holding item ({} when it vanished between the put and the read)."""
-        now = time.time()
+    def _put_unless_held(self, item: dict[str, Any], now: float) -> dict[str, Any] | None:
+        """Put `item` unless its key is held at `now` (completed or in progress, unexpired):
+        None when put, else the holding item ({} when it vanished between the put and the
+        read)."""
         try:
             self.client.put_item(
                 TableName=self.table_name,

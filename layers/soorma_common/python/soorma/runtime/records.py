@@ -6,11 +6,17 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel, Field, ValidationError
+
+from soorma_common.attributes import is_plain_json
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import ForgedSourceError, MalformedRecordError
 
+#: The attributes of an EventBridge event a `DeliveredEvent` keeps (its `detail` aside).
+EVENTBRIDGE_ATTRIBUTES = ("source", "detail-type", "time", "replay-name")
 #: The SQS message attribute a redrive sets on a dead letter it sends back to its queue.
 REDRIVEN_ATTRIBUTE = "SoormaRedriven"
 
@@ -22,6 +28,8 @@ class DeliveredEvent:
     message_id: str
     queue_arn: str
     receive_count: int
+    #: The EventBridge event's attributes the runtime reads (`EVENTBRIDGE_ATTRIBUTES`, those
+    #: present): its `detail` is `envelope`.
     eventbridge: dict[str, Any]
     envelope: EventEnvelope
     #: Whether the message says it was sent back from a DLQ (the `SoormaRedriven` message
@@ -31,21 +39,28 @@ class DeliveredEvent:
     def age_seconds(self, now: float | None = None) -> float | None:
         """Seconds since EventBridge took the event (its `time`), or None when it has none."""
         stamp = self.eventbridge.get("time")
-        if not isinstance(stamp, str):
+        taken = _put_time(stamp) if isinstance(stamp, str) else None
+        if taken is None:
             return None
-        try:
-            taken = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if taken.tzinfo is None:
-            taken = taken.replace(tzinfo=UTC)
-        return (time.time() if now is None else now) - taken.timestamp()
+        return (time.time() if now is None else now) - taken
 
     @property
     def replay_name(self) -> str | None:
         """The EventBridge replay of this delivery (a replay is handled again, on purpose)."""
         value = self.eventbridge.get("replay-name")
         return str(value) if value else None
+
+
+@lru_cache(maxsize=64)  # the records of a batch were mostly put within the same second
+def _put_time(stamp: str) -> float | None:
+    """EventBridge's `time` as a POSIX timestamp (no zone: UTC), None when it is not one."""
+    try:
+        taken = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if taken.tzinfo is None:
+        taken = taken.replace(tzinfo=UTC)
+    return taken.timestamp()
 
 
 def parse_eventbridge_body(body: str) -> dict[str, Any]:
@@ -79,13 +94,7 @@ def parse_record(record: dict[str, Any]) -> DeliveredEvent:
     body = record.get("body")
     if not isinstance(body, str):
         raise MalformedRecordError("SQS record has no string body")
-    eventbridge = parse_eventbridge_body(body)
-    detail = eventbridge["detail"]
-    if isinstance(detail, dict) and "time" not in detail and eventbridge.get("time"):
-        # `time` is optional on the wire; EventBridge's own time keeps every redelivery of the
-        # event identical (a clock read here would differ per delivery).
-        detail = {**detail, "time": eventbridge["time"]}
-    envelope = EventEnvelope.from_wire(detail)
+    eventbridge, envelope = _parsed_in_one_pass(body) or _parsed_in_steps(body)
     if envelope.source != eventbridge["source"]:
         raise ForgedSourceError(
             f"envelope {envelope.id!r} claims source {envelope.source!r} but was put on the bus "
@@ -118,3 +127,63 @@ def records_of(event: Any) -> list[dict[str, Any]]:
             f"of SQS records; got {type(event).__name__} {str(event)[:120]!r}"
         )
     return records
+
+
+def _parsed_in_steps(body: str) -> tuple[dict[str, Any], EventEnvelope]:
+    """The EventBridge event (its `detail` aside) and the envelope, each parsed and checked
+    apart: what every body can take, with an error naming what is wrong."""
+    event = parse_eventbridge_body(body)
+    eventbridge = {name: event[name] for name in EVENTBRIDGE_ATTRIBUTES if name in event}
+    detail = event["detail"]
+    if isinstance(detail, dict) and detail.get("time") is None and eventbridge.get("time"):
+        # `time` is optional on the wire (absent or null); EventBridge's own time keeps every
+        # redelivery of the event identical (a clock read here would differ per delivery).
+        detail = {**detail, "time": eventbridge["time"]}
+    return eventbridge, EventEnvelope.from_wire(detail)
+
+
+class _Delivery(BaseModel):
+    """An EventBridge event as an SQS body, its envelope validated in the same pass over the
+    JSON text (no intermediate dict of the envelope): `_parsed_in_one_pass`."""
+
+    source: Any
+    detail_type: Any = Field(alias="detail-type")
+    time: Any = None
+    replay_name: Any = Field(default=None, alias="replay-name")
+    detail: EventEnvelope
+
+
+#: What `EventEnvelope.from_wire` needs on the wire before it takes an envelope as it is (it
+#: fills in an absent `correlationid` and `time` itself).
+_SET_ON_THE_WIRE = frozenset(
+    {"id", "source", "specversion", "type", "topic", "correlation_id", "time"}
+)
+
+
+def _parsed_in_one_pass(body: str) -> tuple[dict[str, Any], EventEnvelope] | None:
+    """`_parsed_in_steps(body)` for the usual body, in one validation of the JSON text; None
+    for anything else (the steps then take it, or say what is wrong with it).
+
+    Strict, so that what the model would coerce (a number for `time`) is left to the steps;
+    the envelope is taken only when `from_wire` would take the same attributes as they are:
+    every required one and `correlationid` and `time` present, no extension, no `null`
+    `datacontenttype`, plain JSON `data` (not NaN or Infinity). tests/unit/test_records.py
+    checks that both paths agree."""
+    try:
+        delivery = _Delivery.model_validate_json(body, strict=True)
+    except ValidationError:
+        return None
+    envelope = delivery.detail
+    if (
+        not envelope.model_fields_set >= _SET_ON_THE_WIRE
+        or envelope.__pydantic_extra__
+        or envelope.datacontenttype is None
+        or not is_plain_json(envelope.data)
+    ):
+        return None
+    eventbridge = {"source": delivery.source, "detail-type": delivery.detail_type}
+    if "time" in delivery.model_fields_set:
+        eventbridge["time"] = delivery.time
+    if "replay_name" in delivery.model_fields_set:
+        eventbridge["replay-name"] = delivery.replay_name
+    return eventbridge, envelope
