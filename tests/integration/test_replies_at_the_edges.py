@@ -151,11 +151,6 @@ def test_two_different_replies_to_a_request_with_a_deadline_deliver_one(soorma_m
     assert harness.dead_letters("asker") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN GAP (docs/deadlines.md): without a deadline a request is not raced, so every "
-    "distinct reply to it reaches on_result; one conditional write per reply would close it",
-)
 def test_two_different_replies_to_a_request_without_a_deadline_deliver_one(
     soorma_moto,
 ) -> None:

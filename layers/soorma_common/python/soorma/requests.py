@@ -11,9 +11,9 @@ source). The runtime writes the items of a batch's requests when it flushes them
 `EventPublisher` (a caller outside Lambda publishing as `soorma.<agent>`) when it publishes
 them, *before* PutEvents (a reply can never arrive before its record), with a conditional put
 that never overwrites an item (a re-flush of stored events writes nothing new). A reply is
-checked with one consistent `GetItem`. Request timeouts (issue 15) reuse the item
-(`soorma.deadlines`): the reply and the timeout each try one conditional `UpdateItem`
-`status = PENDING -> ANSWERED | TIMED_OUT`; the one that succeeds is delivered.
+checked with one consistent `GetItem`. Each request has one outcome: every reply to it (and
+its timeout, `soorma.deadlines`) tries one conditional `UpdateItem` `status = PENDING ->
+ANSWERED | TIMED_OUT`; the first that succeeds is delivered, and so are its redeliveries.
 
 **Who may reply** (requests are addressed by event type, not by agent): a reply to request R
 of agent A is accepted by A only if

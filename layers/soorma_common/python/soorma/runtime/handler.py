@@ -300,8 +300,8 @@ class LambdaRuntime:
             pending = self.pending_requests
             request = check_reply(envelope, self.agent.name, self.agent.source, pending)
             self._check_payload(envelope)  # before the decision: an invalid reply wins nothing
-            if request.deadline is not None and not pending.decide(request, envelope):
-                self.telemetry.late_reply(envelope)  # the timeout (or the reply) came first
+            if not pending.decide(request, envelope):  # one outcome per request
+                self.telemetry.late_reply(envelope)  # another reply (or the timeout) came first
                 return []
         else:
             self._check_payload(envelope)
