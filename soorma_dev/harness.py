@@ -114,7 +114,9 @@ class MotoHarness(OutsideSender):
         from soorma import clients
         from soorma.config import settings
         from soorma.registry.client import reset_shared_clients
+        from soorma_dev.moto_item_limit import use_dynamodb_item_limit
 
+        use_dynamodb_item_limit()  # DynamoDB's 400 KB, not moto's 405,000 bytes
         self.agents = {a.name: a for a in agents}
         self.session = session or boto3.session.Session()
         self.platform: Platform = provision(

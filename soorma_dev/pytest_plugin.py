@@ -85,6 +85,7 @@ def soorma_moto() -> Iterator[Callable[..., Any]]:
     from soorma.config import settings
     from soorma_dev.harness import MotoHarness
     from soorma_dev.manifests import load_agent
+    from soorma_dev.moto_item_limit import use_dynamodb_item_limit
 
     saved = dict(os.environ)
     harnesses: list[MotoHarness] = []
@@ -99,6 +100,7 @@ def soorma_moto() -> Iterator[Callable[..., Any]]:
     clients.reset()
     try:
         with mock_aws():
+            use_dynamodb_item_limit()
             yield make
             for harness in reversed(harnesses):
                 harness.close()
@@ -120,6 +122,7 @@ def soorma_tables() -> Iterator[dict[str, str]]:
     from soorma.registry.client import reset_shared_clients
     from soorma_common import naming
     from soorma_common.environment import table_variable
+    from soorma_dev.moto_item_limit import use_dynamodb_item_limit
     from soorma_dev.provision import create_table
 
     saved = dict(os.environ)
@@ -127,6 +130,7 @@ def soorma_tables() -> Iterator[dict[str, str]]:
     clients.reset()
     try:
         with mock_aws():
+            use_dynamodb_item_limit()
             import boto3
 
             dynamodb = boto3.client("dynamodb")

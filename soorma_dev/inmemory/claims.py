@@ -8,13 +8,13 @@ import threading
 import time
 from typing import Any
 
-from soorma.runtime.claims import (
+from soorma.runtime.claim_items import (
     IN_PROGRESS,
     IN_PROGRESS_EXPIRY_ATTRIBUTE,
     KEY_ATTRIBUTE,
     STATUS_ATTRIBUTE,
-    ClaimStore,
 )
+from soorma.runtime.claims import ClaimStore
 from soorma_common.delivery import TTL_ATTRIBUTE
 
 

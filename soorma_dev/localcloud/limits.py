@@ -4,7 +4,8 @@
 as AWS measures it ("Calculating PutEvents event entry size"): the UTF-8 bytes of `Source`,
 `DetailType`, `Detail` and each of `Resources`, plus 14 bytes for a `Time`. AWS refuses a larger
 request as a whole (HTTP 400, `ValidationException`); moto would accept it, so a producer that
-works locally would fail on AWS. See docs/local-cloud.md ("What the local cloud checks").
+works locally would fail on AWS. The fast mode's routing applies the same check
+(`entries_too_large`). See docs/local-cloud.md ("What the local cloud checks").
 """
 
 from __future__ import annotations
@@ -34,13 +35,10 @@ def entry_size(entry: dict[str, Any]) -> int:
     return size
 
 
-def request_too_large(body: bytes) -> str | None:
-    """The error message AWS would give for this PutEvents body, or None if it is within the
-    limit (or not readable: moto answers that one)."""
-    try:
-        entries = json.loads(body).get("Entries") or []
-    except (ValueError, AttributeError):
-        return None
+def entries_too_large(entries: Iterable[Any]) -> str | None:
+    """The error message AWS would give for a PutEvents request of these entries, or None if
+    they are within the limit. The one check of both local modes: the faithful mode's
+    middleware (`request_too_large`) and the fast mode's routing (`fast.eventbridge`)."""
     total = sum(entry_size(e) for e in entries if isinstance(e, dict))
     if total <= PUT_EVENTS_MAX_BYTES:
         return None
@@ -48,6 +46,16 @@ def request_too_large(body: bytes) -> str | None:
         f"Total size of the entries in the request is over the limit: {total} bytes, "
         f"over {PUT_EVENTS_MAX_BYTES}."
     )
+
+
+def request_too_large(body: bytes) -> str | None:
+    """The error message AWS would give for this PutEvents body, or None if it is within the
+    limit (or not readable: moto answers that one)."""
+    try:
+        entries = json.loads(body).get("Entries") or []
+    except (ValueError, AttributeError):
+        return None
+    return entries_too_large(entries)
 
 
 class PutEventsSizeLimit:

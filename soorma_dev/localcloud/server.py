@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> None:
         print(exc, file=sys.stderr, flush=True)
         sys.exit(2)
     from soorma_dev.localcloud.limits import PutEventsSizeLimit
+    from soorma_dev.moto_item_limit import use_dynamodb_item_limit
+
+    use_dynamodb_item_limit()  # a fidelity fix, patches or not: DynamoDB's 400 KB
 
     app: Any = PutEventsSizeLimit(DomainDispatcherApplication(create_backend_app))
     profiler = RequestProfiler(app) if args.profile else None

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from soorma.outbox import MAX_STORED_OUTBOX_BYTES, StoredEvents
-from soorma.runtime.claims import CLAIM_ATTEMPTS, claim_held, stored_events, unknown_status
+from soorma.runtime.claim_items import claim_held, stored_events, unknown_status
+from soorma.runtime.claims import CLAIM_ATTEMPTS
 from soorma_common.errors import OutboxNotStorableError
 from soorma_dev.localcloud.fast.database import Database
 

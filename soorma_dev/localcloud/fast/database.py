@@ -4,6 +4,10 @@ WAL mode (readers never wait for the writer), `synchronous=NORMAL` (a commit sur
 crash, which is all a local cloud needs), and every read-modify-write in `BEGIN IMMEDIATE`, so
 that two processes never both take the same message or the same claim. Each thread has its own
 connection (sqlite3 connections are not shared between threads).
+
+Only `create` makes the file. Every other opening is read-write on the file that exists
+(`mode=rw`): a file deleted under a running cloud is reported by name (`FastStoreMissing`),
+never replaced by an empty database whose first query fails with "no such table".
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from soorma_dev.localcloud.state import LocalCloudNotRunning
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,6 +47,19 @@ CREATE TABLE IF NOT EXISTS claims (
 """
 
 
+class FastStoreMissing(LocalCloudNotRunning):
+    """The fast local cloud's database file is gone (deleted, or its cloud stopped and removed
+    its state): nothing of that cloud's queues, claims or event log is left to open."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"the fast local cloud's database {path} does not exist (deleted, or the cloud that "
+            "made it has stopped): restart `soorma dev --fast` (`LocalCloud(fast=True)`) to "
+            "create a new one; its queues, claims and event log start empty"
+        )
+        self.path = path
+
+
 class Database:
     """One SQLite file: `read` for plain queries, `write()` for a `BEGIN IMMEDIATE` transaction."""
 
@@ -52,20 +71,34 @@ class Database:
     def create(self) -> Database:
         """Create the file and its tables (WAL mode is a property of the file: set once)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = self.connection()
+        self.close()
+        connection = self._open(create=True)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.executescript(SCHEMA)
         return self
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit: transactions are explicit)."""
+        """This thread's connection (autocommit: transactions are explicit), on the file
+        `create` made; `FastStoreMissing` when there is none."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
+            connection = self._open(create=False)
+        return connection
+
+    def _open(self, *, create: bool) -> sqlite3.Connection:
+        """A new connection for this thread: `mode=rwc` (`create`) makes the file if it is
+        missing, `mode=rw` refuses to."""
+        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+        try:
             connection = sqlite3.connect(
-                self.path, timeout=self.busy_timeout_seconds, isolation_level=None
+                uri, timeout=self.busy_timeout_seconds, isolation_level=None, uri=True
             )
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
+        except sqlite3.OperationalError:
+            if not create and not self.path.exists():
+                raise FastStoreMissing(self.path) from None
+            raise
+        connection.execute("PRAGMA synchronous=NORMAL")
+        self._local.connection = connection
         return connection
 
     def read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -1,7 +1,9 @@
 """PutEvents routed by the publishing process: every entry is matched against the rules the
 faithful mode installs on moto (`soorma_common.routing.rules_for`, matched by
 `pattern_matches`, as the in-memory bus does) and inserted into the target queues, and into the
-event log when the event log's rules match it, in one SQLite transaction per call."""
+event log when the event log's rules match it, in one SQLite transaction per call. A request
+over EventBridge's 256 KB is refused whole, as the faithful mode refuses it
+(`soorma_dev.localcloud.limits`)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from soorma.event_log import SORT_PREFIX, fixed_width_time
 from soorma.publishing import PutEventsEntry, failed_entries
 from soorma_common.routing import pattern_matches
 from soorma_dev.localcloud.fast.database import Database
 from soorma_dev.localcloud.fast.sqs import now_ms, unsupported
+from soorma_dev.localcloud.limits import entries_too_large
 
 #: The target of the event log's rules: its table, not a queue (no event-log worker runs).
 EVENT_LOG_TARGET = "event-log"
@@ -45,9 +50,13 @@ class RoutingEventBridge:
 
     def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         """`PutEvents`: route each entry; an entry for another bus or with a `Detail` that is not
-        a JSON object fails alone, as on EventBridge."""
+        a JSON object fails alone, as on EventBridge. A request whose entries are over 256 KB
+        together is refused whole (`ClientError`, `ValidationException`), nothing routed."""
         if not 1 <= len(Entries) <= 10:
             raise ValueError(f"PutEvents takes 1 to 10 entries; got {len(Entries)}")
+        too_large = entries_too_large(Entries)
+        if too_large is not None:
+            raise validation_error(too_large)
         rules = self._load()
         results: list[dict[str, Any]] = []
         messages: list[tuple[Any, ...]] = []
@@ -98,6 +107,18 @@ class RoutingEventBridge:
 
     def __getattr__(self, name: str) -> Any:
         raise unsupported("EventBridge", name)
+
+
+def validation_error(message: str) -> ClientError:
+    """The error boto3 raises for a PutEvents request EventBridge refuses (HTTP 400,
+    `ValidationException`), as the faithful mode's client gets it from `limits`' middleware."""
+    return ClientError(
+        {
+            "Error": {"Code": "ValidationException", "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        "PutEvents",
+    )
 
 
 def log_row(detail: dict[str, Any], wire: str) -> tuple[str, str, str]:

@@ -129,19 +129,25 @@ class SqliteSqs:
             pause = min(POLL_SECONDS[1], pause * 2)
 
     def _take(self, info: QueueInfo, count: int, visibility_ms: int) -> list[dict[str, Any]]:
+        """Up to `count` visible messages, each at most once (as SQS: a message taken by this
+        receive stays out of it even when `visibility_ms` is 0 and it is visible again at once;
+        so one receive never counts a message twice, nor moves it to the DLQ)."""
         taken: list[dict[str, Any]] = []
+        seen: list[int] = []  # the messages this receive took
         with self.database.write() as db:
             now = now_ms()
             while len(taken) < count:
                 rows = db.execute(
                     "SELECT seq, message_id, body, attributes, sent_ms, receives, "
                     "first_receive_ms FROM messages WHERE queue = ? AND visible_ms <= ? "
+                    f"AND seq NOT IN ({', '.join('?' * len(seen))}) "
                     "ORDER BY visible_ms LIMIT ?",
-                    (info.url, now, count - len(taken)),
+                    (info.url, now, *seen, count - len(taken)),
                 ).fetchall()
                 if not rows:
                     break
                 for seq, message_id, body, attributes, sent, receives, first in rows:
+                    seen.append(seq)
                     if info.max_receives is not None and receives >= info.max_receives:
                         # SQS's redrive policy: moved on the receive after the last allowed one
                         db.execute(

@@ -23,8 +23,9 @@ import binascii
 import json
 from collections.abc import Sequence
 
-from soorma.publishing import OutgoingEvent, encode_event
-from soorma_common.errors import UnreadableClaimError
+from soorma.publishing import MAX_PUT_EVENTS_REQUEST_BYTES, OutgoingEvent, encode_event
+from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import EventTooLargeError, UnreadableClaimError
 
 #: DynamoDB's item size limit (400 KB, attribute names and values together).
 DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
@@ -61,29 +62,47 @@ def restore(stored: Sequence[object], key: str) -> list[OutgoingEvent]:
     """The outgoing events of a stored form, each with the exact `Detail` first put.
 
     Raises `UnreadableClaimError` (permanent) naming the claim `key` when the record holds
-    something else (a record written by someone else)."""
+    something else (a record written by someone else): an item that is not the base64 of an
+    envelope (or, as runtimes before this form stored them, an envelope in wire form), or an
+    event EventBridge would refuse as too large: nothing of it is put."""
     events = []
     for position, item in enumerate(stored):
-        if isinstance(item, dict):  # a wire envelope, as runtimes before this form stored them
-            events.append(encode_event(item, DYNAMODB_MAX_ITEM_BYTES))
-            continue
         try:
-            if not isinstance(item, str):
-                raise TypeError(f"a {type(item).__name__}")
-            raw = base64.b64decode(item, validate=True)
-            detail = raw.decode("utf-8")
-            wire = json.loads(detail)
-            event = OutgoingEvent(
-                str(wire["id"]), str(wire["type"]), str(wire["source"]), detail, len(raw), wire
-            )
+            event = _restored(item)
+        except EventTooLargeError as exc:
+            raise UnreadableClaimError(
+                f"the idempotency record {key!r} holds an outgoing event (position {position}) "
+                f"that cannot be put ({exc}); the record was not written by this runtime: "
+                "delete it to handle the event again"
+            ) from None
         except (binascii.Error, TypeError, ValueError, KeyError) as exc:
             raise UnreadableClaimError(
                 f"the idempotency record {key!r} holds an outgoing event (position {position}) "
-                f"that is not base64 of an envelope ({exc}); the record was not written by this "
-                "runtime: delete it to handle the event again"
+                f"that is not base64 of an envelope ({str(exc)[:200]}); the record was not "
+                "written by this runtime: delete it to handle the event again"
             ) from None
         events.append(event)
     return events
+
+
+def _restored(item: object) -> OutgoingEvent:
+    """One stored event, checked as an envelope (its `Detail` kept as stored) and measured."""
+    if isinstance(item, dict):  # a wire envelope, as runtimes before this form stored them
+        EventEnvelope.from_wire(item)
+        return encode_event(item, DYNAMODB_MAX_ITEM_BYTES)
+    if not isinstance(item, str):
+        raise TypeError(f"a {type(item).__name__}")
+    raw = base64.b64decode(item, validate=True)
+    detail = raw.decode("utf-8")
+    wire = json.loads(detail)
+    envelope = EventEnvelope.from_wire(wire)
+    event = OutgoingEvent(envelope.id, envelope.type, envelope.source, detail, len(raw), wire)
+    if event.entry_size > MAX_PUT_EVENTS_REQUEST_BYTES:
+        raise EventTooLargeError(
+            f"a PutEvents entry of {event.entry_size} bytes, over EventBridge's "
+            f"{MAX_PUT_EVENTS_REQUEST_BYTES}-byte limit"
+        )
+    return event
 
 
 def check_owned(

@@ -28,12 +28,18 @@ from typing import Any
 from urllib.parse import quote
 
 from soorma.outbox import StoredEvents
-from soorma_common.delivery import TTL_ATTRIBUTE
-from soorma_common.errors import (
-    ClaimInProgressError,
-    OutboxNotStorableError,
-    UnreadableClaimError,
+from soorma.runtime.claim_items import (
+    COMPLETED,
+    DATA_ATTRIBUTE,
+    IN_PROGRESS,
+    IN_PROGRESS_EXPIRY_ATTRIBUTE,
+    KEY_ATTRIBUTE,
+    STATUS_ATTRIBUTE,
+    claim_held,
+    settled,
 )
+from soorma_common.delivery import TTL_ATTRIBUTE
+from soorma_common.errors import OutboxNotStorableError
 
 #: The function Powertools' key named (`<module>.<qualname>` of the idempotent function earlier
 #: runtimes decorated): part of every item key, kept so that their claims are found.
@@ -41,13 +47,6 @@ CLAIMED_FUNCTION = "soorma.runtime.claims._run_work"
 #: Where the key's first part comes from (Lambda sets it), and Powertools' default without it.
 FUNCTION_NAME_VARIABLE = "AWS_LAMBDA_FUNCTION_NAME"
 DEFAULT_FUNCTION_NAME = "test-func"
-IN_PROGRESS = "INPROGRESS"
-COMPLETED = "COMPLETED"
-#: The item's attributes (Powertools' names, `expires_at` being the table's TTL attribute).
-KEY_ATTRIBUTE = "id"
-STATUS_ATTRIBUTE = "status"
-IN_PROGRESS_EXPIRY_ATTRIBUTE = "in_progress_expiration"
-DATA_ATTRIBUTE = "data"
 #: Claims attempted before a key whose item keeps changing under us is reported in progress.
 CLAIM_ATTEMPTS = 3
 
@@ -200,7 +199,7 @@ class ClaimStore:
         """The events to publish when another copy took the claim over while the work ran
         (past this invocation's remaining time): the other copy's, once it completed; these
         (`result`), stored now, when it released the claim or let it expire."""
-        stored = _settled(key, item)
+        stored = settled(key, item)
         if stored is not None:
             return stored
         first = self.keep_first(key, result)
@@ -229,7 +228,7 @@ class ClaimStore:
                 raise _not_storable(key, exc, "nothing was stored") from exc
             if old is None:
                 return None
-            stored = _settled(key, old)
+            stored = settled(key, old)
             if stored is not None:
                 return stored
         raise claim_held(key)
@@ -250,7 +249,7 @@ class ClaimStore:
             old = self._put_unless_held(item, now)
             if old is None:
                 return None, item
-            stored = _settled(key, old)
+            stored = settled(key, old)
             if stored is not None:
                 return stored, item
         raise claim_held(key)
@@ -320,62 +319,6 @@ def _still_held(claimed: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def _refused(exc: BaseException) -> bool:
     """Whether a failed write was its condition's refusal."""
     return _error(exc).get("Code") == "ConditionalCheckFailedException"
-
-
-def _settled(key: str, item: dict[str, Any]) -> StoredEvents | None:
-    """The stored events of a completed, unexpired claim item; raises `ClaimInProgressError`
-    for one in progress; None when it no longer holds the key (expired or gone: claim again).
-    An unexpired item this runtime cannot have written (another status, none, stored events
-    that are not a list) is `UnreadableClaimError` (permanent), naming the claim."""
-    if not item:
-        return None
-    now = time.time()
-    status = item.get(STATUS_ATTRIBUTE, {}).get("S")
-    expires = item.get(TTL_ATTRIBUTE, {}).get("N")
-    if expires is not None and int(expires) < now:
-        return None
-    if status == COMPLETED:
-        return stored_events(key, item.get(DATA_ATTRIBUTE, {}).get("S"))
-    if status == IN_PROGRESS:
-        until = item.get(IN_PROGRESS_EXPIRY_ATTRIBUTE, {}).get("N")
-        if until is None or int(until) >= now * 1000:
-            raise claim_held(key)
-        return None
-    raise unknown_status(key, status)
-
-
-def unknown_status(key: str, status: object) -> UnreadableClaimError:
-    """The permanent error of a claim record whose status this runtime never writes."""
-    return UnreadableClaimError(
-        f"the idempotency record {key!r} has status {status!r}, which this runtime never "
-        "writes (INPROGRESS or COMPLETED): the record was not written by it; delete it to "
-        "handle the event again"
-    )
-
-
-def stored_events(key: str, data: str | None) -> StoredEvents:
-    """The stored events of completed claim `key` (`data`: a JSON list; absent or null: none),
-    or `UnreadableClaimError` (permanent) for anything else."""
-    try:
-        stored = json.loads(data) if data else []
-    except ValueError:
-        stored = data
-    if stored is None:
-        return []
-    if not isinstance(stored, list):
-        raise UnreadableClaimError(
-            f"the idempotency record {key!r} holds {str(data)[:60]!r} where a JSON list of "
-            "stored events belongs: the record was not written by this runtime; delete it to "
-            "handle the event again"
-        )
-    return stored
-
-
-def claim_held(key: str) -> ClaimInProgressError:
-    """The transient error of a claim another invocation holds."""
-    return ClaimInProgressError(
-        f"event claim {key!r} is held by another invocation; it will be retried"
-    )
 
 
 def _not_storable(key: str, exc: BaseException, claim: str) -> OutboxNotStorableError:
