@@ -62,6 +62,54 @@ def test_conditions_evaluate(source: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # both sides missing: no operator holds
+        ("data.approved_by == goal.manager", False),
+        ("data.approved_by != goal.manager", False),
+        ("data.approved_by is goal.manager", False),
+        ("data.approved_by is not goal.manager", False),
+        ("data.approved_by in goal.managers", False),
+        ("data.approved_by not in goal.managers", False),
+        ("data.a == data.a", False),
+        ("nobody == nothing", False),
+        ("-data.a == -goal.b", False),  # the negation of a missing value is missing
+        ("(data.a or data.b) == goal.c", False),
+        ("data.a == goal.b == null", False),  # chained: its first pair does not hold
+        # a list literal's missing elements match no missing value
+        ("data.a in [goal.b, goal.c]", False),
+        ("data.a not in [goal.b]", False),
+        ("data.a not in [goal.b, 1]", False),
+        ("data.a in [goal.b, null]", True),
+        ("data.a not in [1, 2]", True),
+        ("data.a in []", False),
+        ("[data.a][0] == goal.b", False),
+        ("not (data.approved_by == goal.manager)", True),
+        # one side missing: it is None, as documented
+        ("data.a == null", True),
+        ("null == data.a", True),
+        ("data.a is None", True),
+        ("data.a != null", False),
+        ("data.a == goal.present_null", True),  # present as null: not missing
+        ("goal.present_null == data.a", True),
+        ("data.a in goal.nulls", True),
+        ("data.a != goal.manager_name", True),
+        ("data.a == goal.manager_name", False),
+        ("goal.present_null in [data.a]", True),
+        # present values compare as before
+        ("goal.manager_name in [data.a, 'bo']", True),
+        ("goal.manager_name == 'bo'", True),
+    ],
+)
+def test_two_missing_values_never_make_a_comparison_hold(source: str, expected: bool) -> None:
+    namespace = {
+        "data": {"point": 1},
+        "goal": {"present_null": None, "nulls": [None], "manager_name": "bo"},
+    }
+    assert Condition(source).evaluate(namespace) is expected
+
+
+@pytest.mark.parametrize(
     "source",
     [
         "__import__('os').system('true')",

@@ -154,3 +154,12 @@ class RegistryTableNotFoundError(RegistryNotConfiguredError, LookupError):
 class RegistryEntryTooLargeError(PermanentError, ValueError):
     """A registry entry (an event with its schemas, or an agent) over DynamoDB's 400 KB item
     limit: refused before any write."""
+
+
+class UnstorableNumberError(PermanentError, ValueError):
+    """A number DynamoDB cannot hold (more than 38 significant digits, or a magnitude outside
+    1E-130 to 9.99E+125) in a value to be stored: the message names where it is."""
+
+
+class EmptyDelegationError(PermanentError, ValueError):
+    """A delegation of no sub-request (`delegate_parallel([])`): nothing could ever reply."""

@@ -17,6 +17,7 @@ from soorma.memory.models import ALLOWED_STATUS_CHANGES, Plan, PlanStatus, prede
 from soorma.memory.progress import open_attributes, progress_update
 from soorma.memory.sessions import SessionOperations
 from soorma.memory.table import ConditionFailed, Item, now_iso
+from soorma.memory.values import JSON_TEXT_SUFFIX, is_storable, with_json_read, with_json_text
 from soorma_common.errors import (
     AlreadyExistsError,
     IllegalTransitionError,
@@ -25,11 +26,13 @@ from soorma_common.errors import (
 )
 
 _OWNED = "user_id = :user"
+#: Goal data holding a number DynamoDB cannot hold is stored as JSON text under this name.
+JSON_GOAL = "goal_data" + JSON_TEXT_SUFFIX
 
 
 def plan_from_item(item: Item) -> Plan:
-    """A `Plan` from its table item."""
-    return Plan.model_validate(item)
+    """A `Plan` from its table item (goal data stored as a value or as JSON text)."""
+    return Plan.model_validate(with_json_read(item, "goal_data"))
 
 
 class PlanOperations(SessionOperations):
@@ -96,10 +99,12 @@ class PlanOperations(SessionOperations):
         if parent_plan_id is not None:
             item["parent_pk"] = keys.plan_pk(self.tenant_id, parent_plan_id)
             item["parent_sk"] = f"{now}#{plan_id}"
+        if not is_storable(goal_data):  # a number DynamoDB cannot hold: kept as JSON text
+            item = with_json_text(item, "goal_data")
         try:
             self._table().put(item, condition="attribute_not_exists(pk)")
         except ConditionFailed as failed:
-            existing = failed.current or {}
+            existing = with_json_read(failed.current or {}, "goal_data")
             same = (
                 existing.get("user_id") == self.user_id
                 and existing.get("goal_event") == goal_event
@@ -223,6 +228,7 @@ class PlanOperations(SessionOperations):
         values: dict[str, Any] = {":now": now, ":user": self.user_id, ":one": 1}
         names: dict[str, str] = {}
         conditions = ["attribute_exists(pk)", _OWNED]
+        removes: list[str] = []
         target = None if status is None else PlanStatus(status)
         if target is not None:
             names["#status"] = "status"
@@ -239,9 +245,13 @@ class PlanOperations(SessionOperations):
             names["#state"] = "state"
             sets.append("#state = :state")
             values[":state"] = state
-        if goal_data is not None:
-            sets.append("goal_data = :goal_data")
-            values[":goal_data"] = goal_data
+        if goal_data is not None:  # a value, or JSON text if it holds a number DynamoDB cannot
+            stored = {"goal_data": goal_data}
+            if not is_storable(goal_data):
+                stored = with_json_text(stored, "goal_data")
+            [(name, values[":goal_data"])] = stored.items()
+            sets.append(f"{name} = :goal_data")
+            removes.append(JSON_GOAL if name == "goal_data" else "goal_data")
         if context is not None:
             names["#context"] = "context"
             sets.append("#context = :context")
@@ -263,6 +273,7 @@ class PlanOperations(SessionOperations):
         progress = progress_update(
             pk, now, still_open=None if target is None else target is PlanStatus.RUNNING
         )
+        progress.removes += removes
         values.update(progress.values)
         try:
             item = self._table().update(

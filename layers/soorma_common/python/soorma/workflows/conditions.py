@@ -8,8 +8,14 @@ names from the evaluation namespace (e.g. `data`, `results`, `goal`), subscripts
 literals (for `in`). Function calls, lambdas, comprehensions, arithmetic and dunder names are
 rejected when the condition is compiled.
 
-A missing name, key or index evaluates to None, so `data.missing == 1` is simply false; an
-ordering comparison between values that cannot be ordered (`None < 3`) is false as well.
+A missing name, key or index evaluates to None, so `data.missing == 1` is simply false and
+`data.missing == null` (`is None`) true; an ordering comparison between values that cannot be
+ordered (`None < 3`) is false as well, and so is the negation of what is not a number (`-x` of
+a missing value or a string is missing). Two missing values never make a comparison hold: when
+both sides are missing (`data.approved_by == goal.manager`, an LLM having left out both), every
+operator is false, `!=` and `is not` included; in a list literal a missing element matches no
+missing value (`x in [a, b]` means `x == a or x == b`, `x not in [a, b]` `x != a and x != b`).
+A value present as `null` is not missing: `data.note == goal.missing` holds when `note` is null.
 """
 
 from __future__ import annotations
@@ -27,7 +33,25 @@ MAX_CONDITION_LENGTH = 2000
 #: checking walk would otherwise hit, raising `RecursionError`).
 MAX_CONDITION_DEPTH = 50
 _JSON_LITERALS = {"true": True, "false": False, "null": None}
-_MISSING = None
+
+
+class _Missing:
+    """What a missing name, key or index evaluates to: None in every comparison, except that
+    two missing values never make one hold."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+class _ListLiteral(list[Any]):
+    """A list literal's value: it may hold missing values (a list from the data cannot)."""
+
 
 _COMPARATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
@@ -181,9 +205,8 @@ def _evaluate(node: ast.AST, namespace: Mapping[str, Any]) -> Any:
         operand = _evaluate(node.operand, namespace)
         if isinstance(node.op, ast.Not):
             return not operand
-        return (
-            -operand if isinstance(operand, int | float) and not isinstance(operand, bool) else None
-        )
+        is_number = isinstance(operand, int | float) and not isinstance(operand, bool)
+        return -operand if is_number else _MISSING
     if isinstance(node, ast.Compare):
         left = _evaluate(node.left, namespace)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
@@ -193,7 +216,7 @@ def _evaluate(node: ast.AST, namespace: Mapping[str, Any]) -> Any:
             left = right
         return True
     if isinstance(node, ast.List | ast.Tuple):
-        return [_evaluate(e, namespace) for e in node.elts]
+        return _ListLiteral(_evaluate(e, namespace) for e in node.elts)
     raise ConditionSyntaxError(f"unexpected node {type(node).__name__}")  # pragma: no cover
 
 
@@ -215,7 +238,23 @@ def _hashable(value: Any) -> bool:
 
 
 def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
+    if left is _MISSING and right is _MISSING:
+        return False  # nothing compared with nothing: `data.a == goal.b` with both left out
+    if left is _MISSING and isinstance(op, ast.In | ast.NotIn) and isinstance(right, _ListLiteral):
+        # element by element, so that a missing element equals no missing value either
+        if isinstance(op, ast.In):
+            return any(_compare(ast.Eq(), left, element) for element in right)
+        return all(_compare(ast.NotEq(), left, element) for element in right)
     try:
-        return bool(_COMPARATORS[type(op)](left, right))
+        return bool(_COMPARATORS[type(op)](_present(left), _present(right)))
     except TypeError:
         return False
+
+
+def _present(value: Any) -> Any:
+    """`value`, a missing value (also in a list literal) read as None."""
+    if value is _MISSING:
+        return None
+    if isinstance(value, _ListLiteral):
+        return [_present(element) for element in value]
+    return value

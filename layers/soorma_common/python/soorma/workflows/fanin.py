@@ -16,6 +16,11 @@ writes of one item one after the other, so exactly one reply claims it, even whe
 two processes at the same instant; a retried handler for the claiming event sees `complete`
 again. A group ended by hand (`TaskContext.fail`, `PlanContext.fail`) is `closed`: later replies
 are recorded and counted (`late_replies`) but never complete it.
+
+Delegating again into a group whose completion was claimed (map, then reduce) opens a new
+*round* (`round`): the claim moves to `earlier_claims` and the new round is claimed, once, when
+its replies are in too. How a reply item stores data DynamoDB cannot hold as a map (too big,
+numbers of more than 38 digits) is `soorma.workflows.replies`.
 """
 
 from __future__ import annotations
@@ -34,12 +39,27 @@ from soorma.memory.table import (
     Item,
     TransactionCancelled,
     now_iso,
-    put_operation,
     update_operation,
 )
+from soorma.workflows.replies import SubResult, reply_put, results_of
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
+from soorma_common.errors import EmptyDelegationError, VersionConflictError
 from soorma_common.topics import EventTopic
+
+__all__ = [
+    "Delegation",
+    "FanIn",
+    "SubResult",
+    "close",
+    "delegate",
+    "find_group",
+    "find_request",
+    "get_group",
+    "record",
+    "results_of",
+    "set_status",
+]
 
 
 @dataclass(frozen=True)
@@ -67,37 +87,6 @@ class Delegation:
 
 
 @dataclass(frozen=True)
-class SubResult:
-    """The reply to one delegated sub-request."""
-
-    request_id: str
-    request_type: str
-    response_event: str
-    event_type: str
-    event_id: str
-    data: Any
-    key: str = ""
-
-    @property
-    def success(self) -> bool:
-        """False when the reply says `{"success": false, ...}` (a responder's domain error)."""
-        return not (isinstance(self.data, Mapping) and self.data.get("success") is False)
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> SubResult:
-        """From a reply item of a group."""
-        return cls(
-            request_id=item.get("request_id", ""),
-            request_type=item.get("request_type", ""),
-            response_event=item.get("response_event", ""),
-            event_type=item.get("event_type", ""),
-            event_id=item.get("event_id", ""),
-            data=item.get("data"),
-            key=item.get("key") or item.get("response_event", ""),
-        )
-
-
-@dataclass(frozen=True)
 class FanIn:
     """What recording one reply found: whether it was new, whether it completed the group, and
     whether it came after the group was ended by hand (`late`: recorded, never completing)."""
@@ -106,15 +95,6 @@ class FanIn:
     complete: bool
     group: Item
     late: bool = False
-
-
-def results_of(memory: MemoryClient, group: Item) -> dict[str, SubResult]:
-    """The replies recorded in a group, by request id, in delegation order (one Query)."""
-    found = table_of(memory).query(
-        "pk = :pk AND begins_with(sk, :reply)",
-        values={":pk": group["pk"], ":reply": keys.REPLY_PREFIX},
-    )
-    return {r.request_id: r for r in map(SubResult.from_item, found)}
 
 
 def delegate(
@@ -137,7 +117,11 @@ def delegate(
     the missing answers marked as timeouts."""
     wanted = [Delegation.of(d) for d in delegations]
     if not wanted:
-        raise ValueError("delegate needs at least one sub-request")
+        raise EmptyDelegationError(
+            f"delegate_parallel([]) by agent {agent!r} for {group_id!r}: no sub-request to "
+            "delegate, so no reply could ever come; pass at least one (event_type, data, "
+            "response_event), or complete the task without delegating"
+        )
     attributes: dict[str, Any] = {} if plan_id is None else {"plan_id": plan_id}
     requests: dict[str, Delegation] = {}
     for d in wanted:
@@ -165,8 +149,8 @@ def delegate(
     try:
         table.put(item, condition="attribute_not_exists(pk)")
         first = 0
-    except ConditionFailed:
-        first = _add_requests(memory, pk, agent, len(requests))
+    except ConditionFailed as failed:
+        first = _add_requests(memory, failed.current or {}, pk, agent, list(requests))
     table.put_many(
         [
             {
@@ -201,25 +185,67 @@ def delegate(
     return list(requests)
 
 
-def _add_requests(memory: MemoryClient, pk: str, agent: str, count: int) -> int:
-    """Add `count` requests to a group that exists (a second `delegate` of the same task);
-    returns the place of the first one."""
-    updated = table_of(memory).update(
-        pk,
-        keys.META,
-        "SET updated_at = :now, #status = :waiting ADD expected :count",
-        names={"#agent": "agent", "#status": "status"},
-        values={
+def _add_requests(
+    memory: MemoryClient, current: Item, pk: str, agent: str, request_ids: list[str]
+) -> int:
+    """Add requests to a group that exists (a second `delegate` into the same task); returns
+    the place of the first one.
+
+    Into a group whose completion was claimed, they open the next *round*: the claim moves to
+    `earlier_claims` and the round completes, once, when its replies are in too. A retried
+    handler delegates the same (derived) request ids again: they were added already, so
+    nothing is counted twice.
+    """
+    table = table_of(memory)
+    added = find_request(memory, agent, request_ids[0])
+    if added is not None and added.get("task_id") == current.get("task_id"):
+        return int(added["index"])  # a retry of the handler that delegated them
+    count = len(request_ids)
+    for _ in range(_ATTEMPTS):
+        values: dict[str, Any] = {
             ":count": count,
             ":user": memory.user_id,
             ":agent": agent,
             ":now": now_iso(),
             ":waiting": "waiting",
-        },
-        condition="attribute_exists(pk) AND user_id = :user AND #agent = :agent",
-        returns="UPDATED_NEW",
+        }
+        condition = "attribute_exists(pk) AND user_id = :user AND #agent = :agent AND "
+        expression = "SET updated_at = :now, #status = :waiting"
+        claimed = current.get("completed_by")
+        if claimed:  # the current round is complete: these requests open the next one
+            values.update({":claimed": claimed, ":claims": [claimed], ":none": [], ":one": 1})
+            expression += (
+                ", earlier_claims = list_append(if_not_exists(earlier_claims, :none), :claims)"
+                ", #round = if_not_exists(#round, :one) + :one"  # a group starts at round 1
+                " REMOVE completed_by ADD expected :count"
+            )
+            condition += "completed_by = :claimed"
+        else:
+            expression += " ADD expected :count"
+            condition += "attribute_not_exists(completed_by)"
+        try:
+            updated = table.update(
+                pk,
+                keys.META,
+                expression,
+                names={
+                    "#agent": "agent",
+                    "#status": "status",
+                    **({"#round": "round"} if claimed else {}),
+                },
+                values=values,
+                condition=condition,
+                returns="UPDATED_NEW",
+            )
+        except ConditionFailed as failed:  # the round was completed (or opened) meanwhile
+            if failed.current is None or failed.current.get("user_id") != memory.user_id:
+                raise
+            current = failed.current
+            continue
+        return int(updated["expected"]) - count
+    raise VersionConflictError(
+        f"group {pk} changed {_ATTEMPTS} times while requests were added to it: retry"
     )
-    return int(updated["expected"]) - count
 
 
 def find_request(memory: MemoryClient, agent: str, request_id: str | None) -> Item | None:
@@ -289,7 +315,7 @@ def record(
     try:
         table.transact(
             [
-                put_operation(reply, condition="attribute_not_exists(sk)"),
+                reply_put(reply),
                 update_operation(
                     group["pk"],
                     keys.META,
@@ -324,6 +350,8 @@ def _claim_completion(memory: MemoryClient, group: Item, event_id: str) -> tuple
     current = table.get(group["pk"], keys.META) or group
     if current.get("completed_by"):
         return current.get("completed_by") == event_id, current
+    if event_id in (current.get("earlier_claims") or ()):
+        return True, current  # a retry of the handler that completed an earlier round
     if current.get("closed") or int(current.get("received", 0)) < int(current.get("expected", 1)):
         return False, current
     try:
@@ -364,4 +392,6 @@ def set_status(memory: MemoryClient, group: Item, status: str) -> None:
     )
 
 
+#: How many times adding requests re-reads a group that changed under it.
+_ATTEMPTS = 3
 _log = logging.getLogger(__name__)

@@ -6,7 +6,8 @@ its transitions are tried in order: the first whose `on` matches the completing 
 whose `when` condition holds over the replies (see `soorma.workflows.conditions`) wins, else
 `default_next`. Entering a terminal state finalizes the plan: its status becomes completed or
 failed, `plan.completed` / `plan.failed` is published, and the goal's requester gets the goal's
-`response_event`.
+`response_event`. A state whose round trip would go over `SOORMA_MAX_HOPS` fails the plan
+instead (`soorma.workflows.plan_hops`).
 
 Every move is one conditional UpdateItem on the plan (`state` must still be the state it leaves,
 status `running`), recorded with the event that caused it, so a retried handler repeats it
@@ -28,6 +29,7 @@ from soorma.memory.table import ConditionFailed, Item
 from soorma.workflows import fanin
 from soorma.workflows.fanin import Delegation, SubResult
 from soorma.workflows.plan_definitions import PlanDefinition, PlanTransition, State
+from soorma.workflows.plan_hops import hop_limit_error
 from soorma.workflows.plan_inputs import announce_input_waits
 from soorma.workflows.tasks import parent_of, reply_to_parent
 from soorma_common.envelope import EventEnvelope
@@ -124,7 +126,7 @@ class PlanContext:
     @property
     def state(self) -> str:
         """The current state's name."""
-        return self.plan.state or self.definition.initial
+        return self.definition.initial if self.plan.state is None else self.plan.state
 
     @property
     def status(self) -> PlanStatus:
@@ -278,6 +280,10 @@ class PlanContext:
     async def _enter(self, state: State, *, trigger_id: str) -> None:
         if state.terminal is not None:
             await self.finalize(self.result, status=state.terminal)
+            return
+        error = hop_limit_error(self.context, self.plan_id, state.name)
+        if error is not None:  # its round trip would go over SOORMA_MAX_HOPS: a loop
+            await self.finalize({"success": False, "error": error}, status=PlanStatus.FAILED)
             return
         sent = fanin.delegate(
             self.context.memory,

@@ -1,7 +1,7 @@
 """Plan definitions: the states of a plan, the requests each state sends, and its transitions.
 
-A `PlanDefinition` is checked when it is built (unique state names, known targets, terminal
-states completed or failed, every other state with actions); `PlanContext`
+A `PlanDefinition` is checked when it is built (unique, non-blank state names, known targets,
+terminal states completed or failed, every other state with actions); `PlanContext`
 (`soorma.workflows.plan_context`) runs it. Conditions are `soorma.workflows.conditions`.
 
 ```python
@@ -128,12 +128,20 @@ class PlanDefinition:
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.states]
+        blank = [name for name in names if not isinstance(name, str) or not name.strip()]
+        if blank:
+            raise ValueError(
+                f"plan {self.name!r}: state name {blank[0]!r} is blank or not a string; "
+                f"every state needs a non-empty name (states: {names})"
+            )
         if len(set(names)) != len(names):
             raise ValueError(f"plan {self.name!r}: state names must be unique, got {names}")
         if self.initial not in names:
             raise ValueError(f"plan {self.name!r}: initial state {self.initial!r} is not a state")
         for state in self.states:
-            targets = [t.to for t in state.transitions] + [state.default_next or state.name]
+            targets = [t.to for t in state.transitions]
+            if state.default_next is not None:
+                targets.append(state.default_next)
             if state.on_timeout is not None:
                 if state.timeout is None or not state.actions:
                     raise ValueError(
