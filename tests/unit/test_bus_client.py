@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -138,3 +139,17 @@ def test_outside_a_handler_a_new_workflow_starts() -> None:
     [event] = client.outbox
     assert event.id == first and event.causation_id is None
     assert event.reply_to == "script" and event.response_topic == EventTopic.ACTION_RESULTS
+
+
+def test_a_payload_changed_after_publishing_does_not_change_the_event() -> None:
+    """A flat payload is written as it is (no copy): what is sent, and what `outbox` shows, is
+    the payload as it was when published, whatever the handler does to its dict afterwards."""
+    client = bus()
+    payload = {"item": 1, "label": "first"}
+    client.publish(EventTopic.BUSINESS_FACTS, "job.noted", payload)
+    payload["item"], payload["label"] = 2, "changed"
+    client.publish(EventTopic.BUSINESS_FACTS, "job.noted", payload)
+    sent = [json.loads(event.detail)["data"] for event in client.outgoing_events()]
+    assert sent == [{"item": 1, "label": "first"}, {"item": 2, "label": "changed"}]
+    assert [event.data for event in client.outbox] == sent
+    assert [wire["data"] for wire in client.wire_events()] == sent

@@ -9,6 +9,7 @@ context.bus.publish(...)`) or used as it is, so `def` and `async def` handlers s
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Generator
 from typing import Any
@@ -114,8 +115,9 @@ class BusClient:
 
     @property
     def outbox(self) -> list[EventEnvelope]:
-        """The events buffered so far, in publish order."""
-        return [EventEnvelope.from_wire(event.wire) for event in self._outbox]
+        """The events buffered so far, in publish order, as they will be put (read back from
+        their encoded `Detail`: a payload changed after publishing does not change them)."""
+        return [EventEnvelope.from_json(event.detail) for event in self._outbox]
 
     def outgoing_events(self) -> list[OutgoingEvent]:
         """The buffered events, encoded and measured (what the runtime flushes), in order."""
@@ -131,8 +133,8 @@ class BusClient:
         return derived_event_id(self.agent, self.handled.id, at, self._replay)
 
     def wire_events(self) -> list[dict[str, Any]]:
-        """The buffered events in wire form (what is stored with the claim), in order."""
-        return [event.wire for event in self._outbox]
+        """The buffered events in wire form, in order, as they will be put."""
+        return [json.loads(event.detail) for event in self._outbox]
 
     def publish(
         self,

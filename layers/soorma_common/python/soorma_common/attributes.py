@@ -130,6 +130,16 @@ def is_plain_json(data: Any) -> bool:
     return _scan(data) == _OK
 
 
+def is_flat_json_object(data: Any) -> bool:
+    """Whether `data` is a dict of text keys and str, int, bool or None values: JSON as it is
+    (no conversion, no float to check)."""
+    return (
+        type(data) is dict
+        and _PLAIN.issuperset(map(type, data.values()))
+        and all(type(key) is str for key in data)
+    )
+
+
 def has_non_finite_float(data: Any) -> bool:
     """Whether JSON-ready `data` (dicts, lists, str, int, float, bool, None) holds NaN or ±inf."""
     return _scan(data) == _NON_FINITE

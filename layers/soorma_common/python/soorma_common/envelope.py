@@ -31,6 +31,7 @@ from soorma_common.attributes import (
     describe_validation_error,
     extension_problem,
     has_non_finite_float,
+    is_flat_json_object,
     is_plain_json,
 )
 from soorma_common.errors import InvalidEnvelopeError
@@ -297,17 +298,14 @@ _DIRECT_NAMES = {"subject": "subject"} | {
 def wire_of(
     id: str, source: str, event_type: str, topic: EventTopic, data: Any, fields: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """`EventEnvelope(...).to_wire()` for an envelope made now, built without the model.
-
-    For a publisher whose `id`, `source` and `topic` are already valid (a derived id, the
-    agent's source, a parsed topic). Returns None whenever the model might refuse or write
-    something else (the caller then builds the model, which writes it or raises
-    `InvalidEnvelopeError` saying what is wrong): an invalid `event_type`, no `correlation_id`,
-    `bytes` data or data that is not JSON (NaN, Infinity), an attribute in `fields` (Python
-    names, values not None) that is not `subject`, a non-empty printable `str` extension or an
-    in-range `int` `hop_count`, a `response_event` that is not an event type, a `response_topic`
-    that is not an `EventTopic`.
-    """
+    """`EventEnvelope(...).to_wire()` for an envelope made now, built without the model, for a
+    publisher whose `id`, `source` and `topic` are valid (a derived id, the agent's source, a
+    parsed topic). None whenever the model might refuse or write something else (the caller
+    then builds the model, which writes it or says what is wrong): an invalid `event_type`, no
+    `correlation_id`, `bytes` data or data that is not JSON (NaN, Infinity), an attribute in
+    `fields` (Python names, values not None) that is not `subject`, a non-empty printable `str`
+    extension or an in-range `int` `hop_count`, a `response_event` that is not an event type, a
+    `response_topic` that is not an `EventTopic`. Flat JSON objects are written as they are."""
     if type(event_type) is not str or EVENT_TYPE.fullmatch(event_type) is None:
         return None
     if not fields.get("correlation_id"):
@@ -320,7 +318,9 @@ def wire_of(
         "time": datetime.now(UTC).isoformat()[:-6] + "Z",
         "datacontenttype": JSON_CONTENT_TYPE,
     }
-    if data is not None:
+    if is_flat_json_object(data):  # the usual payload: nothing to convert
+        wire["data"] = data
+    elif data is not None:
         if isinstance(data, _BINARY):
             return None
         try:
