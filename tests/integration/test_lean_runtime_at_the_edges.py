@@ -688,15 +688,21 @@ def test_fast_an_event_near_the_entry_limit_travels_routes_and_is_claimed(tmp_pa
     )
 
 
-def test_fast_a_put_events_request_over_256_kb_is_refused_as_in_the_faithful_mode(
-    tmp_path: Path,
-) -> None:
+def order_listener() -> Agent:
+    """An agent subscribed to `order.placed` that does nothing: a queue to route to."""
     listener = Agent("listener")
 
     @listener.on_event("order.placed", topic=FACTS)
     def heard(event: Any, context: Any) -> None:  # pragma: no cover - routing only
         pass
 
+    return listener
+
+
+def test_fast_a_put_events_request_over_256_kb_is_refused_as_in_the_faithful_mode(
+    tmp_path: Path,
+) -> None:
+    listener = order_listener()
     fast = FastWorld(tmp_path, [listener])
     entries = [
         {
@@ -722,12 +728,7 @@ def test_fast_a_put_events_request_over_256_kb_is_refused_as_in_the_faithful_mod
 def test_fast_a_receive_with_visibility_zero_returns_each_message_once_as_moto_does(
     tmp_path: Path,
 ) -> None:
-    listener = Agent("listener")
-
-    @listener.on_event("order.placed", topic=FACTS)
-    def heard(event: Any, context: Any) -> None:  # pragma: no cover - routing only
-        pass
-
+    listener = order_listener()
     sqs = boto3.client("sqs", region_name="us-east-1")
     moto_dlq = sqs.create_queue(QueueName="peeked-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=moto_dlq, AttributeNames=["QueueArn"])[

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from soorma import Planner, Tool, Worker
+from soorma import Worker
 from soorma.memory import MemoryClient, PlanStatus
-from soorma.workflows import Action, PlanContext, PlanDefinition, State, Transition
+from soorma.workflows import Action, PlanDefinition, State, Transition
 from soorma_common import EventEnvelope, EventTopic
+from tests.integration.test_workflows_at_the_edges import rally
 
 HIT = Action("ball.hit", "ball.returned")
 
@@ -61,7 +62,7 @@ class Court:
 
     def __init__(self, definition: PlanDefinition, answer: Any = None) -> None:
         self.answers: list[EventEnvelope] = []
-        desk, coach, wall = Worker(name="desk"), Planner(name="coach"), Tool(name="wall")
+        desk = Worker(name="desk")
         court = self
 
         @desk.on_event("rally.wanted", topic=EventTopic.BUSINESS_FACTS)
@@ -72,21 +73,7 @@ class Court:
         def played(event: EventEnvelope, context: Any) -> None:
             court.answers.append(event)
 
-        @coach.on_goal("rally.play")
-        async def play(event: EventEnvelope, context: Any) -> None:
-            await PlanContext.start(context, definition)
-
-        @coach.on_result()
-        async def returned(event: EventEnvelope, context: Any) -> None:
-            plan = await PlanContext.restore(context, definition)
-            if plan is not None:
-                await plan.advance(event)
-
-        @wall.on_invoke("ball.hit")
-        def hit(event: EventEnvelope, context: Any) -> Any:
-            return (answer or (lambda e: {"point": False}))(event)
-
-        self.agents = [desk, coach, wall]
+        self.agents = [desk, *rally(definition, answer)]  # the planner `coach`, the tool `wall`
 
     def play(self, harness: Any, **data: Any) -> Any:
         harness.send(
