@@ -555,8 +555,8 @@ def test_a_fan_out_over_one_records_400_kb_is_refused_before_anything_is_sent(
     soorma_moto,
 ) -> None:
     def body(context: Any) -> None:
-        for n in range(2_000):
-            context.bus.request("answer.compute", {"n": n, "pad": "p" * 100}, "answer.computed")
+        for n in range(2_000):  # ≈ 3 KB each as stored: the budget refuses the 130th or so
+            context.bus.request("answer.compute", {"n": n, "pad": "p" * 2_000}, "answer.computed")
 
     harness, errors, _ = in_a_handler(soorma_moto, body)
     [error] = errors

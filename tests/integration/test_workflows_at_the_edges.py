@@ -142,12 +142,15 @@ def dead_reasons(harness: Any, agent: str) -> list[str]:
 # ---- many replies into one group ------------------------------------------------------------
 
 
-def test_hundreds_of_replies_of_one_type_complete_once_in_delegation_order(soorma_moto) -> None:
-    job = Job(parts=150)
+def test_over_a_hundred_replies_of_one_type_complete_once_in_delegation_order(
+    soorma_moto,
+) -> None:
+    """More replies than one DynamoDB transaction holds (100 items)."""
+    job = Job(parts=110)
     harness = job.run(soorma_moto(*job.agents))
     assert len(job.completions) == 1
     [answer] = job.answers
-    assert answer.data == {"count": 150, "ns": list(range(150))}
+    assert answer.data == {"count": 110, "ns": list(range(110))}
     assert harness.dead_letters() == []
 
 
