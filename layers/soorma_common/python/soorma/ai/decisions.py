@@ -67,8 +67,24 @@ class EventChoice:
         return self.event.name
 
 
+class ModelCalls:
+    """What a decision's calls of the model (`responses`, in order) add up to."""
+
+    responses: list[ModelResponse]
+
+    @property
+    def usage(self) -> TokenUsage:
+        """Tokens of the calls, summed."""
+        return total_usage(self.responses)
+
+    @property
+    def model_id(self) -> str:
+        """The model that answered last."""
+        return self.responses[-1].model_id
+
+
 @dataclass
-class Deliberation(Generic[T]):
+class Deliberation(ModelCalls, Generic[T]):
     """An accepted answer: what it means (`value`), every answer the model gave on the way
     (`responses`, the last one accepted), the turns they added to the conversation (rejected
     answers and their errors, then the accepted answer), the rejections, and the tokens of all
@@ -78,16 +94,6 @@ class Deliberation(Generic[T]):
     responses: list[ModelResponse]
     turns: list[Turn]
     rejections: list[str] = field(default_factory=list)
-
-    @property
-    def usage(self) -> TokenUsage:
-        """Tokens of every call of this decision, summed."""
-        return total_usage(self.responses)
-
-    @property
-    def model_id(self) -> str:
-        """The model that answered."""
-        return self.responses[-1].model_id
 
     @property
     def call(self) -> ToolCall | None:

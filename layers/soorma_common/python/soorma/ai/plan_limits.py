@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from soorma.ai.decisions import total_usage
+from soorma.ai.decisions import ModelCalls
 from soorma.ai.plan_store import ChoreographyState, Limit, LimitReached
-from soorma.ai.providers import LanguageModel, ModelRequest, ModelResponse, TokenUsage
+from soorma.ai.providers import LanguageModel, ModelRequest, ModelResponse
 from soorma_common.errors import PermanentError
 
 
@@ -32,7 +32,7 @@ def check_limits(
                 raise ValueError(f"{name} must be an integer of at least {minimum}, not {value!r}")
 
 
-class TokenBudgetExhausted(PermanentError):
+class TokenBudgetExhausted(PermanentError, ModelCalls):
     """A decision's repairs stopped: the plan's tokens and the decision's reached the budget."""
 
     def __init__(self, *, spent: int, budget: int, responses: list[ModelResponse]) -> None:
@@ -44,18 +44,8 @@ class TokenBudgetExhausted(PermanentError):
         self.budget = budget
         self.responses = responses
 
-    @property
-    def usage(self) -> TokenUsage:
-        """Tokens of the decision's calls, summed."""
-        return total_usage(self.responses)
 
-    @property
-    def model_id(self) -> str:
-        """The model that answered last."""
-        return self.responses[-1].model_id
-
-
-class BudgetedModel:
+class BudgetedModel(ModelCalls):
     """`model` for one decision of a plan that had spent `spent` of `budget` tokens before it:
     each call after the first is made only while the spent tokens are under the budget."""
 
@@ -64,11 +54,6 @@ class BudgetedModel:
         self.spent = spent
         self.budget = budget
         self.responses: list[ModelResponse] = []
-
-    @property
-    def usage(self) -> TokenUsage:
-        """Tokens of this decision's calls so far, summed."""
-        return total_usage(self.responses)
 
     def converse(self, request: ModelRequest) -> ModelResponse:
         """The model's answer; `TokenBudgetExhausted` instead of a call past the budget."""
