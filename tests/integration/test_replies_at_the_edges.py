@@ -16,6 +16,7 @@ import pytest
 from soorma import Tool, Worker
 from soorma_common import EventEnvelope, EventTopic
 from soorma_common.errors import DomainError, PermanentError
+from tests.unit.test_runtime_reply_outcomes import bad_deadline_caller
 
 FACTS = EventTopic.BUSINESS_FACTS
 RESULTS = EventTopic.ACTION_RESULTS
@@ -480,26 +481,7 @@ def test_a_request_from_an_agent_without_any_result_handler_is_refused(soorma_mo
 
 
 def test_a_bad_hand_set_deadline_does_not_hold_back_the_rest_of_its_batch(soorma_moto) -> None:
-    caller = Worker(name="caller")
-
-    @caller.on_event("work.wanted", topic=FACTS)
-    def wanted(event: EventEnvelope, context: Any) -> None:
-        if event.data["bad"]:
-            context.bus.publish(
-                "action-requests",
-                "answer.compute",
-                {},
-                response_event="answer.computed",
-                reply_to="caller",
-                deadline="2026-1-3T7:30:0Z",
-            )
-        else:
-            context.bus.announce("work.done", {})
-
-    @caller.on_result()
-    def result(event: EventEnvelope, context: Any) -> None:
-        pass
-
+    caller = bad_deadline_caller()
     harness = soorma_moto([caller])
     harness.send("work.wanted", {"bad": True}, topic=FACTS, tenant_id="acme")
     harness.send("work.wanted", {"bad": False}, topic=FACTS, tenant_id="acme")

@@ -189,7 +189,9 @@ def test_other_replies_over_the_hop_limit_are_still_refused(changes: dict[str, A
 # ---- recording requests at the flush, one record at a time ---------------------------------
 
 
-def test_a_bad_hand_set_deadline_is_dead_lettered_alone_and_its_batch_mate_published() -> None:
+def bad_deadline_caller() -> Worker:
+    """`caller`: for `work.wanted` with `bad`, a request with a malformed hand-set deadline;
+    without, an announcement."""
     caller = Worker(name="caller")
 
     @caller.on_event("work.wanted", topic=FACTS)
@@ -210,6 +212,11 @@ def test_a_bad_hand_set_deadline_is_dead_lettered_alone_and_its_batch_mate_publi
     def result(event: EventEnvelope, context: Any) -> None:
         pass
 
+    return caller
+
+
+def test_a_bad_hand_set_deadline_is_dead_lettered_alone_and_its_batch_mate_published() -> None:
+    caller = bad_deadline_caller()
     with InMemoryBus([caller]) as bus:
         bus.send("work.wanted", {"bad": True}, topic=FACTS, tenant_id="acme")
         bus.send("work.wanted", {"bad": False}, topic=FACTS, tenant_id="acme")
