@@ -137,15 +137,18 @@ def build_lean(
     claims: bool = True,
     direct: bool = False,
     model: bool = True,
+    parse_first: bool = False,
 ) -> Handler:
     """The lean handler, claiming with Powertools (default) or with direct writes (`direct`),
-    validating the wire fields with its pydantic model (default) or by hand (`model=False`)."""
+    validating the wire fields with its pydantic model (default) or by hand (`model=False`),
+    parsing each record in its turn (default) or the whole batch first (`parse_first`)."""
     lean_handler.use_stubs(table, put)
 
     def handler(event: dict[str, Any], context: Any) -> Any:
         lean_handler.use_idempotency(claims)
         lean_handler.use_direct_claims(direct)
         lean_handler.use_wire_model(model)
+        lean_handler.use_parse_first(parse_first)
         return lean_handler.lambda_handler(event, context)
 
     return handler
@@ -286,6 +289,7 @@ def main() -> None:
             "lean",
         ),
         "lean no model, claims off": (build_lean(table, put, claims=False, model=False), "lean"),
+        "lean parse-first, claims on": (build_lean(table, put, parse_first=True), "lean"),
     }
     if args.padded or args.profile == "handwritten":
         handlers["padded hand-written, claims on"] = (
@@ -346,6 +350,7 @@ def main() -> None:
         ("ours/lean no model", "soorma, claims on", "lean no model, claims on"),
         ("ours/lean-direct no model", "soorma, claims on", "lean-direct no model, claims on"),
         ("ours/lean no model", "soorma, claims off", "lean no model, claims off"),
+        ("ours/lean parse-first", "soorma, claims on", "lean parse-first, claims on"),
     )
     for label, our_name, lean_name in comparisons:
         ours, lean = seconds[our_name], seconds[lean_name]

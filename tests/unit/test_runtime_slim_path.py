@@ -194,3 +194,25 @@ def test_a_client_of_ones_own_is_the_process_client_until_reset() -> None:
     finally:
         clients.reset()
     assert clients.client("events") is not own
+
+
+def test_a_batch_parsed_first_reports_each_unreadable_record_in_its_turn() -> None:
+    """The loop parses the whole batch before it handles a record: a body that is no event is
+    dead-lettered, a record its parser crashed on is retried, and neither changes what
+    happens to the records around it or the order their outcomes are reported in."""
+    transport = Bridge()
+    heard: list[RecordOutcome] = []
+    runtime = LambdaRuntime(jobs([]), transport=transport, on_outcome=heard.append, conf=CONF)
+    event, ids = delivered(runtime.agent, "ok", "ok", "ok", "ok")
+    event["Records"][1]["body"] = "not an event"
+    event["Records"][2]["attributes"]["ApproximateReceiveCount"] = "many"
+
+    assert handle(runtime, event) == [ids[2]]
+    assert [(o.message_id, o.outcome) for o in heard] == [
+        (ids[1], "dead-lettered"),
+        (ids[2], "failed"),
+        (ids[0], "handled"),
+        (ids[3], "handled"),
+    ]
+    assert isinstance(heard[1].error, ValueError) and "many" in str(heard[1].error)
+    assert len(transport.dead) == 1 and len(transport.details) == 2

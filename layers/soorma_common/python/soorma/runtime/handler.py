@@ -31,7 +31,7 @@ from soorma.runtime.failure_replies import failure_reply_events
 from soorma.runtime.flush_errors import unflushed, unrecorded
 from soorma.runtime.loops import loop_error, loop_notice
 from soorma.runtime.outcomes import HandledRecord, Outcome, OutcomeObserver, RecordOutcome
-from soorma.runtime.records import DeliveredEvent, parse_record, records_of
+from soorma.runtime.records import DeliveredEvent, ParsedRecord, parse_each, records_of
 from soorma.runtime.replies_path import RequestRecorder, is_platform_timeout
 from soorma.runtime.telemetry import RuntimeTelemetry
 from soorma.runtime.time_budget import BatchClock
@@ -115,14 +115,15 @@ class LambdaRuntime:
         handled: list[HandledRecord] = []
         failures: list[dict[str, str]] = []
         clock = BatchClock(lambda_context, self.settings.batch_stop_margin_ms)
+        parsed = parse_each(records)
         try:
             for index, record in enumerate(records):
                 if not clock.may_start():
                     self._not_started(records[index:], clock, failures)
                     break
                 try:
-                    result = self.handle_record(record, lambda_context, traced=traced)
-                except Exception:  # reported and logged by handle_record: retried
+                    result = self._handle_record(record, parsed[index], lambda_context, traced)
+                except Exception:  # reported and logged by _handle_record: retried
                     failures.append({"itemIdentifier": record["messageId"]})
                     continue
                 if result is not None:
@@ -144,21 +145,26 @@ class LambdaRuntime:
         dead-lettered (a permanent error; reported). Raises on a transient error, after
         reporting the record failed.
         """
+        return self._handle_record(record, parse_each([record])[0], lambda_context, traced)
+
+    def _handle_record(
+        self, record: SqsRecord, parsed: ParsedRecord, lambda_context: Any, traced: bool | None
+    ) -> HandledRecord | None:
         try:
-            return self._handle_record(record, lambda_context, traced)
+            return self._handle_parsed(record, parsed, lambda_context, traced)
         except Exception as exc:
             self._report(record, "failed", exc)
             raise
 
-    def _handle_record(
-        self, record: SqsRecord, lambda_context: Any, traced: bool | None
+    def _handle_parsed(
+        self, record: SqsRecord, delivered: ParsedRecord, lambda_context: Any, traced: bool | None
     ) -> HandledRecord | None:
-        try:
-            delivered = parse_record(record)
-        except PermanentError as exc:
+        if isinstance(delivered, PermanentError):
             self.telemetry.unbind()
-            self._dead_letter(record, exc, "unparsed")
+            self._dead_letter(record, delivered, "unparsed")
             return None
+        if isinstance(delivered, Exception):
+            raise delivered
         envelope = delivered.envelope
         # Binding overwrites the previous record's keys; the batch unbinds once at its end.
         self.telemetry.bind(envelope)

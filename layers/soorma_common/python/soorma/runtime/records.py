@@ -118,6 +118,27 @@ def parse_record(record: dict[str, Any]) -> DeliveredEvent:
     )
 
 
+#: A record as `parse_each` gives it: parsed, or the error parsing it raised.
+ParsedRecord = DeliveredEvent | Exception
+
+
+def parse_each(records: list[dict[str, Any]]) -> list[ParsedRecord]:
+    """Each record of a batch parsed, or the error parsing it raised, in order.
+
+    The batch loop parses every record before it handles the first: the validator's code and
+    data stay in the CPU's caches across the batch instead of being evicted by each record's
+    handler and claim (≈ 10 % of the per-event time, docs/performance.md). A record's error is
+    kept for its turn, so it is reported (dead-lettered, or failed and retried) where it was.
+    """
+    parsed: list[ParsedRecord] = []
+    for record in records:
+        try:
+            parsed.append(parse_record(record))
+        except Exception as exc:  # raised again in the record's turn
+            parsed.append(exc)
+    return parsed
+
+
 def records_of(event: Any) -> list[dict[str, Any]]:
     """The records of a Lambda SQS event; `ValueError` for anything else (as Powertools')."""
     records = event.get("Records") if isinstance(event, dict) else None
