@@ -2,9 +2,10 @@
 
 They are botocore clients from one botocore session: what `boto3.client` returns for these
 services (boto3 adds client behaviour for S3 only), without importing boto3 and s3transfer on
-the cold start. botocore honours `AWS_ENDPOINT_URL` (the local cloud sets it), so no endpoint is
-configured here. `use()` installs a client of one's own for a service; `reset()` forgets the
-clients, for tests that change the environment.
+the cold start, and with a data loader that finds a service's model without first listing
+every service's directory (`soorma.service_loader`). botocore honours `AWS_ENDPOINT_URL` (the
+local cloud sets it), so no endpoint is configured here. `use()` installs a client of one's own
+for a service; `reset()` forgets the clients, for tests that change the environment.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ def client(service: str) -> Any:
             from botocore.config import Config
             from botocore.session import get_session
 
+            from soorma.service_loader import service_loader
+
             if _session is None:
                 _session = get_session()
+                _session.register_component("data_loader", service_loader(_session))
             _clients[service] = _session.create_client(
                 service, config=Config(retries={"mode": "standard", "max_attempts": 3})
             )
