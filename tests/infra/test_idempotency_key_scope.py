@@ -30,7 +30,7 @@ def stored_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         for agent in AGENTS:
             monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", naming.function_name(STAGE, agent))
             store = ClaimStore(table, expires_after_seconds=60, dynamodb_client=dynamodb)
-            store.run_once(claim_key(agent, "event-1"), lambda: [])
+            store.run_once(claim_key(agent, "soorma.shop", "event-1"), lambda: [])
             ids = {i["id"]["S"] for i in dynamodb.scan(TableName=table)["Items"]}
             (keys[agent],) = ids - set(keys.values())
         yield keys

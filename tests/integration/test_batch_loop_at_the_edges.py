@@ -48,6 +48,8 @@ from tests.integration.test_claims_at_the_edges import claim_id, claim_item, sto
 
 FACTS = EventTopic.BUSINESS_FACTS
 AGENT = "edge"
+#: The source of the envelopes the tests make themselves.
+TEST_SOURCE = "soorma.tests"
 HANDLED_TYPE = "order.placed"
 PUBLISHED_TYPE = "order.noted"
 
@@ -172,9 +174,10 @@ class Edge:
         )
         return sum(page["Count"] for page in pages)
 
-    def claim(self, envelope_id: str) -> dict[str, Any] | None:
-        """The agent's claim item for an envelope id (None: no claim)."""
-        return claim_item(self.harness, claim_id(self.harness, claim_key(AGENT, envelope_id)))
+    def claim(self, envelope_id: str, source: str = TEST_SOURCE) -> dict[str, Any] | None:
+        """The agent's claim item for an envelope (None: no claim)."""
+        key = claim_key(AGENT, source, envelope_id)
+        return claim_item(self.harness, claim_id(self.harness, key))
 
 
 def note_order(event: EventEnvelope, context: Any) -> None:
@@ -215,7 +218,7 @@ def with_detail(body: str, **changes: Any) -> str:
 
 def fresh_envelope_body(template: str, n: int) -> tuple[str, str]:
     """A received body re-made around a new envelope (new id, `data.n` = n); (body, id)."""
-    envelope = EventEnvelope(source="soorma.tests", type=HANDLED_TYPE, topic=FACTS, data={"n": n})
+    envelope = EventEnvelope(source=TEST_SOURCE, type=HANDLED_TYPE, topic=FACTS, data={"n": n})
     event = json.loads(template)
     event["detail"] = envelope.to_wire()
     return json.dumps(event), envelope.id

@@ -246,7 +246,7 @@ def test_an_outbox_at_the_publish_budget_fits_a_dynamodb_item_with_the_longest_k
     store.register_lambda_context(LambdaContextStub("f" * 64, timeout_ms=900_000))
     events = outbox_of_stored_size(MAX_STORED_OUTBOX_BYTES)
     assert len(stored_data(events)) == MAX_STORED_OUTBOX_BYTES
-    key = claim_key("a" * 36, "e" * 200)  # the longest agent name, a long envelope id
+    key = claim_key("a" * 36, "s" * 200, "e" * 200)  # the longest agent name, long source and id
     if mode == CLAIM_FIRST:
         assert store.run_once(key, lambda: events) == events
     else:
@@ -269,7 +269,7 @@ def test_an_outbox_one_byte_over_a_dynamodb_item_is_refused_naming_the_claim(
     create_table(client, "claims", "idempotency")
     store = ClaimStore("claims", expires_after_seconds=HOUR, dynamodb_client=client)
     store.register_lambda_context(LambdaContextStub("soorma-test-scorer"))
-    key = claim_key("scorer", "e-1")
+    key = claim_key("scorer", "soorma.shop", "e-1")
     # measure the item this mode writes (same key, name and expiry digits), then grow its data
     # to one byte over DynamoDB's limit
     probe = RecordingDynamoDB()
@@ -330,7 +330,7 @@ def test_a_claim_in_progress_is_taken_over_only_once_its_invocation_is_over(
     until = now_ms - 1 if invocation_over else now_ms + 600_000
     ident = seed_claim(
         harness,
-        claim_key("scorer", order.id),
+        claim_key("scorer", order.source, order.id),
         status={"S": "INPROGRESS"},
         expires_at=future(),
         in_progress_expiration={"N": str(until)},
@@ -364,7 +364,7 @@ def test_a_completed_claim_past_its_ttl_but_not_swept_is_handled_again(mode: str
     stale = detail_of("soorma.scorer", "order.scored", run="stale")
     ident = seed_claim(
         harness,
-        claim_key("scorer", order.id),
+        claim_key("scorer", order.source, order.id),
         status={"S": "COMPLETED"},
         expires_at={"N": str(int(time.time()) - 1)},  # DynamoDB deletes it within days
         data={"S": json.dumps([stale])},
@@ -425,7 +425,7 @@ def test_a_rewritten_claim_item_is_a_permanent_error_naming_the_claim(
     runs: list[str] = []
     harness = MotoHarness([scorer(mode, runs)])
     order = harness.send("order.placed", {"order": "o-1"}, topic=FACTS)
-    key = claim_key("scorer", order.id)
+    key = claim_key("scorer", order.source, order.id)
     seed_claim(harness, key, expires_at=future(), **rewritten)
     with record_put_events() as put:
         harness.deliver("scorer", FACTS)
@@ -591,7 +591,7 @@ def test_one_write_a_handler_failing_after_publishing_stores_and_publishes_nothi
     assert harness.idempotency_records() == []
     harness.run_until_idle()
     assert runs == [order.id, order.id]
-    record = claim_item(harness, claim_id(harness, claim_key("scorer", order.id)))
+    record = claim_item(harness, claim_id(harness, claim_key("scorer", order.source, order.id)))
     assert record is not None
     assert {d["data"]["run"] for d in stored_details(record)} == {2}
     assert len(heard) == 2 and harness.dead_letters() == []
@@ -681,8 +681,8 @@ def test_two_agents_handling_one_envelope_keep_separate_claims() -> None:
     assert [d["type"] for d in put.details()] == ["order.scored", "order.noted"]
     records = {r["id"]["S"]: r for r in harness.idempotency_records()}
     assert set(records) == {
-        claim_id(harness, claim_key("scorer", order.id)),
-        claim_id(harness, claim_key("checker", order.id)),
+        claim_id(harness, claim_key("scorer", order.source, order.id)),
+        claim_id(harness, claim_key("checker", order.source, order.id)),
     }
     sources = {ident: {d["source"] for d in stored_details(r)} for ident, r in records.items()}
     assert sorted(map(sorted, sources.values())) == [["soorma.checker"], ["soorma.scorer"]]

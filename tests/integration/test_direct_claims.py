@@ -21,7 +21,7 @@ from soorma_dev.provision import create_table
 
 FUNCTION = naming.function_name("dev", "shop")
 TABLE = naming.table_name("dev", "idempotency")
-KEY = claim_key("shop", "event-1")
+KEY = claim_key("shop", "soorma.checkout", "event-1")
 EVENTS = ["eyJpZCI6ICJlLTEifQ==", "eyJpZCI6ICJlLTIifQ=="]
 
 
@@ -78,7 +78,7 @@ def test_the_item_is_the_one_powertools_wrote_for_the_same_claim(dynamodb: Any) 
     assert new_store(dynamodb).item_id(KEY) == old_id
     assert old_id.startswith(f"{FUNCTION}.")  # the IAM LeadingKeys pattern `<function>.*`
 
-    other = claim_key("shop", "event-2")
+    other = claim_key("shop", "soorma.checkout", "event-2")
     new_store(dynamodb).run_once(other, lambda: EVENTS)
     new_item = items(dynamodb)[new_store(dynamodb).item_id(other)]
     assert set(new_item) == set(old_item)

@@ -357,7 +357,7 @@ def test_one_write_a_rewritten_claim_item_is_dead_lettered_naming_the_claim(
     harness = MotoHarness([scorer(ONE_WRITE, runs)])
     placed = order()
     harness.put(placed)
-    key = claim_key("scorer", placed.id)
+    key = claim_key("scorer", placed.source, placed.id)
     seed_claim(harness, key, expires_at=future(), **rewritten)
     with record_put_events() as put:
         harness.deliver("scorer", FACTS)
@@ -382,7 +382,7 @@ def test_a_claim_whose_ttl_is_a_fractional_number_is_never_a_crash_into_retries(
     harness.put(placed)
     seed_claim(
         harness,
-        claim_key("scorer", placed.id),
+        claim_key("scorer", placed.source, placed.id),
         status={"S": "COMPLETED"},
         expires_at={"N": f"{time.time() + HOUR:.3f}"},  # a valid TTL value (epoch seconds)
         data={"S": "[]"},
@@ -400,7 +400,7 @@ def test_one_write_a_claim_of_another_agent_s_events_is_never_re_put() -> None:
     harness = MotoHarness([scorer(ONE_WRITE, runs)])
     placed = order()
     harness.put(placed)
-    key = claim_key("scorer", placed.id)
+    key = claim_key("scorer", placed.source, placed.id)
     forged = stored_wire(source="soorma.payments", type="payment.refunded")
     seed_claim(
         harness,

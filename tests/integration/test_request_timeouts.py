@@ -178,9 +178,45 @@ def test_one_conditional_write_decides_between_reply_and_timeout(
     assert pending.decide(request, first) is True
     assert pending.decide(request, second) is False
     assert pending.decide(request, first) is True  # a redelivery of the winner
+    impostor = first.model_copy(update={"source": "soorma.impostor"})  # the winner's id reused
+    assert pending.decide(request, impostor) is False
     item = boto3_item(table, "asker#request#r-1")
     assert item["status"]["S"] == ("TIMED_OUT" if timeout_first else "ANSWERED")
     assert item["decided_by"]["S"] == first.id
+    assert item["decided_by_source"]["S"] == first.source
+
+
+def test_a_request_decided_before_sources_were_recorded_still_passes_its_winner(
+    soorma_moto,
+) -> None:
+    """A decision written by an earlier runtime holds `decided_by` only: the winner's
+    redelivery after the upgrade passes on its id, and records its source from then on."""
+    import boto3
+
+    from soorma.config import settings
+    from soorma.requests import DynamoDBPendingRequests, SentRequest
+    from soorma_common import EventEnvelope
+
+    soorma_moto([])
+    table = settings().idempotency_table
+    assert table is not None
+    pending = DynamoDBPendingRequests(table, ttl_seconds=3600)
+    request = SentRequest(
+        "asker", "r-2", "answer.compute", "answer.computed", "action-results", "c"
+    )
+    pending.record([request])
+    winner = EventEnvelope(source="soorma.solver", type="answer.computed", topic="action-results")
+    boto3.client("dynamodb").update_item(
+        TableName=table,
+        Key={"id": {"S": "asker#request#r-2"}},
+        UpdateExpression="SET #status = :answered, decided_by = :winner",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":answered": {"S": "ANSWERED"}, ":winner": {"S": winner.id}},
+    )
+    assert pending.decide(request, winner) is True
+    assert boto3_item(table, "asker#request#r-2")["decided_by_source"]["S"] == "soorma.solver"
+    impostor = winner.model_copy(update={"source": "soorma.impostor"})
+    assert pending.decide(request, impostor) is False
 
 
 def boto3_item(table: str, key: str) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def test_three_hop_chain_keeps_correlation_and_chains_causation(fail_middle_once
     hop_two = harness.delivered_details("hop-two")
     hop_three = harness.delivered_details("hop-three")
     assert hop_one["id"] == origin.id
-    assert {d["id"] for d in hop_two} == {derived_event_id("hop-one", origin.id, 0)}
+    assert {d["id"] for d in hop_two} == {derived_event_id("hop-one", origin.source, origin.id, 0)}
     assert len(hop_three) == 2
     for detail in [hop_one, *hop_two, *hop_three]:
         assert detail["correlationid"] == origin.correlation_id

@@ -419,13 +419,6 @@ def test_a_delegation_over_the_event_limit_is_refused_at_once_naming_it(soorma_m
 # ---- whose task is it ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "DESIGN GAP (docs/reliability.md): claims and derived ids key on (agent, event id), "
-        "not (source, id): another source's event with the same id is taken for a duplicate"
-    ),
-)
 def test_two_tenants_events_with_the_same_id_each_get_their_task(soorma_moto) -> None:
     """CloudEvents makes `source` + `id` unique, not `id` alone: two producers (here two
     tenants' front ends) may both send an event `order-1`; each tenant's task must run."""

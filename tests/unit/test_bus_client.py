@@ -104,11 +104,23 @@ def test_ids_are_derived_from_agent_parent_and_position() -> None:
     first, second = bus(), bus()
     ids_one = [first.announce("a.b", {}), first.announce("a.b", {})]
     ids_two = [second.announce("a.b", {}), second.announce("a.b", {})]
-    assert ids_one == ids_two == [derived_event_id("worker", "evt-1", n) for n in (0, 1)]
+    expected = [derived_event_id("worker", "soorma.upstream", "evt-1", n) for n in (0, 1)]
+    assert ids_one == ids_two == expected
     assert ids_one[0] != ids_one[1]
+    assert first.next_event_id(0) == ids_one[0]
     replayed = BusClient("worker", "soorma.worker", handled=HANDLED, replay="r1")
     assert replayed.announce("a.b", {}) != ids_one[0]
-    assert derived_event_id("other", "evt-1", 0) != ids_one[0]
+    assert derived_event_id("other", "soorma.upstream", "evt-1", 0) != ids_one[0]
+
+
+def test_the_same_id_from_another_source_gets_other_derived_ids() -> None:
+    """CloudEvents makes source and id together unique: two producers' `evt-1` are two
+    events, and what a handler publishes for each must not share ids."""
+    other_source = HANDLED.model_copy(update={"source": "soorma.elsewhere"})
+    elsewhere = BusClient("worker", "soorma.worker", handled=other_source)
+    here = bus()
+    assert elsewhere.announce("a.b", {}) != here.announce("a.b", {})
+    assert elsewhere.next_event_id(0) == derived_event_id("worker", "soorma.elsewhere", "evt-1", 0)
 
 
 def test_event_ids_can_be_awaited() -> None:

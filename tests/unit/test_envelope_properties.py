@@ -241,13 +241,40 @@ def test_the_direct_wire_form_is_what_the_model_writes(
 
 
 @given(
-    st.text(max_size=8), st.text(max_size=8), st.integers(0, 30), st.none() | st.text(max_size=4)
+    st.text(max_size=8),
+    st.text(max_size=8),
+    st.text(max_size=8),
+    st.integers(0, 30),
+    st.none() | st.text(max_size=4),
 )
 def test_derived_ids_are_uuid5_of_agent_parent_replay_and_position(
-    agent: str, parent: str, position: int, replay: str | None
+    agent: str, source: str, parent: str, position: int, replay: str | None
 ) -> None:
-    name = f"{agent}\x1f{parent}\x1f{replay or ''}\x1f{position}"
-    assert derived_event_id(agent, parent, position, replay) == str(uuid.uuid5(_ID_NAMESPACE, name))
+    name = f"{agent}\x1f{source}\x1f{parent}\x1f{replay or ''}\x1f{position}"
+    expected = str(uuid.uuid5(_ID_NAMESPACE, name))
+    assert derived_event_id(agent, source, parent, position, replay) == expected
+
+
+#: What a derived id is made of, as the envelope allows it: agent names, sources (RFC 3986
+#: characters, `#`, `@` and `%` among them), ids (no control characters, so never `\x1f`).
+_SOURCES = st.text("abc.:/#@%-", min_size=1, max_size=6)
+_IDS = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=6)
+_PARENTS = st.tuples(
+    st.from_regex(r"[a-z][a-z0-9-]{0,5}", fullmatch=True),
+    _SOURCES,
+    _IDS,
+    st.integers(0, 3),
+    st.none() | st.from_regex(r"[A-Za-z0-9._-]{1,4}", fullmatch=True),
+)
+
+
+@given(_PARENTS, _PARENTS)
+def test_two_derived_ids_are_equal_only_for_the_same_agent_parent_position_and_replay(
+    one: tuple[str, str, str, int, str | None], other: tuple[str, str, str, int, str | None]
+) -> None:
+    """uuid5 collisions aside (SHA-1, not to be found by chance), one name per input tuple:
+    its parts are joined by `\x1f`, which no agent name, source, id or replay name holds."""
+    assert (derived_event_id(*one) == derived_event_id(*other)) == (one == other)
 
 
 def test_the_direct_wire_form_declines_a_response_topic_given_by_name() -> None:

@@ -58,14 +58,19 @@ class EventId(str):
         yield  # pragma: no cover - makes this a generator
 
 
-def derived_event_id(agent: str, parent_id: str, position: int, replay: str | None = None) -> str:
-    """The id of the `position`-th event `agent` publishes while handling event `parent_id`.
+def derived_event_id(
+    agent: str, parent_source: str, parent_id: str, position: int, replay: str | None = None
+) -> str:
+    """The id of the `position`-th event `agent` publishes while handling the event
+    `parent_id` from `parent_source` (CloudEvents makes source and id together unique, so
+    another source's event with the same id gets other ids).
 
     The same inputs give the same id, so a retried handler republishes the same ids and
     consumers drop the duplicates. An EventBridge replay gets new ids on purpose. The id is
-    `uuid.uuid5(namespace, name)`, computed without building `uuid.UUID` objects.
+    `uuid.uuid5(namespace, name)`, the name the inputs joined by `\\x1f` (which no CloudEvents
+    string holds), computed without building `uuid.UUID` objects.
     """
-    name = f"{agent}\x1f{parent_id}\x1f{replay or ''}\x1f{position}"
+    name = f"{agent}\x1f{parent_source}\x1f{parent_id}\x1f{replay or ''}\x1f{position}"
     digest = hashlib.sha1(_ID_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()
     # RFC 4122 version 5 and variant bits, as uuid.UUID(bytes=..., version=5) sets them.
     number = (
@@ -125,12 +130,13 @@ class BusClient:
 
     def next_event_id(self, position: int | None = None) -> str:
         """The id the event published at `position` (default: the next one) will have, while
-        handling an event: ids are derived from the agent, the handled event, the position and
-        the replay, so a redelivery publishes the same ids (`derived_event_id`)."""
+        handling an event: ids are derived from the agent, the handled event (source and id), the
+        position and the replay, so a redelivery publishes the same ids (`derived_event_id`)."""
         if self.handled is None:
             raise RuntimeError("event ids are derived only while handling an event")
         at = len(self._outbox) if position is None else position
-        return derived_event_id(self.agent, self.handled.id, at, self._replay)
+        handled = self.handled
+        return derived_event_id(self.agent, handled.source, handled.id, at, self._replay)
 
     def wire_events(self) -> list[dict[str, Any]]:
         """The buffered events in wire form, in order, as they will be put."""
@@ -212,7 +218,9 @@ class BusClient:
                 source=self.source, type=event_type, topic=topic, data=data, **fields
             ).to_wire()
         else:
-            event_id = derived_event_id(self.agent, handled.id, len(self._outbox), self._replay)
+            event_id = derived_event_id(
+                self.agent, handled.source, handled.id, len(self._outbox), self._replay
+            )
             fields.pop("id", None)  # inside a handler ids are always derived
             # A reply sent after a fan-in names its request, not the last result it handled.
             fields.setdefault("causation_id", handled.id)

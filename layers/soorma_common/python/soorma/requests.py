@@ -163,18 +163,23 @@ class DynamoDBPendingRequests:
         )
 
     def decide(self, request: SentRequest, reply: EventEnvelope) -> bool:
-        """One conditional `UpdateItem`: `PENDING -> ANSWERED | TIMED_OUT`, `decided_by` = the
-        reply's id (a redelivery of the winner passes the condition again)."""
+        """One conditional `UpdateItem`: `PENDING -> ANSWERED | TIMED_OUT`, `decided_by` and
+        `decided_by_source` = the reply's id and source (a redelivery of the winner passes the
+        condition again; another source's reply reusing its id does not). A request decided
+        before the source was recorded is matched on the id alone."""
         try:
             self.client.update_item(
                 TableName=self.table,
                 Key={"id": {"S": pending_request_key(request.requester, request.request_id)}},
-                UpdateExpression="SET #status = :outcome, decided_by = :reply",
-                ConditionExpression="#status = :pending OR decided_by = :reply",
+                UpdateExpression="SET #status = :outcome, decided_by = :reply, "
+                "decided_by_source = :source",
+                ConditionExpression="#status = :pending OR (decided_by = :reply AND "
+                "(attribute_not_exists(decided_by_source) OR decided_by_source = :source))",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":outcome": {"S": _outcome(reply)},
                     ":reply": {"S": reply.id},
+                    ":source": {"S": reply.source},
                     ":pending": {"S": PENDING},
                 },
             )
@@ -188,7 +193,7 @@ class InMemoryPendingRequests:
 
     def __init__(self) -> None:
         self.requests: dict[tuple[str, str], SentRequest] = {}
-        self.decided: dict[tuple[str, str], str] = {}
+        self.decided: dict[tuple[str, str], tuple[str, str]] = {}
 
     def record(self, requests: Sequence[SentRequest]) -> None:
         """Keep the requests not kept yet."""
@@ -200,9 +205,9 @@ class InMemoryPendingRequests:
         return self.requests.get((requester, request_id))
 
     def decide(self, request: SentRequest, reply: EventEnvelope) -> bool:
-        """The first reply (or timeout) to decide wins."""
-        winner = self.decided.setdefault((request.requester, request.request_id), reply.id)
-        return winner == reply.id
+        """The first reply (or timeout) to decide wins (by its source and id)."""
+        answer = (reply.source, reply.id)
+        return self.decided.setdefault((request.requester, request.request_id), answer) == answer
 
 
 def check_reply(

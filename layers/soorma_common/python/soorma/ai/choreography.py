@@ -188,10 +188,11 @@ class ChoreographyPlanner(Planner):
     # ---- the steps ---------------------------------------------------------------------------
 
     async def start_plan(self, context: PlatformContext, goal: GoalText) -> str:
-        """Create the plan of the handled goal (id derived from the goal event, so a retry
-        finds it) and make its first decision; returns the plan id."""
+        """Create the plan of the handled goal (id derived from the agent and the goal event's
+        source and id, so a retry finds it) and make its first decision; returns the plan id."""
         event = context.event
-        plan_id = str(uuid.uuid5(_PLAN_NAMESPACE, f"{self.name}:{event.id}"))
+        # CloudEvents makes source and id together unique; no CloudEvents string holds \x1f
+        plan_id = str(uuid.uuid5(_PLAN_NAMESPACE, f"{self.name}\x1f{event.source}\x1f{event.id}"))
         # A retried goal finds its plan (same id, same goal): create_plan returns it.
         await context.memory.create_plan(event.type, event.data, plan_id=plan_id)
         text = goal if isinstance(goal, str) else _as_text(goal)

@@ -1,15 +1,18 @@
 """Exactly-once handling: claims in the idempotency table, by direct conditional writes.
 
-The claim key is the envelope id plus the agent (never an SQS or EventBridge id), plus the replay
-name for EventBridge replays. The claimed work runs the handler and returns its outgoing events in
-their stored form (`soorma.outbox`: the exact `Detail` of each, as base64), stored with the
-completed claim; a redelivery gets them back without running the handler, and the runtime flushes
-them again (same ids, same bytes).
+The claim key is the agent plus the envelope's source and id (never an SQS or EventBridge id),
+plus the replay name for EventBridge replays (`claim_key`). The claimed work runs the handler and
+returns its outgoing events in their stored form (`soorma.outbox`: the exact `Detail` of each, as
+base64), stored with the completed claim; a redelivery gets them back without running the
+handler, and the runtime flushes them again (same ids, same bytes).
 
 The table layout is the one Powertools idempotency (`idempotent_function`) wrote, which earlier
-runtimes used: claims they made are honoured across a deploy, and the IAM `LeadingKeys` pattern
-(`<function name>.*`) still covers every key. The writes are made directly because Powertools'
-decorator path cost about five times a direct conditional write per event (docs/performance.md).
+runtimes used: a claim made under the same key is honoured across a deploy, and the IAM
+`LeadingKeys` pattern (`<function name>.*`) still covers every key. (Runtimes before the source
+was part of the key wrote `<agent>#<event id>`: an event redelivered across that upgrade is
+handled once more; docs/reliability.md, "Upgrading to source-keyed claims".) The writes are
+made directly because Powertools' decorator path cost about five times a direct conditional
+write per event (docs/performance.md).
 
 An outbox DynamoDB refuses to store (over its 400 KB item limit: the bus budgets the stored form
 at publish, so only a record from elsewhere gets here) is a permanent error: the claim is
@@ -103,14 +106,27 @@ def stored_data(events: StoredEvents) -> str:
     return json.dumps(events, sort_keys=True)
 
 
-def claim_key(agent: str, event_id: str, replay: str | None = None) -> str:
-    """The idempotency key of one agent handling one event (one replay counts as a new event):
-    `<agent>#<event id>`, or `<agent>@<replay name>#<event id>` for a replay. Agent names have
-    neither `@` nor `#`, and the replay name is percent-encoded (EventBridge's names are left
-    as they are), so no event id, however spelled, names another event's or replay's claim."""
+def claim_key(agent: str, source: str, event_id: str, replay: str | None = None) -> str:
+    """The idempotency key of one agent handling one event (one replay counts as a new event).
+
+    CloudEvents makes an event's `source` and `id` together unique, so both name it:
+    `<agent>#<source>#<event id>`, or `<agent>@<replay name>#<source>#<event id>` for a replay.
+    Agent names have neither `@` nor `#`; the replay name is percent-encoded whole and the
+    source's `%`, `#` and `@` are (`encoded_source`), so neither holds a `#`: the key reads back
+    as one (agent, replay, source, id), and no event id, however spelled, names another
+    source's, event's or replay's claim.
+    """
+    if "%" in source or "#" in source or "@" in source:
+        source = encoded_source(source)
     if not replay:
-        return f"{agent}#{event_id}"
-    return f"{agent}@{quote(replay, safe='')}#{event_id}"
+        return f"{agent}#{source}#{event_id}"
+    return f"{agent}@{quote(replay, safe='')}#{source}#{event_id}"
+
+
+def encoded_source(source: str) -> str:
+    """`source` as a claim key holds it: `%`, `#` and `@` percent-encoded (`%25`, `%23`,
+    `%40`), everything else as it is. Reversible, so two sources never give one text."""
+    return source.replace("%", "%25").replace("#", "%23").replace("@", "%40")
 
 
 class ClaimStore:

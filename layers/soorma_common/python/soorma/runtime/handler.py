@@ -313,7 +313,7 @@ class LambdaRuntime:
             self._check_payload(envelope)
         if self.exactly_once is None:
             return self.run_handler(spec, delivered, lambda_context)
-        key = claim_key(self.agent.name, envelope.id, delivered.replay_name)
+        key = claim_key(self.agent.name, envelope.source, envelope.id, delivered.replay_name)
         return self.exactly_once.run(
             key, delivered, lambda: self.run_handler(spec, delivered, lambda_context)
         )

@@ -43,7 +43,7 @@ def loop_notice(
     """The `agent.loop_detected` notice for a refused event (its id derived from the event's,
     so a repeated notice is a duplicate consumers drop)."""
     notice = EventEnvelope(
-        id=derived_event_id(agent, envelope.id, 0, LOOP_NOTICE_TYPE),
+        id=derived_event_id(agent, envelope.source, envelope.id, 0, LOOP_NOTICE_TYPE),
         source=source,
         type=LOOP_NOTICE_TYPE,
         topic=EventTopic.SYSTEM_EVENTS,

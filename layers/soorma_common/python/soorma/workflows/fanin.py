@@ -42,6 +42,7 @@ from soorma.memory.table import (
     update_operation,
 )
 from soorma.workflows.replies import SubResult, reply_put, results_of
+from soorma.workflows.task_owner import refuse_another_source
 from soorma_common.delivery import TTL_ATTRIBUTE
 from soorma_common.envelope import EventEnvelope
 from soorma_common.errors import EmptyDelegationError, VersionConflictError
@@ -150,6 +151,7 @@ def delegate(
         table.put(item, condition="attribute_not_exists(pk)")
         first = 0
     except ConditionFailed as failed:
+        refuse_another_source(failed.current or {}, parent, agent, group_id)
         first = _add_requests(memory, failed.current or {}, pk, agent, list(requests))
     table.put_many(
         [

@@ -66,11 +66,12 @@ class PlanContext:
     ) -> PlanContext:
         """Create the plan for the handled goal, publish `plan.started`, enter the first state.
 
-        The plan id defaults to one derived from the goal event's id, so a retried handler
-        finds its own plan instead of creating a second one.
+        The plan id defaults to one derived from the agent and the goal event's source and id,
+        so a retried handler finds its own plan instead of creating a second one.
         """
         goal = context.event
-        plan_id = plan_id or str(uuid.uuid5(_PLAN_NAMESPACE, f"{context.agent.name}:{goal.id}"))
+        name = f"{context.agent.name}\x1f{goal.source}\x1f{goal.id}"  # no id or source has \x1f
+        plan_id = plan_id or str(uuid.uuid5(_PLAN_NAMESPACE, name))
         memory = context.memory
         plan = await memory.create_plan(
             goal.type,

@@ -37,9 +37,11 @@ from soorma_common.topics import EventTopic
 
 
 def parent_of(request: EventEnvelope) -> dict[str, Any]:
-    """What a later reply to `request` needs: its id, type, reply address and correlation."""
+    """What a later reply to `request` needs: its id, source, type, reply address and
+    correlation."""
     return {
         "request_id": request.id,
+        "source": request.source,
         "event_type": request.type,
         "response_event": request.response_event,
         "response_topic": None if request.response_topic is None else request.response_topic.value,
