@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,9 +49,10 @@ class Platform:
     bus_arn: str = ""
     deadline_role_arn: str = ""
 
-    def environment(self, agent: str) -> dict[str, str]:
+    def environment(self, agent: str, llm_models: Sequence[str] = ()) -> dict[str, str]:
         """The environment an agent's function gets: `soorma_common.environment.
-        function_environment`, as on Lambda."""
+        function_environment`, as on Lambda (`llm_models`: the manifest's, whose first is the
+        agent's `SOORMA_LLM_MODEL_ID`, as the CDK stack sets it)."""
         deadlines = {EVENT_BUS_ARN: self.bus_arn, DEADLINE_ROLE_ARN: self.deadline_role_arn}
         return function_environment(
             stage=self.stage,
@@ -58,6 +60,7 @@ class Platform:
             bus=self.bus_name,
             tables=self.tables,
             extra={k: v for k, v in deadlines.items() if v},
+            llm_models=llm_models,
         )
 
 

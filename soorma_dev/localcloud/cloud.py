@@ -272,7 +272,7 @@ class LocalCloud(CloudOperations):
                 fast_database=str(self.fast_store.path) if self.fast_store else None,
             )
             env = {
-                **platform.environment(manifest.name),
+                **platform.environment(manifest.name, manifest.llm_models),
                 "AWS_ENDPOINT_URL": self.endpoint_url,
                 **{f"AWS_ENDPOINT_URL_{s.upper()}": u for s, u in self.service_endpoints.items()},
                 "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,

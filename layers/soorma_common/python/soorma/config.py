@@ -1,23 +1,8 @@
-"""Every `SOORMA_*` environment variable, read in one place.
+"""Every `SOORMA_*` environment variable of an agent's runtime, read in one place (`Settings`).
 
-| variable | default | meaning |
-|---|---|---|
-| `SOORMA_STAGE` | `dev` | the stage (part of every resource name) |
-| `SOORMA_EVENT_BUS` | `soorma-<stage>` | the EventBridge bus events are put on |
-| `SOORMA_EVENTS_TABLE` | unset | the events table (the event log, by correlation id) |
-| `SOORMA_IDEMPOTENCY_TABLE` | unset | the exactly-once claims and their stored events |
-| `SOORMA_REGISTRY_TABLE` | unset | the registry table |
-| `SOORMA_MEMORY_TABLE` | unset | the memory table (plans, sessions, working memory) |
-| `SOORMA_IDEMPOTENCY` | `on` | `off` switches exactly-once off (off anyway without a table) |
-| `SOORMA_IDEMPOTENCY_TTL_SECONDS` | `1555200` | how long a claim is kept (18 days, see below) |
-| `SOORMA_MAX_EVENT_BYTES` | `262144` | the largest envelope that may be published |
-| `SOORMA_MAX_HOPS` | `100` | the largest hop count an event may carry and be handled |
-| `SOORMA_PUBLISH_MAX_ATTEMPTS` | `4` | PutEvents tries for failed entries, then the record fails |
-| `SOORMA_PUBLISH_BACKOFF_SECONDS` | `0.05` | first retry delay (doubles each attempt) |
-| `SOORMA_SCHEMA_MODE` | `lenient` | `strict` rejects events with no registered schema |
-| `SOORMA_REGISTRY_CACHE_SECONDS` | `60` | how long registry entries (and misses) are trusted |
-| `SOORMA_MEMORY_TTL_SECONDS` | `604800` | TTL of working-memory and episodic items |
-| `SOORMA_EVENT_LOG_TTL_SECONDS` | `1209600` | how long the event log keeps an event (14 days) |
+What each means and its default is docs/configuration.md, one table: a test keeps it listing
+exactly `soorma_common.environment.SETTINGS_VARIABLES` (a copy of that table kept here had
+drifted: four variables were missing).
 """
 
 from __future__ import annotations
