@@ -143,24 +143,31 @@ ONE_HIT = PlanDefinition(
 )
 
 
+def shared_id_request(
+    producer: str, requester: str, kind: str, data: Any, *, tenant: str = "club"
+) -> EventEnvelope:
+    """A `<kind>` request (rally.play or job.split) with the shared id, from `soorma.<producer>`,
+    answered to `requester` with `<kind>.played` / `<kind>.done`, user ada of `tenant`."""
+    verb, answer = ("play", "played") if kind == "rally" else ("split", "done")
+    return EventEnvelope(
+        id=SHARED_ID,
+        source=f"soorma.{producer}",
+        type=f"{kind}.{verb}",
+        topic=REQUESTS,
+        data=data,
+        correlation_id=f"{kind}-{requester}",
+        tenant_id=tenant,
+        user_id="ada",
+        response_event=f"{kind}.{answer}",
+        reply_to=requester,
+    )
+
+
 def test_two_goals_with_one_id_from_two_sources_start_a_plan_each(soorma_moto: Any) -> None:
     """Same tenant and user: only the goal's source tells the two apart."""
     harness: MotoHarness = soorma_moto(*rally(ONE_HIT))
     for court in ("north", "south"):
-        harness.put(
-            EventEnvelope(
-                id=SHARED_ID,
-                source=f"soorma.{court}-court",
-                type="rally.play",
-                topic=REQUESTS,
-                data={"court": court},
-                correlation_id=f"rally-{court}",
-                tenant_id="club",
-                user_id="ada",
-                response_event="rally.played",
-                reply_to=court,
-            )
-        )
+        harness.put(shared_id_request(f"{court}-court", court, "rally", {"court": court}))
         harness.run_until_idle()
 
     started = [e for e in harness.published if e.type == "plan.started"]
@@ -179,20 +186,7 @@ def test_a_second_sources_request_with_one_id_in_one_tenant_is_refused_not_joine
     job = Job(parts=1)
     harness: MotoHarness = soorma_moto(*job.agents)
     for shop in ("acme", "globex"):
-        harness.put(
-            EventEnvelope(
-                id=SHARED_ID,
-                source=f"soorma.{shop}-shop",
-                type="job.split",
-                topic=REQUESTS,
-                data={},
-                correlation_id=f"job-{shop}",
-                tenant_id="retail",
-                user_id="ada",
-                response_event="job.done",
-                reply_to=shop,
-            )
-        )
+        harness.put(shared_id_request(f"{shop}-shop", shop, "job", {}, tenant="retail"))
         harness.run_until_idle()
 
     done = [e for e in harness.published if e.type == "job.done"]
