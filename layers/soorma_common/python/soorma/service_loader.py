@@ -11,6 +11,7 @@ botocore's own listing. Imported on the first client, never on the import path.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,7 +38,7 @@ class ServiceNames:
             return False
         try:
             return bool(self.loader.list_api_versions(name, self.type_name))
-        except DataNotFoundError:
+        except (DataNotFoundError, OSError):  # OSError: a data file's name, not a directory
             return False
 
     def all(self) -> list[str]:
@@ -57,10 +58,26 @@ class ServiceNames:
 
 
 class _ServiceLoader(Loader):  # type: ignore[misc]  # botocore is untyped
-    """botocore's loader, answering "is this service known?" with `ServiceNames`."""
+    """botocore's loader, answering `load_service_model`'s "is this service known?" with
+    `ServiceNames`; any other caller of `list_available_services` gets botocore's list."""
 
-    def list_available_services(self, type_name: str) -> ServiceNames:
-        return ServiceNames(self, type_name)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loading = threading.local()
+
+    def load_service_model(
+        self, service_name: str, type_name: str, api_version: str | None = None
+    ) -> Any:
+        self._loading.active = True
+        try:
+            return super().load_service_model(service_name, type_name, api_version)
+        finally:
+            self._loading.active = False
+
+    def list_available_services(self, type_name: str) -> Any:
+        if getattr(self._loading, "active", False):
+            return ServiceNames(self, type_name)
+        return super().list_available_services(type_name)
 
 
 def service_loader(session: Any) -> Loader:

@@ -84,6 +84,7 @@ class TaskContext:
         self.context = context
         self.task_id = task_id
         self._group = group
+        self._parent: dict[str, Any] | None = None
         self._request = request
         self._fan_in: FanIn | None = None
         self._results: dict[str, SubResult] | None = None
@@ -127,6 +128,8 @@ class TaskContext:
         """The request this task works on (id, type, response_event, reply_to, correlation)."""
         if self._group is not None:
             return dict(self._group.get("parent") or {})
+        if self._parent is not None:
+            return dict(self._parent)
         return parent_of(self.context.event)
 
     @property
@@ -175,6 +178,7 @@ class TaskContext:
             created_by=self.context.event.id,
             timeout=timeout,
         )
+        self._parent = self.parent  # the group is read again; its request stays the same
         self._group = None
         return ids
 
